@@ -1,0 +1,1 @@
+//! contract (TO BE WRITTEN)

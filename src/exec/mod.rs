@@ -1,0 +1,1 @@
+//! exec (TO BE WRITTEN)

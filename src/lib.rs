@@ -1,0 +1,30 @@
+//! jobconform: a conformance harness for the asynchronous-operation contracts of NetApp's storage
+//! management APIs (SolidFire Element JSON-RPC `GetAsyncResult`, and Active IQ Unified Manager REST
+//! jobs). The contract, rule by rule, is data (`schemas/`, `cases/`, `src/contract/rules.json`);
+//! this crate is the small engine that runs it.
+//!
+//! Reading order, from the data inwards:
+//!
+//! - [`contract`]: the rule registry (IDs, levels, text) and the compiled JSON Schema set.
+//! - [`case`]: the case model (the step language) and its strict loader.
+//! - [`transport`]: send one request, record the exchange; never judges.
+//! - [`check`]: pure judging: exchanges in, [`check::Finding`]s out.
+//! - [`poll`]: the reference poller (standard and long polling, backoff, deadline).
+//! - [`exec`]: runs one case against one target, step by step.
+//! - [`target`]: where a run goes: the embedded mock, or live targets from flags or a profile.
+//! - [`mock`]: the reference server (Element + AIQUM), scriptable, with named deviations.
+//! - [`snapshot`]: normalization, redaction and insta settings.
+//! - [`report`]: JSON verdict, JUnit XML, terminal summary.
+//! - [`runner`]: the only module that knows libtest-mimic: cases x targets -> trials.
+
+pub mod case;
+pub mod check;
+pub mod contract;
+pub mod exec;
+pub mod mock;
+pub mod poll;
+pub mod report;
+pub mod runner;
+pub mod snapshot;
+pub mod target;
+pub mod transport;

@@ -1,0 +1,73 @@
+//! The mock's clock: target time in milliseconds since the mock started, derived from
+//! `tokio::time::Instant` (so a paused tokio runtime gives virtual time) and scaled by
+//! `--time-scale` (100 = mock time runs 100x faster than real time). Jobs are timelines on this
+//! clock, never threads or timers of their own.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// A scaled clock.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    origin: Instant,
+    wall_origin: jiff::Timestamp,
+    scale: f64,
+}
+
+impl Clock {
+    /// A clock starting now; `scale` > 0 (1.0 = real time).
+    pub fn new(scale: f64) -> Clock {
+        let scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        Clock {
+            origin: Instant::now(),
+            wall_origin: jiff::Timestamp::now(),
+            scale,
+        }
+    }
+
+    /// The time scale.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// Target milliseconds since start.
+    pub fn now_ms(&self) -> u64 {
+        (self.origin.elapsed().as_secs_f64() * 1000.0 * self.scale) as u64
+    }
+
+    /// Real duration corresponding to `ms` of target time.
+    pub fn real(&self, ms: u64) -> Duration {
+        Duration::from_secs_f64(ms as f64 / 1000.0 / self.scale)
+    }
+
+    /// Sleeps until target time `ms` (returns at once if it has passed).
+    pub async fn sleep_until_ms(&self, ms: u64) {
+        let now = self.now_ms();
+        if ms > now {
+            tokio::time::sleep(self.real(ms - now)).await;
+        }
+    }
+
+    /// ISO 8601 UTC timestamp (`2026-01-01T22:29:18Z`, whole seconds) for target time `ms`.
+    pub fn iso(&self, ms: u64) -> String {
+        self.iso_ms(ms, false)
+    }
+
+    /// ISO 8601 UTC timestamp for target time `ms`, with milliseconds when `millis` is set.
+    pub fn iso_ms(&self, ms: u64, millis: bool) -> String {
+        let t = self
+            .wall_origin
+            .checked_add(jiff::SignedDuration::from_millis(ms as i64))
+            .unwrap_or(self.wall_origin);
+        if millis {
+            t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        } else {
+            t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+        }
+    }
+}

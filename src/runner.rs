@@ -1,0 +1,1 @@
+//! runner (TO BE WRITTEN)

@@ -1,0 +1,1 @@
+//! snapshot (TO BE WRITTEN)

@@ -1,0 +1,113 @@
+//! AIQUM REST: requests relative to the API base (`https://host/api`), recorded as exchanges.
+//! No judging.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{AuthMode, Client, Exchange, Query, SendBody};
+
+/// An AIQUM endpoint: `https://host/api` (or `/api/v2`).
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// Base URL, no trailing slash (`https://host/api`).
+    pub base: String,
+}
+
+impl Endpoint {
+    /// Parses `https://host/api` (a trailing slash is allowed).
+    pub fn parse(url: &str) -> Result<Endpoint, String> {
+        let trimmed = url.trim_end_matches('/');
+        let parsed = reqwest::Url::parse(trimmed).map_err(|e| format!("{url}: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!("{url}: scheme must be http or https"));
+        }
+        if !(parsed.path().ends_with("/api") || parsed.path().ends_with("/api/v2")) {
+            return Err(format!(
+                "{url}: expected https://HOST/api or https://HOST/api/v2"
+            ));
+        }
+        Ok(Endpoint {
+            base: trimmed.to_string(),
+        })
+    }
+
+    /// Origin (`https://host:port`), for following server-given hrefs such as `/api/...`.
+    pub fn origin(&self) -> String {
+        match reqwest::Url::parse(&self.base) {
+            Ok(u) => u.origin().ascii_serialization(),
+            Err(_) => self.base.clone(),
+        }
+    }
+
+    /// URL for a path relative to the base (`/management-server/jobs`), or, for an href starting
+    /// with `/api`, relative to the origin (verbatim, as the server gave it).
+    pub fn url(&self, path: &str, query: &Query) -> String {
+        let mut url = if path.starts_with("/api/") || path == "/api" {
+            format!("{}{}", self.origin(), path)
+        } else {
+            format!("{}{}", self.base, path)
+        };
+        if !query.is_empty() {
+            let q: Vec<String> = query
+                .iter()
+                .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+                .collect();
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&q.join("&"));
+        }
+        url
+    }
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b':'
+            | b','
+            | b'|'
+            | b'*' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// One REST request.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    /// HTTP method.
+    pub method: reqwest::Method,
+    /// Path relative to the base, or an `/api/...` href.
+    pub path: &'a str,
+    /// Query parameters.
+    pub query: Query,
+    /// JSON body.
+    pub body: Option<Value>,
+    /// Authentication mode.
+    pub auth: AuthMode,
+    /// Extra time the request may take (long polling).
+    pub extra_wait: Duration,
+}
+
+/// Sends a request and records the exchange.
+pub async fn request(client: &Client, ep: &Endpoint, r: Request<'_>) -> Exchange {
+    let url = ep.url(r.path, &r.query);
+    client
+        .send(
+            r.method,
+            &url,
+            r.body.map(SendBody::Json),
+            r.auth,
+            r.extra_wait,
+        )
+        .await
+}
