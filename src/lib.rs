@@ -11,6 +11,7 @@
 //! - [`check`]: pure judging: exchanges in, [`check::Finding`]s out.
 //! - [`poll`]: the reference poller (standard and long polling, backoff, deadline).
 //! - [`exec`]: runs one case against one target, step by step.
+//! - [`cleanup`]: the ledger of objects created on a target, and their removal.
 //! - [`target`]: where a run goes: the embedded mock, or live targets from flags or a profile.
 //! - [`mock`]: the reference server (Element + AIQUM), scriptable, with named deviations.
 //! - [`snapshot`]: normalization, redaction and insta settings.
@@ -19,6 +20,7 @@
 
 pub mod case;
 pub mod check;
+pub mod cleanup;
 pub mod contract;
 pub mod exec;
 pub mod mock;

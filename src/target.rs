@@ -74,6 +74,8 @@ pub struct Target {
     pub label: Option<String>,
     /// Set on the first Ctrl-C: start nothing new, clean up.
     pub interrupted: Arc<AtomicBool>,
+    /// Objects created on this target, removed at the end of the run whatever happens.
+    pub ledger: Arc<crate::cleanup::Ledger>,
 }
 
 impl Target {
