@@ -107,6 +107,7 @@ pub fn load_dir(root: &Path) -> Result<Vec<LoadedCase>, LoadError> {
         }
     }
     if errors.is_empty() {
+        cases.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(cases)
     } else {
         Err(LoadError { errors })
