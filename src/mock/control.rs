@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State as AxState};
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -36,16 +36,17 @@ async fn element_job(
     AxState(state): AxState<Arc<State>>,
     headers: HeaderMap,
     ext: Extensions,
-    script: Result<Json<JobScript>, JsonRejection>,
+    body: Bytes,
 ) -> Response {
     if !auth::authorized(&headers, &state.config) {
         return denied();
     }
-    let script = match script {
-        Ok(Json(s)) => s,
-        Err(rej) => {
-            let body = json!({"error": {"message": rej.body_text()}});
-            return (rej.status(), Json(body)).into_response();
+    // Any content type: curl users and scripts rarely set one.
+    let script: JobScript = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => {
+            let body = json!({"error": {"message": format!("invalid job script: {e}")}});
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
     };
     let peer = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);

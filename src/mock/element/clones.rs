@@ -67,13 +67,13 @@ pub fn clone_volume(
             format!("AccountID {account_id}"),
         ));
     }
-    if let Some(a) = access {
-        if !["readOnly", "readWrite", "locked", "replicationTarget"].contains(&a) {
-            return Err(RpcError::new(
-                "xUnrecognizedEnumString",
-                format!("Unrecognized access {a:?}"),
-            ));
-        }
+    if let Some(a) = access
+        && !["readOnly", "readWrite", "locked", "replicationTarget"].contains(&a)
+    {
+        return Err(RpcError::new(
+            "xUnrecognizedEnumString",
+            format!("Unrecognized access {a:?}"),
+        ));
     }
     let clone_id = st.next_clone();
     let done_at = ctx.now.saturating_add(ctx.config.clone_ms);

@@ -238,10 +238,10 @@ pub fn get_async_result(
                 out["result"] = h.payload.clone();
             } else {
                 let mut err = h.payload.clone();
-                if cfg.deviates("async-error-without-name") {
-                    if let Some(o) = err.as_object_mut() {
-                        o.remove("name");
-                    }
+                if cfg.deviates("async-error-without-name")
+                    && let Some(o) = err.as_object_mut()
+                {
+                    o.remove("name");
                 }
                 out["error"] = err;
                 if cfg.deviates("both-result-and-error") {
@@ -295,20 +295,22 @@ pub fn list_async_results(
         if h.purged && !cfg.deviates("list-keeps-purged") {
             continue;
         }
-        if let Some(types) = &types {
-            if !cfg.deviates("list-ignores-filter") && !types.contains(&h.result_type) {
-                continue;
-            }
+        if let Some(types) = &types
+            && !cfg.deviates("list-ignores-filter")
+            && !types.contains(&h.result_type)
+        {
+            continue;
         }
         let (completed, last_ms, data) = match h.view(ctx.now) {
             View::Running { details, last_ms } => (false, last_ms, details),
             View::Complete { last_ms } => {
                 listed.push(h.id);
                 let mut data = h.payload.clone();
-                if h.ok && cfg.deviates("list-data-differs") {
-                    if let Some(o) = data.as_object_mut() {
-                        o.insert("listedOnly".into(), json!(true));
-                    }
+                if h.ok
+                    && cfg.deviates("list-data-differs")
+                    && let Some(o) = data.as_object_mut()
+                {
+                    o.insert("listedOnly".into(), json!(true));
                 }
                 (true, last_ms, data)
             }

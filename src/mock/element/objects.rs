@@ -272,7 +272,7 @@ pub struct NewVolume {
 }
 
 /// The volume, or xVolumeIDDoesNotExist.
-pub fn volume<'a>(st: &'a ElementState, id: u64) -> Result<&'a Volume, RpcError> {
+pub fn volume(st: &ElementState, id: u64) -> Result<&Volume, RpcError> {
     st.volumes
         .get(&id)
         .ok_or_else(|| RpcError::new("xVolumeIDDoesNotExist", format!("VolumeID {id}")))
