@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """SDK proof for the jobconform Element mock: drive it with NetApp's own solidfire-sdk-python and
-its typed result models (which reject answers missing required members).
+its typed result models. The SDK's own extraction is lenient (a missing required member silently
+becomes None), so every typed call here also checks the raw answer against the model's required
+members, recursively.
 
 Usage: sdk_roundtrip.py URL USER PASSWORD     (URL = http[s]://HOST:PORT)
 
@@ -16,8 +18,9 @@ import time
 import uuid
 from urllib.parse import urlparse
 
-from solidfire import Element
+from solidfire import Element, models
 from solidfire.common import ApiServerError, CurlDispatcher
+from solidfire.common import model as data_model
 from solidfire.factory import ElementFactory
 
 
@@ -35,6 +38,36 @@ def connect(url, user, password):
 
     api = element(7.0).get_api()
     return element(api.current_version)
+
+
+def missing_required(cls, data, path):
+    """Required members of SDK model `cls` absent from `data` (recursively). The SDK's own
+    extraction is lenient (a missing member silently becomes None), so this is the strict check."""
+    props = getattr(cls, "_properties", None)
+    if props is None and isinstance(cls, type) and issubclass(cls, data_model.DataObject):
+        cls._create_properties()
+        props = cls._properties
+    if not props or not isinstance(data, dict):
+        return []
+    missing = []
+    for prop in props.values():
+        name = prop.member_name()
+        if name not in data or data[name] is None:
+            if not prop.optional():
+                missing.append(path + "." + name)
+            continue
+        values = data[name] if prop.array() and isinstance(data[name], list) else [data[name]]
+        for i, v in enumerate(values):
+            missing += missing_required(prop.member_type(), v, "%s.%s[%d]" % (path, name, i))
+    return missing
+
+
+def strict(sf, method, params, cls):
+    """Calls `method` raw, fails on any required member missing, returns the typed result."""
+    raw = sf.send_request(method, dict, params)
+    missing = missing_required(cls, raw, method)
+    assert not missing, "missing required members: %s" % missing
+    return data_model.extract(cls, raw)
 
 
 def expect_server_error(name, call):
@@ -65,21 +98,23 @@ def main():
     url, user, password = sys.argv[1:4]
     sf = connect(url, user, password)
     assert 12.5 in sf.get_api().supported_versions
-    info = sf.get_cluster_version_info()
+    info = strict(sf, "GetClusterVersionInfo", {}, models.GetClusterVersionInfoResult)
     assert isinstance(info.cluster_version, str), info
-    sf.get_cluster_info()
-    limits = sf.get_limits()
+    strict(sf, "GetClusterInfo", {}, models.GetClusterInfoResult)
+    limits = strict(sf, "GetLimits", {}, models.GetLimitsResult)
     tag = uuid.uuid4().hex[:8]
 
-    acct = sf.add_account(username="jc-sdk-" + tag)
+    acct = strict(sf, "AddAccount", {"username": "jc-sdk-" + tag}, models.AddAccountResult)
     account_id = acct.account_id
     assert acct.account.username == "jc-sdk-" + tag
-    vol = sf.create_volume(name="jc-src-" + tag, account_id=account_id,
-                           total_size=limits.volume_size_min, enable512e=False)
+    vol = strict(sf, "CreateVolume", {"name": "jc-src-" + tag, "accountID": account_id,
+                                      "totalSize": limits.volume_size_min, "enable512e": False},
+                 models.CreateVolumeResult)
     src = vol.volume_id
     assert vol.volume.status == "active", vol.volume.status
 
-    clone = sf.clone_volume(volume_id=src, name="jc-clone-" + tag)
+    clone = strict(sf, "CloneVolume", {"volumeID": src, "name": "jc-clone-" + tag},
+                   models.CloneVolumeResult)
     handle, clone_id, new_id = clone.async_handle, clone.clone_id, clone.volume_id
     assert clone.volume.status == "init", clone.volume.status
     listed = sf.list_volumes(volume_ids=[new_id]).volumes
@@ -91,7 +126,8 @@ def main():
     assert done["result"]["cloneID"] == clone_id, done
     assert "details" not in done and "error" not in done, done
 
-    entries = sf.list_async_results(async_result_types=["Clone"]).async_handles
+    entries = strict(sf, "ListAsyncResults", {"asyncResultTypes": ["Clone"]},
+                     models.ListAsyncResultsResult).async_handles
     mine = [e for e in entries if e.async_result_id == handle]
     assert len(mine) == 1 and mine[0].completed and mine[0].success, entries
     assert mine[0].data == done["result"], (mine[0].data, done)
@@ -100,9 +136,12 @@ def main():
     assert again == done, (again, done)
     expect_server_error("xAsyncHandleDoesNotExist", lambda: sf.get_async_result(handle))
 
-    assert [v.status for v in sf.list_volumes(volume_ids=[new_id]).volumes] == ["active"]
+    done_vols = strict(sf, "ListVolumes", {"volumeIDs": [new_id]}, models.ListVolumesResult)
+    assert [v.status for v in done_vols.volumes] == ["active"]
     for v in (new_id, src):
-        sf.delete_volume(volume_id=v)
+        assert [x.volume_id for x in sf.list_volumes(volume_ids=[v]).volumes] == [v]
+    for v in (new_id, src):
+        strict(sf, "DeleteVolume", {"volumeID": v}, models.DeleteVolumeResult)
     expect_server_error("xAccountHasVolumes", lambda: sf.remove_account(account_id=account_id))
     for v in (new_id, src):
         sf.purge_deleted_volume(volume_id=v)
