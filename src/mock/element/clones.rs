@@ -12,7 +12,7 @@ use crate::mock::script::{JobScript, Outcome};
 
 fn clone_script(ctx: &Ctx, clone_id: u64, volume_id: u64, message: &str) -> JobScript {
     let reported = if ctx.config.deviates("clone-result-wrong-id") {
-        clone_id + 1000
+        clone_id.saturating_add(1000)
     } else {
         clone_id
     };
@@ -52,6 +52,9 @@ pub fn clone_volume(
             "xInvalidParameter",
             "name must be 1 to 64 characters",
         ));
+    }
+    if let Some(size) = new_size {
+        objects::check_size(size)?;
     }
     let src = objects::volume(st, src_id)?.clone();
     if src.deleted_ms.is_some() {

@@ -11,6 +11,8 @@ use crate::mock::{ELEMENT_CURRENT, ELEMENT_VERSIONS, ElementDialect};
 pub const FIRMWARE: &str = "12.5.0.897";
 /// Smallest volume (`GetLimits.volumeSizeMin`).
 pub const VOLUME_SIZE_MIN: u64 = 1_000_000_000;
+/// Largest volume (`GetLimits.volumeSizeMax`).
+pub const VOLUME_SIZE_MAX: u64 = 17_592_186_044_416;
 
 fn version_value(v: &str, dialect: ElementDialect) -> Value {
     match dialect {
@@ -149,7 +151,7 @@ pub fn get_limits(
         ("volumeMinIOPSMin", 50),
         ("volumeNameLengthMax", 64),
         ("volumeNameLengthMin", 1),
-        ("volumeSizeMax", 17_592_186_044_416),
+        ("volumeSizeMax", VOLUME_SIZE_MAX),
         ("volumeSizeMin", VOLUME_SIZE_MIN),
         ("volumesPerAccountCountMax", 2000),
         ("volumesPerGroupSnapshotMax", 32),

@@ -223,7 +223,7 @@ pub fn get_async_result(
             h.complete_polls += 1;
             let last_ms = if cfg.deviates("last-update-backwards") {
                 last_ms
-                    .saturating_sub(1000 * (h.complete_polls - 1))
+                    .saturating_sub(h.complete_polls.saturating_sub(1).saturating_mul(1000))
                     .max(h.created_ms)
             } else {
                 last_ms

@@ -314,8 +314,12 @@ async fn handle(
         Ok(b) => b,
         Err(rej) => {
             let status = rej.status().as_u16();
-            let err =
-                json!({"code": status, "name": "xRequestTooLarge", "message": rej.body_text()});
+            let name = if status == 413 {
+                "xRequestTooLarge"
+            } else {
+                "xInvalidRequest"
+            };
+            let err = json!({"code": status, "name": name, "message": rej.body_text()});
             return json_response(status, &json!({"id": null, "error": err}));
         }
     };

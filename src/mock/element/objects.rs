@@ -217,7 +217,7 @@ pub fn remove_account(
 /// Creates a stored volume; the caller has checked the account.
 pub fn new_volume(st: &mut ElementState, ctx: &Ctx, v: NewVolume) -> u64 {
     let id = st.next_volume();
-    let total_size = v.total_size.div_ceil(1 << 20) * (1 << 20);
+    let total_size = v.total_size.div_ceil(1 << 20).saturating_mul(1 << 20);
     let qos = json!({"minIOPS": 50, "maxIOPS": 15000, "burstIOPS": 15000, "burstTime": 60,
                      "curve": curve()});
     let qos = match v.qos {
@@ -278,6 +278,23 @@ pub fn volume(st: &ElementState, id: u64) -> Result<&Volume, RpcError> {
         .ok_or_else(|| RpcError::new("xVolumeIDDoesNotExist", format!("VolumeID {id}")))
 }
 
+/// Refuses sizes outside GetLimits' volumeSizeMin..=volumeSizeMax.
+pub fn check_size(total_size: u64) -> Result<(), RpcError> {
+    if total_size < super::info::VOLUME_SIZE_MIN {
+        return Err(RpcError::new(
+            "xVolumeSizeTooSmall",
+            format!("totalSize {total_size} is below the minimum"),
+        ));
+    }
+    if total_size > super::info::VOLUME_SIZE_MAX {
+        return Err(RpcError::new(
+            "xVolumeSizeTooLarge",
+            format!("totalSize {total_size} is above the maximum"),
+        ));
+    }
+    Ok(())
+}
+
 /// CreateVolume.
 pub fn create_volume(
     st: &mut ElementState,
@@ -297,12 +314,7 @@ pub fn create_volume(
             format!("AccountID {account_id}"),
         ));
     }
-    if total_size < super::info::VOLUME_SIZE_MIN {
-        return Err(RpcError::new(
-            "xVolumeSizeTooSmall",
-            format!("totalSize {total_size} is below the minimum"),
-        ));
-    }
+    check_size(total_size)?;
     let id = new_volume(
         st,
         ctx,
