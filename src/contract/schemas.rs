@@ -96,15 +96,22 @@ fn validator(name: &str) -> Result<Arc<Validator>, UnknownSchema> {
 }
 
 /// Validates `value` against a schema named by file and optional fragment
-/// (`element/get-async-result.json#/$defs/running`). An empty list means valid.
+/// (`element/get-async-result.json#/$defs/running`). An empty list means valid; each error is
+/// reported once, in the validator's order.
 pub fn validate(schema: &str, value: &Value) -> Result<Vec<SchemaError>, UnknownSchema> {
     let v = validator(schema)?;
-    Ok(v.iter_errors(value)
-        .map(|e| SchemaError {
+    let mut out: Vec<SchemaError> = Vec::new();
+    for e in v.iter_errors(value) {
+        let err = SchemaError {
             pointer: e.instance_path().as_str().to_owned(),
             message: e.to_string(),
-        })
-        .collect())
+        };
+        // A definition reached along two paths (`$ref` from two places) reports twice.
+        if !out.contains(&err) {
+            out.push(err);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
