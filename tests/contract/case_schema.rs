@@ -133,7 +133,10 @@ fn case_rules_must_be_a_non_empty_list_of_ids() {
 
 /// The keys of an expectation and, for each, a valid value and a wrong one; `serde_refuses` says
 /// whether serde rejects the wrong one (a `null` or `false` it reads as absent or accepts).
-const KEYS: &[(&str, fn() -> Value, fn() -> Value, bool)] = &[
+/// `(key, valid value, wrong value, serde refuses the wrong one)`.
+type KeyCase = (&'static str, fn() -> Value, fn() -> Value, bool);
+
+const KEYS: &[KeyCase] = &[
     ("status", || json!([200, 404]), || json!("200"), true),
     (
         "content_type",
