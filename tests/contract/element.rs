@@ -163,6 +163,30 @@ fn errors_are_specific_and_reported_once() {
 }
 
 #[test]
+fn response_level_shapes_apply_to_a_whole_body() {
+    let ex = seed_examples();
+    let (method_error, async_error, async_success) = (&ex[1], &ex[2], &ex[3]);
+    let gar = "element/get-async-result.json#/$defs/";
+    assert_valid(&format!("{gar}response-complete-failure"), async_error);
+    assert_valid(&format!("{gar}response-complete-success"), async_success);
+    assert_invalid(&format!("{gar}response-complete-success"), async_error);
+    assert_invalid(&format!("{gar}response-complete-failure"), async_success);
+    assert_invalid(&format!("{gar}response-running"), async_success);
+    let body = json!({"id": 7, "result": running()});
+    assert_valid(&format!("{gar}response-running"), &body);
+    assert_valid(&format!("{gar}response-running-details"), &body);
+    for shape in [
+        "running",
+        "running-details",
+        "complete-success",
+        "complete-failure",
+    ] {
+        // A method error is a valid GetAsyncResult response, but never one of these shapes.
+        assert_invalid(&format!("{gar}response-{shape}"), method_error);
+    }
+}
+
+#[test]
 fn details_is_should_level_only() {
     let bare = with(running(), |m| {
         m.remove("details");

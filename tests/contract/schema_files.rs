@@ -66,7 +66,8 @@ fn every_schema_meta_validates_compiles_and_names_its_rules() {
         );
         let description = doc["description"].as_str().expect("description");
         let named = rule_ref(description);
-        if name != "case.schema.json" {
+        // API schemas serve rules; document formats at the top (`*.schema.json`) need not.
+        if !name.ends_with(".schema.json") {
             assert!(!named.is_empty(), "{name}: description names no rule ID");
         }
         for id in named {
