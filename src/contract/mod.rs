@@ -11,7 +11,7 @@ mod schemas;
 use serde::Serialize;
 
 pub use rules::{register, render_table, rule, rules, to_json};
-pub use schemas::{BASE_URI, schema_names, schema_source, validate};
+pub use schemas::{BASE_URI, compile, schema_names, schema_source, validate};
 
 /// MUST or SHOULD.
 #[derive(

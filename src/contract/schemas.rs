@@ -51,7 +51,7 @@ pub fn schema_source(file: &str) -> Option<&'static str> {
 }
 
 /// The registry of every embedded file keyed by `$id`, or why it could not be built.
-fn registry() -> Result<&'static Registry<'static>, &'static str> {
+fn registry() -> Result<&'static Registry<'static>, String> {
     static REGISTRY: OnceLock<Result<Registry<'static>, String>> = OnceLock::new();
     REGISTRY
         .get_or_init(|| {
@@ -67,39 +67,44 @@ fn registry() -> Result<&'static Registry<'static>, &'static str> {
                 .map_err(|e| format!("register schemas/: {e}"))
         })
         .as_ref()
-        .map_err(String::as_str)
+        .map_err(Clone::clone)
 }
 
-/// The compiled validator for a name, compiled at most once per process.
-fn validator(name: &str) -> Result<Arc<Validator>, UnknownSchema> {
+/// The compiled validator for a name, compiled at most once per process; the error says why a
+/// name does not compile.
+fn validator(name: &str) -> Result<Arc<Validator>, String> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<Validator>>>> = OnceLock::new();
-    let unknown = || UnknownSchema(name.to_owned());
     let file = name.split_once('#').map_or(name, |(f, _)| f);
     if schema_source(file).is_none() {
-        return Err(unknown());
+        return Err(format!("schemas/{file} is not embedded"));
     }
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(v) = cache.get(name) {
         return Ok(Arc::clone(v));
     }
-    let registry = registry().map_err(|_| unknown())?;
     let compiled = jsonschema::draft202012::options()
-        .with_registry(registry)
+        .with_registry(registry()?)
         .offline()
         .should_validate_formats(true)
         .build(&json!({ "$ref": format!("{BASE_URI}{name}") }))
-        .map_err(|_| unknown())?;
+        .map_err(|e| format!("compile {name}: {e}"))?;
     let compiled = Arc::new(compiled);
     cache.insert(name.to_owned(), Arc::clone(&compiled));
     Ok(compiled)
+}
+
+/// Compiles a schema name (file plus optional fragment) and says why it does not compile: a
+/// missing file, a fragment that names nothing, or a `$ref` that resolves to nothing.
+pub fn compile(schema: &str) -> Result<(), String> {
+    validator(schema).map(|_| ())
 }
 
 /// Validates `value` against a schema named by file and optional fragment
 /// (`element/get-async-result.json#/$defs/running`). An empty list means valid; each error is
 /// reported once, in the validator's order.
 pub fn validate(schema: &str, value: &Value) -> Result<Vec<SchemaError>, UnknownSchema> {
-    let v = validator(schema)?;
+    let v = validator(schema).map_err(|_| UnknownSchema(schema.to_owned()))?;
     let mut out: Vec<SchemaError> = Vec::new();
     for e in v.iter_errors(value) {
         let err = SchemaError {

@@ -77,11 +77,11 @@ fn every_schema_meta_validates_compiles_and_names_its_rules() {
             );
         }
         // The file and each of its $defs compile against the offline registry.
-        assert!(contract::validate(&name, &json!(null)).is_ok(), "{name}");
+        contract::compile(&name).unwrap_or_else(|e| panic!("failed to {e}"));
         if let Some(defs) = doc["$defs"].as_object() {
             for key in defs.keys() {
                 let frag = format!("{name}#/$defs/{key}");
-                assert!(contract::validate(&frag, &json!(null)).is_ok(), "{frag}");
+                contract::compile(&frag).unwrap_or_else(|e| panic!("failed to {e}"));
             }
         }
     }
