@@ -2,6 +2,10 @@
 //! (`https://jobconform.invalid/schemas/<path>`) in one offline registry, and compiled on first use
 //! per name (file plus optional `#fragment`). Must never fetch anything: `$ref`s resolve only
 //! against the embedded files, and formats are asserted, not just annotated.
+//!
+//! Names: an Element method file's root is the whole JSON-RPC response and `#/$defs/result` its
+//! `result` member (`element/get-async-result.json#/$defs/running` is a shape of that member;
+//! `#/$defs/response-running` a whole body). AIQUM files describe the HTTP body itself.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
