@@ -499,3 +499,53 @@ async fn hostile_params_never_crash() {
         }
     }
 }
+
+#[rstest]
+#[case::current(ElementDialect::Current)]
+#[case::doc_literal(ElementDialect::DocLiteral)]
+#[tokio::test(start_paused = true)]
+async fn answers_validate_against_the_project_schemas(#[case] dialect: ElementDialect) {
+    let t = T::start(config(&[], dialect)).await;
+    let mut answers: Vec<(&str, serde_json::Value)> = vec![
+        ("element/get-api.json", t.call("GetAPI", json!({})).await),
+        (
+            "element/get-cluster-version-info.json",
+            t.call("GetClusterVersionInfo", json!({})).await,
+        ),
+    ];
+    let acct = t.result("AddAccount", json!({"username": "s"})).await;
+    let params =
+        json!({"name": "v", "accountID": acct["accountID"], "totalSize": 1_000_000_000u64});
+    let v = t.result("CreateVolume", params).await;
+    let clone = t
+        .call(
+            "CloneVolume",
+            json!({"volumeID": v["volumeID"], "name": "c"}),
+        )
+        .await;
+    let h = clone["result"]["asyncHandle"].as_u64().expect("handle");
+    answers.push(("element/clone-volume.json", clone));
+    let failing = t.job(&[1000], "failure", "BulkVolume").await;
+    answers.push(("element/get-async-result.json", t.gar(h, Some(true)).await));
+    answers.push((
+        "element/list-async-results.json",
+        t.call("ListAsyncResults", json!({})).await,
+    ));
+    sleep_ms(4100).await;
+    answers.push(("element/get-async-result.json", t.gar(h, Some(true)).await));
+    answers.push((
+        "element/get-async-result.json",
+        t.gar(failing, Some(true)).await,
+    ));
+    answers.push((
+        "element/list-async-results.json",
+        t.call("ListAsyncResults", json!({})).await,
+    ));
+    let unknown = t.gar(999, None).await;
+    answers.push(("element/error.json", unknown["error"].clone()));
+    answers.push(("element/response.json", unknown));
+    for (schema, answer) in answers {
+        let errors = jobconform::contract::validate(schema, &answer).expect("known schema");
+        assert!(errors.is_empty(), "{schema}: {errors:?}\n{answer:#}");
+    }
+}
