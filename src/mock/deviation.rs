@@ -71,7 +71,7 @@ deviations! {
     "keep-absent-ignored" => ["EL-KEEP-DEFAULT"]: "a complete handle fetched without keepResult is not purged";
     "keep-false-ignored" => ["EL-KEEP-FALSE"]: "a complete handle fetched with keepResult: false is not purged";
     "purge-on-failed-call" => ["EL-KEEP-FAILED-CALL"]: "a GetAsyncResult call that fails on a bad parameter still purges the handle it names (integer or numeric string)";
-    "racy-purge" => ["EL-KEEP-ONCE"]: "concurrent fetches of one complete handle all get the result (check-then-purge race: the purge waits 50 ms target time for fetches in flight)";
+    "racy-purge" => ["EL-KEEP-ONCE"]: "concurrent fetches of one complete handle all get the result (check-then-purge race: the purge waits 50 ms of real time for fetches in flight)";
     "reuse-handles" => ["EL-HANDLE-UNIQUE"]: "a new asynchronous call reuses the newest handle while it is still queryable";
     // ListAsyncResults and CloneVolume
     "list-completed-as-string" => ["EL-LIST-SHAPE"]: "ListAsyncResults entries carry completed as a string";
