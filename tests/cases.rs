@@ -345,3 +345,107 @@ mod checks {
         assert_eq!(j.findings.len(), n, "{j:#?}");
     }
 }
+
+mod suite {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use jobconform::exec::{Status, probe, run_case};
+    use jobconform::mock::{self, MockConfig};
+    use jobconform::poll::Policy;
+    use jobconform::target::{Kind, Target};
+    use jobconform::transport::{Client, Credentials, Limits, Secret, TlsConfig, aiqum, element};
+
+    fn target(m: &mock::RunningMock, scale: f64) -> Target {
+        let creds = Credentials {
+            user: mock::DEFAULT_USER.into(),
+            password: Secret::new(mock::DEFAULT_PASSWORD),
+        };
+        let limits = Limits {
+            request_timeout: Duration::from_secs(10),
+            ..Limits::default()
+        };
+        Target {
+            name: "mock".into(),
+            kind: Kind::Mock {
+                control: m.urls.control.clone(),
+                time_scale: scale,
+            },
+            element: Some(element::Endpoint::parse(&m.urls.element).expect("element url")),
+            aiqum: Some(aiqum::Endpoint::parse(&m.urls.aiqum).expect("aiqum url")),
+            client: Client::new(Some(creds), limits, &TlsConfig::default()).expect("client"),
+            policy: Policy {
+                min_interval: Duration::from_millis(10),
+                max_interval: Duration::from_millis(100),
+                backoff: 1.5,
+                jitter: 0.1,
+                deadline: Duration::from_secs(10),
+                long_poll: None,
+            },
+            allow_mutations: true,
+            aiqum_call: None,
+            element_account: None,
+            label: None,
+            interrupted: Arc::new(AtomicBool::new(false)),
+            ledger: Arc::new(Default::default()),
+        }
+    }
+
+    /// Runs every case (or those whose name starts with `JOBCONFORM_CASES`) against a faithful
+    /// mock, one after another, and expects no finding, no inconclusive case, no harness error.
+    #[test]
+    fn the_whole_suite_passes_against_the_faithful_mock() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let filter = std::env::var("JOBCONFORM_CASES").unwrap_or_default();
+        let cases = jobconform::case::load::load_dir(&super::cases_dir()).expect("cases load");
+        rt.block_on(async {
+            let scale = 50.0;
+            let m = mock::spawn(MockConfig {
+                time_scale: scale,
+                ..MockConfig::default()
+            })
+            .await
+            .expect("mock");
+            let t = target(&m, scale);
+            let caps = probe(&t).await;
+            if !filter.starts_with("element") {
+                assert!(caps.long_poll, "the mock offers long polling: {caps:?}");
+            }
+            let mut bad = Vec::new();
+            let mut ran = 0;
+            for c in cases.iter().filter(|c| c.name.starts_with(&filter)) {
+                let out = run_case(c, &t, &caps).await;
+                ran += 1;
+                let ok = out.status == Status::Ran && out.findings.is_empty();
+                eprintln!(
+                    "{:<70} {:?} {} findings, {} exchanges, {:?}",
+                    c.name,
+                    out.status,
+                    out.findings.len(),
+                    out.transcript.len(),
+                    out.duration
+                );
+                if !ok {
+                    bad.push(format!(
+                        "{}: {:?}\n{}",
+                        c.name,
+                        out.status,
+                        serde_json::to_string_pretty(&out.findings).unwrap_or_default()
+                    ));
+                }
+            }
+            assert!(ran > 0, "no case matched {filter:?}");
+            assert!(
+                bad.is_empty(),
+                "{} of {ran} cases did not pass:\n{}",
+                bad.len(),
+                bad.join("\n")
+            );
+        });
+    }
+}

@@ -163,15 +163,19 @@ pub fn load_str(name: &str, shown: &Path, text: &str) -> Result<LoadedCase, Vec<
 /// schema in the registry, the typed deserialization below is the only structural check.
 fn schema_errors(value: &Value) -> Vec<(String, String)> {
     match crate::contract::validate("case.schema.json", value) {
-        Ok(errors) => errors
-            .into_iter()
-            .map(|e| {
-                (
-                    e.pointer,
-                    format!("does not match the case schema: {}", e.message),
-                )
-            })
-            .collect(),
+        Ok(errors) => {
+            // One line per place: a oneOf failure restates what the first error already said.
+            let mut out: Vec<(String, String)> = Vec::new();
+            for e in errors {
+                if !out.iter().any(|(p, _)| *p == e.pointer) {
+                    out.push((
+                        e.pointer,
+                        format!("does not match the case schema: {}", e.message),
+                    ));
+                }
+            }
+            out
+        }
         Err(_) => Vec::new(),
     }
 }
