@@ -357,7 +357,7 @@ mod suite {
     use jobconform::target::{Kind, Target};
     use jobconform::transport::{Client, Credentials, Limits, Secret, TlsConfig, aiqum, element};
 
-    fn target(m: &mock::RunningMock, scale: f64) -> Target {
+    pub(super) fn target(m: &mock::RunningMock, scale: f64) -> Target {
         let creds = Credentials {
             user: mock::DEFAULT_USER.into(),
             password: Secret::new(mock::DEFAULT_PASSWORD),
@@ -447,5 +447,76 @@ mod suite {
                 bad.join("\n")
             );
         });
+    }
+}
+
+mod deviations {
+    use std::collections::BTreeSet;
+
+    use jobconform::exec::{Status, probe, run_case};
+    use jobconform::mock::{self, MockConfig, deviation};
+
+    /// For each deviation (those whose name starts with `JOBCONFORM_DEVIATIONS`, default all),
+    /// runs the cases of its API against a mock with only that deviation: the rules that fail must
+    /// be exactly the deviation's rules. Slow (every deviation runs a whole API's cases), so it is
+    /// ignored by default: `cargo test --test cases deviations -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "slow: runs the suite once per deviation"]
+    fn each_deviation_fails_exactly_its_rules() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let filter = std::env::var("JOBCONFORM_DEVIATIONS").unwrap_or_default();
+        let cases = jobconform::case::load::load_dir(&super::cases_dir()).expect("cases load");
+        let mut report = Vec::new();
+        for d in deviation::ALL
+            .iter()
+            .filter(|d| d.name.starts_with(&filter))
+        {
+            let api = if d.rules.iter().all(|r| r.starts_with("UM-")) {
+                "aiqum/"
+            } else {
+                "element/"
+            };
+            let (failed, notes) = rt.block_on(async {
+                let scale = 50.0;
+                let m = mock::spawn(MockConfig {
+                    time_scale: scale,
+                    deviations: [d.name].into_iter().collect(),
+                    ..MockConfig::default()
+                })
+                .await
+                .expect("mock");
+                let t = super::suite::target(&m, scale);
+                let caps = probe(&t).await;
+                let mut failed = BTreeSet::new();
+                let mut notes = Vec::new();
+                for c in cases.iter().filter(|c| c.name.starts_with(api)) {
+                    let out = run_case(c, &t, &caps).await;
+                    for f in &out.findings {
+                        if failed.insert(f.rule.clone()) || !d.rules.contains(&f.rule.as_str()) {
+                            notes.push(format!("  {} -> {}: {}", c.name, f.rule, f.message));
+                        }
+                    }
+                    if let Status::HarnessError { message } = &out.status {
+                        notes.push(format!("  {} harness error: {message}", c.name));
+                    }
+                }
+                (failed, notes)
+            });
+            let want: BTreeSet<String> = d.rules.iter().map(|r| r.to_string()).collect();
+            let line = format!("{}: want {want:?}, failed {failed:?}", d.name);
+            eprintln!("{line}\n{}", notes.join("\n"));
+            if failed != want {
+                report.push(line);
+            }
+        }
+        assert!(
+            report.is_empty(),
+            "deviations not caught exactly:\n{}",
+            report.join("\n")
+        );
     }
 }

@@ -174,6 +174,11 @@ async fn list_agrees(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult 
         );
     }
     if complete {
+        if nested.get("result").is_some() == nested.get("error").is_some() {
+            return Err(Stop::Inconclusive(
+                "GetAsyncResult's complete answer has both or neither of result and error (EL-GAR-COMPLETE's concern)".into(),
+            ));
+        }
         let ok = nested.get("result").is_some();
         if let Some(s) = entry.get("success").and_then(Value::as_bool)
             && s != ok

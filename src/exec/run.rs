@@ -155,7 +155,11 @@ impl<'a> Run<'a> {
             body: body.or(ex.json()),
             time_scale: self.target.time_scale(),
         };
-        let j = evaluate(expects, &subject);
+        let mut j = evaluate(expects, &subject);
+        if j.inconclusive.is_some() {
+            // A precondition about this answer failed: the other expectations about it are moot.
+            j.findings.clear();
+        }
         self.absorb(j)
     }
 
@@ -243,7 +247,15 @@ impl<'a> Run<'a> {
             .as_ref()
             .and_then(|b| b.get("method"))
             .and_then(Value::as_str);
+        let handle_param = ex
+            .request
+            .body
+            .as_ref()
+            .and_then(|b| b.pointer("/params/asyncHandle"));
+        // Only a query of a well-formed handle is an observation (a malformed call's answer is
+        // judged by EL-GAR-PARAMS alone).
         if method == Some("GetAsyncResult")
+            && handle_param.is_some_and(|h| h.is_u64() || h.is_i64())
             && let Some(body) = ex.json()
             && let Some(nested) = body.get("result").filter(|r| r.is_object())
         {
