@@ -51,10 +51,9 @@ pub fn outcome_pair(o: Outcome) -> (&'static str, &'static str) {
 
 /// The whole timeline of a job, deviations applied; consecutive equal segments merged.
 pub fn segments(job: &Job, config: &MockConfig) -> Vec<Segment> {
-    let live = job.origin != Origin::History;
     let mut segs = running_segments(&job.script, config.deviates("state-backwards"));
     let end = job.script.duration_ms();
-    if live && config.deviates("job-never-ends") {
+    if job.origin == Origin::Call && config.deviates("job-never-ends") {
         match segs.last_mut() {
             Some(last) => last.to = None,
             None => segs.push(seg(0, None, "running", "normal", false)),
