@@ -323,10 +323,9 @@ async fn audit(config: MockConfig) -> BTreeSet<&'static str> {
         let k = m
             .script(json!({"steps": [{"ms": 1000}], "outcome": outcome_name}))
             .await;
-        if let Some(r) = poll(&m, &k, literal, &mut v).await {
-            if r.status != 200 {
-                v.insert("UM-FAILED-IS-200");
-            }
+        let r = poll(&m, &k, literal, &mut v).await;
+        if r.is_some_and(|r| r.status != 200) {
+            v.insert("UM-FAILED-IS-200");
         }
     }
 
@@ -342,10 +341,9 @@ async fn audit(config: MockConfig) -> BTreeSet<&'static str> {
     if terminal(mid.j()) {
         v.insert("UM-WARNING");
     }
-    if let Some(r) = poll(&m, &w, literal, &mut v).await {
-        if outcome(r.j()) != "error" {
-            v.insert("UM-WARNING");
-        }
+    let r = poll(&m, &w, literal, &mut v).await;
+    if r.is_some_and(|r| outcome(r.j()) != "error") {
+        v.insert("UM-WARNING");
     }
 
     // Long polling (register U3).
@@ -587,4 +585,233 @@ async fn each_deviation_breaks_exactly_its_rules(
     let want: BTreeSet<&str> = d.rules.iter().copied().collect();
     let broken = audit(cfg(AiqumDialect::Split, &[d.name])).await;
     assert_eq!(broken, want, "deviation {name}");
+}
+
+// ---- Provisioning and validation ----
+
+impl M {
+    async fn raw(&self, method: Method, path: &str, body: &str) -> R {
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth(mock::DEFAULT_USER, Some(mock::DEFAULT_PASSWORD))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = r.bytes().await.expect("body");
+        R {
+            status,
+            ct,
+            json: serde_json::from_slice(&bytes).ok(),
+            elapsed_ms: 0,
+            job_read: false,
+        }
+    }
+}
+
+fn assert_error(r: &R, status: u16) {
+    assert_eq!(r.status, status, "{:?}", r.json);
+    assert!(r.ct.starts_with("application/json"), "{}", r.ct);
+    assert!(r.j()["error"]["message"].is_string(), "{:?}", r.json);
+    assert!(r.j()["error"]["code"].is_string(), "{:?}", r.json);
+}
+
+fn is_key(k: &str) -> bool {
+    let parts: Vec<&str> = k.split(':').collect();
+    let hex = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit());
+    parts.len() == 4
+        && hex(parts[0])
+        && parts[1].strip_prefix('-').is_some_and(hex)
+        && hex(parts[2])
+        && hex(parts[3].trim_start_matches('-'))
+}
+
+#[rstest]
+#[tokio::test(start_paused = true)]
+async fn a_lun_is_created_changed_and_deleted_through_jobs(
+    #[values("/api", "/api/v2")] prefix: &str,
+    #[values(AiqumDialect::Split, AiqumDialect::Literal)] dialect: AiqumDialect,
+) {
+    let m = M::start(cfg(dialect, &[])).await;
+    let acc = m.lun(prefix).await;
+    assert_eq!(acc.status, 202);
+    assert!(acc.ct.starts_with("application/json"));
+    let key = acc.j()["job"]["key"].as_str().expect("job.key").to_string();
+    assert!(is_key(&key), "{key}");
+    let href = format!("{prefix}/management-server/jobs/{key}");
+    assert_eq!(acc.j()["job"]["_links"]["self"]["href"], json!(href));
+    let job = m.get(&href).await;
+    assert_eq!(job.status, 200);
+    assert_eq!(job.j()["_links"]["self"]["href"], json!(href));
+    assert_eq!(job.j()["name"], json!("Create LUN"));
+    assert!(!terminal(job.j()));
+    assert!(job.j().get("complete_time").is_none());
+    sleep(Duration::from_millis(3_001)).await;
+    let done = m.get(&href).await.j().clone();
+    assert!(terminal(&done), "{done}");
+    assert_eq!(outcome(&done), "normal");
+    assert_eq!(done["job_results"][0]["name"], json!("lunKey"));
+    let lun_key = done["job_results"][0]["value"].as_str().expect("value");
+    let lun_path = format!("{prefix}/storage-provider/luns/{}", enc(lun_key));
+    let lun = m.get(&lun_path).await;
+    assert_eq!(lun.status, 200);
+    assert_eq!(lun.j()["name"], json!("lun1"));
+    assert_eq!(lun.j()["key"], json!(lun_key));
+    {
+        let s = m.mock.state.aiqum.lock().expect("lock");
+        let summary = mock::aiqum::state_summary(&s);
+        assert_eq!(summary["objects"]["luns"], json!([lun_key]));
+        assert_eq!(summary["jobs"]["total"], json!(26));
+    }
+
+    let patch = json!({"space": {"size": 2_097_152}});
+    let acc = m
+        .req(Method::PATCH, &lun_path, Some(patch), Auth::Good)
+        .await;
+    assert_eq!(acc.status, 202, "{:?}", acc.json);
+    sleep(Duration::from_millis(3_001)).await;
+    assert_eq!(
+        m.get(&lun_path).await.j()["space"]["size"],
+        json!(2_097_152)
+    );
+
+    let acc = m.req(Method::DELETE, &lun_path, None, Auth::Good).await;
+    assert_eq!(acc.status, 202);
+    let del = acc.j()["job"]["key"].as_str().expect("key").to_string();
+    assert_ne!(del, key);
+    assert_eq!(
+        m.get(&lun_path).await.status,
+        200,
+        "gone before its job ended"
+    );
+    sleep(Duration::from_millis(3_001)).await;
+    assert!(terminal(m.job(&del, "").await.j()));
+    assert_error(&m.get(&lun_path).await, 404);
+    let s = m.mock.state.aiqum.lock().expect("lock");
+    let summary = mock::aiqum::state_summary(&s);
+    assert_eq!(summary["objects"]["luns"], json!([]));
+    assert_eq!(summary["jobs"]["by_state"]["completed"], json!(25 + 3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_share_is_created_through_a_job() {
+    let m = M::start(MockConfig::default()).await;
+    let body = json!({"name": "fs1", "space": {"size": 10}, "svm": {"key": "svm-1"}});
+    let acc = m
+        .req(
+            Method::POST,
+            "/api/storage-provider/file-shares",
+            Some(body),
+            Auth::Good,
+        )
+        .await;
+    assert_eq!(acc.status, 202);
+    let key = acc.j()["job"]["key"].as_str().expect("key").to_string();
+    sleep(Duration::from_millis(3_001)).await;
+    let done = m.job(&key, "").await.j().clone();
+    assert_eq!(done["job_results"][0]["name"], json!("fileshareKey"));
+    let fs = done["job_results"][0]["value"].as_str().expect("value");
+    let list = m.get("/api/storage-provider/file-shares").await;
+    assert_eq!(list.j()["records"][0]["key"], json!(fs));
+    assert_eq!(list.j()["num_records"], json!(1));
+}
+
+#[rstest]
+#[case::not_json(Method::POST, "/api/storage-provider/luns", "{")]
+#[case::array(Method::POST, "/api/storage-provider/luns", "[]")]
+#[case::empty(Method::POST, "/api/storage-provider/luns", "{}")]
+#[case::no_name(
+    Method::POST,
+    "/api/storage-provider/luns",
+    r#"{"space":{"size":1},"svm":{"key":"s"}}"#
+)]
+#[case::empty_name(
+    Method::POST,
+    "/api/storage-provider/luns",
+    r#"{"name":"","space":{"size":1},"svm":{"key":"s"}}"#
+)]
+#[case::size_zero(
+    Method::POST,
+    "/api/storage-provider/luns",
+    r#"{"name":"a","space":{"size":0},"svm":{"key":"s"}}"#
+)]
+#[case::size_negative(
+    Method::POST,
+    "/api/storage-provider/luns",
+    r#"{"name":"a","space":{"size":-5},"svm":{"key":"s"}}"#
+)]
+#[case::size_string(
+    Method::POST,
+    "/api/v2/storage-provider/luns",
+    r#"{"name":"a","space":{"size":"1"},"svm":{"key":"s"}}"#
+)]
+#[case::size_fraction(
+    Method::POST,
+    "/api/storage-provider/luns",
+    r#"{"name":"a","space":{"size":1.5},"svm":{"key":"s"}}"#
+)]
+#[case::no_svm(
+    Method::POST,
+    "/api/storage-provider/luns",
+    r#"{"name":"a","space":{"size":1}}"#
+)]
+#[case::svm_number(
+    Method::POST,
+    "/api/storage-provider/luns",
+    r#"{"name":"a","space":{"size":1},"svm":{"key":5}}"#
+)]
+#[case::share_no_name(
+    Method::POST,
+    "/api/storage-provider/file-shares",
+    r#"{"space":{"size":1},"svm":{"key":"s"}}"#
+)]
+#[case::patch_empty(Method::PATCH, "/api/storage-provider/luns/x", "{}")]
+#[case::patch_bad_size(
+    Method::PATCH,
+    "/api/storage-provider/luns/x",
+    r#"{"space":{"size":0}}"#
+)]
+#[case::patch_bad_name(Method::PATCH, "/api/storage-provider/file-shares/x", r#"{"name":7}"#)]
+#[tokio::test(start_paused = true)]
+async fn bad_bodies_get_a_synchronous_400_and_no_job(
+    #[case] method: Method,
+    #[case] path: &str,
+    #[case] body: &str,
+) {
+    let m = M::start(MockConfig::default()).await;
+    assert_error(&m.raw(method, path, body).await, 400);
+    let list = m.get("/api/management-server/jobs").await;
+    assert_eq!(list.j()["total_records"], json!(mock::aiqum::HISTORY_JOBS));
+    assert!(
+        m.mock
+            .state
+            .journal
+            .snapshot()
+            .iter()
+            .all(|e| e.http_status != 202)
+    );
+}
+
+#[rstest]
+#[case(Method::PATCH, "/api/storage-provider/luns/nope", Some(json!({"name": "b"})))]
+#[case(Method::DELETE, "/api/storage-provider/luns/nope", None)]
+#[case(Method::GET, "/api/storage-provider/luns/nope", None)]
+#[case(Method::DELETE, "/api/v2/storage-provider/file-shares/a%3Ab", None)]
+#[tokio::test(start_paused = true)]
+async fn unknown_objects_are_404(
+    #[case] method: Method,
+    #[case] path: &str,
+    #[case] body: Option<Value>,
+) {
+    let m = M::start(MockConfig::default()).await;
+    assert_error(&m.req(method, path, body, Auth::Good).await, 404);
 }
