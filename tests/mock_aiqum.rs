@@ -815,3 +815,451 @@ async fn unknown_objects_are_404(
     let m = M::start(MockConfig::default()).await;
     assert_error(&m.req(method, path, body, Auth::Good).await, 404);
 }
+
+// ---- Dialects ----
+
+#[rstest]
+#[case::success("success", ("completed", "normal"), "NORMAL")]
+#[case::failure("failure", ("completed", "error"), "ERROR")]
+#[case::warning("warning", ("completed", "warning"), "NORMAL")]
+#[case::partial("partial-failures", ("completed", "partial_failures"), "PARTIAL_FAILURES")]
+#[case::aborted("aborted", ("aborted", "error"), "ERROR")]
+#[tokio::test(start_paused = true)]
+async fn both_dialects_serve_the_timeline(
+    #[case] outcome_name: &str,
+    #[case] split_end: (&str, &str),
+    #[case] literal_end: &str,
+) {
+    let script = json!({"steps": [{"ms": 1000, "state": "queued"}, {"ms": 1000},
+                                  {"ms": 1000, "status": "warning"}],
+                        "outcome": outcome_name,
+                        "result": [{"name": "thingKey", "value": "t-1"}]});
+    let split = M::start(cfg(AiqumDialect::Split, &[])).await;
+    let literal = M::start(cfg(AiqumDialect::Literal, &[])).await;
+    let ks = split.script(script.clone()).await;
+    let kl = literal.script(script).await;
+    let expect: [((&str, &str), &str); 4] = [
+        (("queued", "normal"), "QUEUED"),
+        (("running", "normal"), "RUNNING"),
+        (("running", "warning"), "WARNING"),
+        (split_end, literal_end),
+    ];
+    for (i, ((st, status), lit)) in expect.into_iter().enumerate() {
+        let s = split.job(&ks, "").await.j().clone();
+        let l = literal.job(&kl, "").await.j().clone();
+        assert_eq!(
+            (s["state"].as_str(), s["status"].as_str()),
+            (Some(st), Some(status)),
+            "step {i}: {s}"
+        );
+        assert_eq!(l["state"], json!(lit), "step {i}: {l}");
+        assert!(l.get("status").is_none(), "{l}");
+        let last = i == 3;
+        assert_eq!(terminal(&s), last, "{s}");
+        assert_eq!(terminal(&l), last, "{l}");
+        for j in [&s, &l] {
+            assert_eq!(j.get("complete_time").is_some(), last, "{j}");
+            let success = matches!(outcome_name, "success" | "warning");
+            assert_eq!(j.get("job_results").is_some(), last && success, "{j}");
+            let submit = j["submit_time"].as_str().expect("submit_time");
+            assert!(submit.ends_with('Z') && submit.len() == 24, "{submit}");
+        }
+        if last && matches!(outcome_name, "success" | "warning") {
+            assert_eq!(
+                s["job_results"],
+                json!([{"name": "thingKey", "value": "t-1"}])
+            );
+        }
+        sleep(Duration::from_millis(1000)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_warning_terminal_job_in_the_literal_dialect_stays_warning() {
+    let m = M::start(cfg(AiqumDialect::Literal, &["warning-terminal"])).await;
+    let k = m
+        .script(
+            json!({"steps": [{"ms": 500}, {"ms": 500, "status": "warning"}, {"ms": 500}],
+                       "outcome": "failure"}),
+        )
+        .await;
+    sleep(Duration::from_millis(5_000)).await;
+    let j = m.job(&k, "").await.j().clone();
+    assert_eq!(j["state"], json!("WARNING"));
+    assert!(j.get("complete_time").is_some());
+}
+
+// ---- Long polling ----
+
+async fn long(m: &M, key: &str, query: &str) -> R {
+    m.job(key, query).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_poll_answers_at_its_timeout_when_nothing_changes() {
+    let m = M::start(MockConfig::default()).await;
+    let k = m
+        .script(json!({"steps": [{"ms": 60_000}], "outcome": "success"}))
+        .await;
+    let r = long(&m, &k, "?poll_timeout=5").await;
+    assert_eq!(r.status, 200);
+    assert!(!terminal(r.j()));
+    assert!(
+        (5_000..=5_000 + SLACK).contains(&r.elapsed_ms),
+        "{}",
+        r.elapsed_ms
+    );
+    let plain = m.job(&k, "").await;
+    assert!(
+        plain.elapsed_ms < 50,
+        "a plain GET blocked {} ms",
+        plain.elapsed_ms
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_poll_answers_promptly_when_the_job_ends() {
+    let m = M::start(MockConfig::default()).await;
+    let k = m
+        .script(json!({"steps": [{"ms": 2_000}], "outcome": "failure"}))
+        .await;
+    let r = long(&m, &k, "?poll_timeout=30").await;
+    assert!(terminal(r.j()), "{:?}", r.json);
+    assert!(
+        (2_000..=2_000 + SLACK).contains(&r.elapsed_ms),
+        "{}",
+        r.elapsed_ms
+    );
+    let again = long(&m, &k, "?poll_timeout=30").await;
+    assert!(again.elapsed_ms < 50, "terminal jobs answer at once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_poll_answers_when_the_state_changes() {
+    let m = M::start(MockConfig::default()).await;
+    let k = m
+        .script(json!({"steps": [{"ms": 1_000, "state": "queued"}, {"ms": 9_000}], "outcome": "success"}))
+        .await;
+    let r = long(&m, &k, "?poll_timeout=30").await;
+    assert_eq!(state(r.j()), "running");
+    assert!(
+        (1_000..=1_000 + SLACK).contains(&r.elapsed_ms),
+        "{}",
+        r.elapsed_ms
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn last_modified_before_the_last_change_answers_at_once() {
+    let m = M::start(MockConfig::default()).await;
+    let k = m
+        .script(json!({"steps": [{"ms": 60_000}], "outcome": "success"}))
+        .await;
+    let submit: jiff::Timestamp = ts(&m.job(&k, "").await.j()["submit_time"]).expect("time");
+    let before = submit - jiff::SignedDuration::from_secs(1);
+    let r = long(&m, &k, &format!("?poll_timeout=3&last_modified={before}")).await;
+    assert!(r.elapsed_ms < 50, "{}", r.elapsed_ms);
+    let r = long(&m, &k, &format!("?poll_timeout=3&last_modified={submit}")).await;
+    assert!(
+        (3_000..=3_000 + SLACK).contains(&r.elapsed_ms),
+        "{}",
+        r.elapsed_ms
+    );
+}
+
+#[rstest]
+#[case("?poll_timeout=0")]
+#[case("?poll_timeout=121")]
+#[case("?poll_timeout=abc")]
+#[case("?poll_timeout=1.5")]
+#[case("?poll_timeout=5&last_modified=yesterday")]
+#[tokio::test(start_paused = true)]
+async fn bad_long_poll_parameters_are_400(#[case] query: &str) {
+    let m = M::start(MockConfig::default()).await;
+    let k = m
+        .script(json!({"steps": [{"ms": 60_000}], "outcome": "success"}))
+        .await;
+    assert_error(&m.job(&k, query).await, 400);
+    let off = M::start(MockConfig {
+        long_poll: false,
+        ..MockConfig::default()
+    })
+    .await;
+    let k = off
+        .script(json!({"steps": [{"ms": 60_000}], "outcome": "success"}))
+        .await;
+    let r = off.job(&k, query).await;
+    assert_eq!(r.status, 200, "ignored without the capability");
+    assert!(r.elapsed_ms < 50);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_the_capability_a_long_poll_answers_at_once() {
+    let m = M::start(MockConfig {
+        long_poll: false,
+        ..MockConfig::default()
+    })
+    .await;
+    let k = m
+        .script(json!({"steps": [{"ms": 60_000}], "outcome": "success"}))
+        .await;
+    let r = long(&m, &k, "?poll_timeout=10").await;
+    assert_eq!(r.status, 200);
+    assert!(!terminal(r.j()));
+    assert!(r.elapsed_ms < 50, "{}", r.elapsed_ms);
+}
+
+// ---- The list ----
+
+fn list_keys(r: &R) -> Vec<String> {
+    keys(r.j()["records"].as_array().expect("records"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_mock_has_a_finished_history() {
+    let m = M::start(MockConfig::default()).await;
+    let r = m.get("/api/management-server/jobs?max_records=1000").await;
+    assert_eq!(r.j()["total_records"], json!(mock::aiqum::HISTORY_JOBS));
+    let records = r.j()["records"].as_array().expect("records").clone();
+    let statuses: BTreeSet<String> = records.iter().map(outcome).collect();
+    assert_eq!(statuses, FOUR.iter().map(|s| s.to_string()).collect());
+    let now = jiff::Timestamp::now();
+    for j in &records {
+        assert!(terminal(j));
+        assert!(ts(&j["submit_time"]).expect("submit") < now);
+        assert!(ts(&j["complete_time"]) >= ts(&j["submit_time"]));
+    }
+    let unique: BTreeSet<String> = list_keys(&r).into_iter().collect();
+    assert_eq!(unique.len(), records.len());
+    assert!(unique.iter().all(|k| is_key(k)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_list_orders_pages_and_filters() {
+    let m = M::start(MockConfig::default()).await;
+    let newest = m
+        .script(json!({"steps": [{"ms": 10}], "outcome": "success"}))
+        .await;
+    let jobs = "/api/management-server/jobs";
+    let default = m.get(jobs).await;
+    assert_eq!(default.j()["num_records"], json!(20));
+    assert_eq!(default.j()["total_records"], json!(26));
+    assert_eq!(default.j()["records"][0]["key"], json!(newest));
+    assert_eq!(default.j()["_links"]["self"]["href"], json!(jobs));
+    assert_eq!(
+        default.j()["_links"]["next"]["href"],
+        json!(format!("{jobs}?max_records=20&offset=20"))
+    );
+
+    let asc = m
+        .get(&format!(
+            "{jobs}?order_by=submit_time%20asc&max_records=1000"
+        ))
+        .await;
+    let mut rev = list_keys(&asc);
+    rev.reverse();
+    assert_eq!(
+        rev,
+        list_keys(&m.get(&format!("{jobs}?max_records=1000")).await)
+    );
+    let by_name = m
+        .get(&format!("{jobs}?order_by=name+desc&max_records=1000"))
+        .await;
+    let names: Vec<&str> = by_name.j()["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or(""))
+        .collect();
+    assert!(names.windows(2).all(|w| w[0] >= w[1]), "{names:?}");
+
+    let tail = m.get(&format!("{jobs}?offset=20")).await;
+    assert_eq!(tail.j()["num_records"], json!(6));
+    assert!(tail.j()["_links"].get("next").is_none());
+    assert_eq!(
+        m.get(&format!("{jobs}?offset=100")).await.j()["num_records"],
+        json!(0)
+    );
+
+    let page = m
+        .get("/api/v2/management-server/jobs?max_records=3&status=normal")
+        .await;
+    let next = page.j()["_links"]["next"]["href"].as_str().expect("next");
+    assert_eq!(
+        next,
+        "/api/v2/management-server/jobs?max_records=3&offset=3&status=normal"
+    );
+
+    let errors = m
+        .get(&format!("{jobs}?status=ERROR&max_records=1000"))
+        .await;
+    assert!(errors.j()["num_records"].as_u64() > Some(0));
+    assert!(
+        errors.j()["records"]
+            .as_array()
+            .expect("r")
+            .iter()
+            .all(|r| outcome(r) == "error")
+    );
+    let either = m
+        .get(&format!(
+            "{jobs}?status=error|partial_failures&max_records=1000"
+        ))
+        .await;
+    let got: BTreeSet<String> = either.j()["records"]
+        .as_array()
+        .expect("r")
+        .iter()
+        .map(outcome)
+        .collect();
+    assert_eq!(
+        got,
+        ["error", "partial_failures"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    );
+    let named = m.get(&format!("{jobs}?name=re*&max_records=1000")).await;
+    assert!(named.j()["records"].as_array().expect("r").iter().all(|r| {
+        let n = r["name"].as_str().unwrap_or("").to_ascii_lowercase();
+        n.starts_with("re")
+    }));
+    assert!(named.j()["num_records"].as_u64() > Some(0));
+    let one = m.get(&format!("{jobs}?key={newest}")).await;
+    assert_eq!(list_keys(&one), vec![newest]);
+}
+
+#[rstest]
+#[case("max_records=0")]
+#[case("max_records=abc")]
+#[case("max_records=-1")]
+#[case("offset=-1")]
+#[case("offset=x")]
+#[case("order_by=bogus")]
+#[case("order_by=name%20sideways")]
+#[tokio::test(start_paused = true)]
+async fn bad_list_parameters_are_400(#[case] query: &str) {
+    let m = M::start(MockConfig::default()).await;
+    assert_error(
+        &m.get(&format!("/api/management-server/jobs?{query}")).await,
+        400,
+    );
+}
+
+// ---- Errors, keys, control, journal ----
+
+#[rstest]
+#[case(Method::POST, "/api/management-server/jobs")]
+#[case(Method::PUT, "/api/v2/management-server/jobs")]
+#[case(Method::PATCH, "/api/management-server/jobs/a:-b:c:-d")]
+#[case(Method::DELETE, "/api/v2/management-server/jobs/a:-b:c:-d")]
+#[tokio::test(start_paused = true)]
+async fn jobs_are_read_only(#[case] method: Method, #[case] path: &str) {
+    let m = M::start(MockConfig::default()).await;
+    assert_error(&m.req(method.clone(), path, None, Auth::None).await, 401);
+    assert_error(&m.req(method, path, Some(json!({})), Auth::Good).await, 405);
+}
+
+#[tokio::test(start_paused = true)]
+async fn keys_work_escaped_and_unescaped() {
+    let m = M::start(MockConfig::default()).await;
+    let k = m.script(json!({"steps": [], "outcome": "success"})).await;
+    for path in [
+        format!("/api/management-server/jobs/{k}"),
+        format!("/api/v2/management-server/jobs/{}", enc(&k)),
+        format!("/api/management-server/jobs/{}", k.replace('-', "%2D")),
+    ] {
+        let r = m.get(&path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.j()["key"], json!(k));
+    }
+    assert_error(&m.get("/api/management-server/jobs/nope").await, 404);
+    assert_error(
+        &m.req(
+            Method::GET,
+            "/api/management-server/jobs",
+            None,
+            Auth::Wrong,
+        )
+        .await,
+        401,
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_control_route_makes_scripted_jobs() {
+    let m = M::start(cfg(AiqumDialect::Split, &["aiqum-no-auth"])).await;
+    let path = "/_jobconform/aiqum/jobs";
+    let script = json!({"steps": [{"ms": 5}], "outcome": "success"});
+    assert_error(
+        &m.req(Method::POST, path, Some(script.clone()), Auth::None)
+            .await,
+        401,
+    );
+    assert_error(
+        &m.raw(Method::POST, path, r#"{"outcome": "success", "bogus": 1}"#)
+            .await,
+        400,
+    );
+    assert_error(&m.raw(Method::POST, path, r#"{"steps": []}"#).await, 400);
+    let k = m.script(script).await;
+    assert!(is_key(&k));
+    assert_eq!(m.job(&k, "").await.j()["name"], json!("Scripted job"));
+    let named = m
+        .script(json!({"outcome": "aborted", "name": "Scripted thing"}))
+        .await;
+    let j = m.job(&named, "").await.j().clone();
+    assert_eq!(
+        (j["name"].clone(), j["state"].clone()),
+        (json!("Scripted thing"), json!("aborted"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn reads_and_calls_are_journaled() {
+    let m = M::start(MockConfig::default()).await;
+    let acc = m.lun("/api").await;
+    let key = acc.j()["job"]["key"].as_str().expect("key").to_string();
+    m.job(&key, "").await;
+    let r = m
+        .http
+        .get(format!(
+            "{}/api/management-server/jobs/{key}?poll_timeout=10",
+            m.base
+        ))
+        .basic_auth(mock::DEFAULT_USER, Some(mock::DEFAULT_PASSWORD))
+        .header("x-jobconform-client", "poller-7")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    m.get("/api/management-server/jobs").await;
+    m.job("missing", "").await;
+    let e = m.mock.state.journal.snapshot();
+    let ops: Vec<&str> = e.iter().map(|e| e.op.as_str()).collect();
+    assert_eq!(
+        ops,
+        [
+            "POST luns",
+            "GET job",
+            "GET job long-poll",
+            "GET jobs",
+            "GET job"
+        ]
+    );
+    assert!(e.iter().all(|e| e.api == "aiqum"));
+    assert_eq!(e[0].job.as_deref(), Some(key.as_str()));
+    assert_eq!(e[0].http_status, 202);
+    assert_eq!(
+        (e[1].observed.as_deref(), e[1].terminal),
+        (Some("queued"), false)
+    );
+    assert_eq!(e[1].client, "127.0.0.1");
+    assert_eq!(
+        (e[2].observed.as_deref(), e[2].terminal),
+        (Some("running"), false)
+    );
+    assert_eq!(e[2].client, "poller-7");
+    assert_eq!(e[2].t_ms, e[1].t_ms, "journaled at arrival");
+    assert_eq!((e[4].http_status, e[4].observed.as_deref()), (404, None));
+}
