@@ -191,10 +191,11 @@ pub fn literal_state(s: &Segment) -> String {
             "partial_failures" => "PARTIAL_FAILURES".into(),
             _ => "NORMAL".into(),
         }
-    } else if s.status == "warning" {
-        "WARNING".into()
     } else {
-        s.state.to_ascii_uppercase()
+        // Register U1/U2: `state` holds one of the four values, and WARNING is the only one
+        // that is not terminal, so a job still going is WARNING (queued, running, or running
+        // with a warning alike).
+        "WARNING".into()
     }
 }
 

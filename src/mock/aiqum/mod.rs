@@ -25,9 +25,12 @@
 //!
 //! Dialects (register U1, U4): `split` serves lower-case `state` (`queued`, `running`, `completed`,
 //! `aborted`) and `status` (`normal`, `warning`, `partial_failures`, `error`). `literal` serves
-//! no `status` and an upper-case `state`: `QUEUED`/`RUNNING` while going (`WARNING` while going
-//! with a warning), then `NORMAL`, `ERROR` or `PARTIAL_FAILURES`; an outcome of warning ends as
-//! `NORMAL` (WARNING alone is never terminal, U2) and an aborted job ends as `ERROR`.
+//! no `status` and an upper-case `state` that is always one of the four values (U1, and
+//! `schemas/aiqum/job.json`): `WARNING` while the job is going (queued, running, or running with
+//! a warning: U2 makes WARNING the one value that is not terminal), then `NORMAL`, `ERROR` or
+//! `PARTIAL_FAILURES`. An outcome of warning ends as `NORMAL` (a final WARNING would never be
+//! terminal) and an aborted job ends as `ERROR`. Scripted step states are visible only in the
+//! split dialect.
 
 pub mod handlers;
 pub mod jobs;
