@@ -213,3 +213,35 @@ pub fn answer(
         "_links": links,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_match_without_case_with_or_and_wildcards() {
+        assert!(matches("ERROR", "error"));
+        assert!(!matches("error", "errors"));
+        assert!(matches("normal|error", "error"));
+        assert!(matches("re*", "Rediscover cluster"));
+        assert!(matches("*cluster", "Acquire cluster"));
+        assert!(matches("a*q*r", "aiqum-jobs-r"));
+        assert!(!matches("a*z", "abc"));
+        assert!(matches("*", ""));
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        let q = |k: &str, v: &str| parse(&[(k.to_string(), v.to_string())]);
+        assert!(q("max_records", "0").is_err());
+        assert!(q("max_records", "x").is_err());
+        assert!(q("offset", "-1").is_err());
+        assert!(q("order_by", "nope").is_err());
+        assert!(q("order_by", "name up").is_err());
+        assert_eq!(q("max_records", "5000").map(|q| q.max), Ok(Some(CAP)));
+        assert_eq!(
+            q("order_by", "Submit_Time DESC").map(|q| q.order),
+            Ok(Some(("submit_time".to_string(), true)))
+        );
+    }
+}

@@ -181,3 +181,30 @@ pub fn peer_of(ext: &axum::http::Extensions) -> Option<SocketAddr> {
     ext.get::<axum::extract::ConnectInfo<SocketAddr>>()
         .map(|c| c.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_keeps_what_is_not_an_escape() {
+        assert_eq!(percent_decode("a%3Ab%2d", false).as_deref(), Some("a:b-"));
+        assert_eq!(percent_decode("a+b%", true).as_deref(), Some("a b%"));
+        assert_eq!(percent_decode("a+b%zz", false).as_deref(), Some("a+b%zz"));
+        assert_eq!(percent_decode("%ff", false), None);
+    }
+
+    #[test]
+    fn queries_decode_names_and_values() {
+        let q = parse_query(Some("order_by=name%20desc&status=a|b&x"));
+        assert_eq!(
+            q,
+            vec![
+                ("order_by".to_string(), "name desc".to_string()),
+                ("status".to_string(), "a|b".to_string()),
+                ("x".to_string(), String::new()),
+            ]
+        );
+        assert_eq!(encode("name desc"), "name%20desc");
+    }
+}
