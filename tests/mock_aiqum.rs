@@ -742,3 +742,37 @@ async fn reads_and_calls_are_journaled() {
     assert_eq!(e[2].t_ms, e[1].t_ms, "journaled at arrival");
     assert_eq!((e[4].http_status, e[4].observed.as_deref()), (404, None));
 }
+
+/// Real time with a fast clock (no paused runtime): one long poll per state change.
+#[tokio::test]
+async fn with_a_fast_clock_a_long_poller_needs_one_request_per_change() {
+    let m = M::start(MockConfig {
+        time_scale: 1000.0,
+        ..MockConfig::default()
+    })
+    .await;
+    let acc = m.lun("/api/v2").await;
+    let key = acc.j()["job"]["key"].as_str().expect("key").to_string();
+    let mut last = m.job(&key, "").await.j().clone();
+    let mut seen = vec![state(&last)];
+    while !terminal(&last) {
+        let lm = last["last_modified"].as_str().expect("last_modified");
+        let r = m
+            .job(&key, &format!("?poll_timeout=120&last_modified={lm}"))
+            .await;
+        assert_eq!(r.status, 200);
+        last = r.j().clone();
+        seen.push(state(&last));
+        assert!(seen.len() <= 3, "{seen:?}");
+    }
+    assert_eq!(seen, ["queued", "running", "completed"]);
+    let k = m
+        .script(json!({"steps": [{"ms": 3_600_000}], "outcome": "success"}))
+        .await;
+    let r = m.job(&k, "?poll_timeout=2").await;
+    assert_eq!(
+        state(r.j()),
+        "running",
+        "answered at the 2 s (target) timeout"
+    );
+}

@@ -3,7 +3,9 @@
 //! control route that creates scripted jobs. Long polling (register U3): `poll_timeout` in whole
 //! seconds 1..=120 of target time (else 400), optional `last_modified` (ISO 8601, else 400); the
 //! answer comes at once if the job is terminal or changed after `last_modified`, otherwise when
-//! its (state, status) changes or the timeout passes. Waiting sleeps on the clock to the next
+//! its (state, status) changes or the timeout passes. Job objects then carry `last_modified`
+//! (the time of the job's last change) for the client to pass back, since without it "changed"
+//! can only mean "changed since the poll arrived". Waiting sleeps on the clock to the next
 //! timeline boundary; no lock is held across an `.await`. Without `config.long_poll` both
 //! parameters are ignored.
 

@@ -240,6 +240,13 @@ pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
         }
     }
     o.insert("submit_time".into(), json!(iso(r.wall0, job.submit_ms)));
+    if cfg.long_poll {
+        // Register U3 (Deploy-style): what a long poll passes back as `last_modified`.
+        o.insert(
+            "last_modified".into(),
+            json!(iso(r.wall0, changed_at(job, seg))),
+        );
+    }
     if seg.terminal {
         let done = if cfg.deviates("complete-before-submit") {
             job.submit_ms - 1_000
