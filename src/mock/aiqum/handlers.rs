@@ -47,7 +47,16 @@ pub fn routes() -> Router<Arc<State>> {
                 get(get_job).delete(delete_job).fallback(not_allowed),
             );
     }
-    r
+    // Anything else under /api (and /api/v2) is a JSON 404, never an empty body.
+    r.route("/api/{*rest}", axum::routing::any(unknown_path))
+}
+
+async fn unknown_path(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
+    if let Some(r) = reply::check_auth(&st.config, req.headers()) {
+        return r;
+    }
+    let m = format!("no such resource: {}", req.uri().path());
+    reply::error(&st.config, StatusCode::NOT_FOUND, "404", &m)
 }
 
 /// The decoded job key of a `.../management-server/jobs/{key}` path; `None` when

@@ -27,15 +27,26 @@ pub fn routes() -> Router<Arc<State>> {
             r = r
                 .route(
                     &format!("{p}/storage-provider/{seg}"),
-                    get(list_objects).post(create),
+                    get(list_objects).post(create).fallback(not_allowed),
                 )
                 .route(
                     &format!("{p}/storage-provider/{seg}/{{key}}"),
-                    get(get_object).patch(modify).delete(remove),
+                    get(get_object)
+                        .patch(modify)
+                        .delete(remove)
+                        .fallback(not_allowed),
                 );
         }
     }
     r
+}
+
+async fn not_allowed(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
+    if let Some(r) = reply::check_auth(&st.config, req.headers()) {
+        return r;
+    }
+    let m = format!("{} is not allowed on {}", req.method(), req.uri().path());
+    reply::error(&st.config, StatusCode::METHOD_NOT_ALLOWED, "405", &m)
 }
 
 fn kind_of(path: &str) -> Kind {
@@ -125,11 +136,21 @@ fn new_object_key(kind: Kind) -> String {
     format!("{}:type={t},uuid={}", uuid(), uuid())
 }
 
-async fn read_json(st: &State, req: Request) -> Result<Value, String> {
+async fn read_json(st: &State, req: Request) -> Result<Value, (StatusCode, String)> {
     let bytes = axum::body::to_bytes(req.into_body(), st.config.max_body)
         .await
-        .map_err(|e| format!("could not read the body: {e}"))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("the body is not JSON: {e}"))
+        .map_err(|e| {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("could not read the body: {e}"),
+            )
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("the body is not JSON: {e}"),
+        )
+    })
 }
 
 fn bad(st: &State, m: &str) -> Response {
@@ -209,7 +230,7 @@ async fn create(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = match read_json(&st, Request::new(body)).await {
         Ok(b) => b,
-        Err(m) => return bad(&st, &m),
+        Err((code, m)) => return reply::error(&st.config, code, code.as_str(), &m),
     };
     if let Err(m) = validate_create(&body) {
         return bad(&st, &m);
@@ -240,7 +261,7 @@ async fn modify(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = match read_json(&st, Request::new(body)).await {
         Ok(b) => b,
-        Err(m) => return bad(&st, &m),
+        Err((code, m)) => return reply::error(&st.config, code, code.as_str(), &m),
     };
     let patch = match validate_patch(&body) {
         Ok(p) => p,
