@@ -821,3 +821,22 @@ async fn an_oversized_body_is_refused_with_a_json_error() {
         413,
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_literal_long_poll_sleeps_through_changes_it_cannot_show() {
+    let m = M::start(cfg(AiqumDialect::Literal, &[])).await;
+    let k = m
+        .script(json!({"steps": [{"ms": 1_000, "state": "queued"}, {"ms": 1_000}], "outcome": "success"}))
+        .await;
+    let first = m.job(&k, "").await.j().clone();
+    assert_eq!(first["state"], json!("WARNING"));
+    let r = m.job(&k, "?poll_timeout=30").await;
+    assert_eq!(r.j()["state"], json!("NORMAL"));
+    assert!(
+        (2_000..=2_000 + SLACK).contains(&r.elapsed_ms),
+        "{}",
+        r.elapsed_ms
+    );
+    assert_eq!(first["last_modified"], first["submit_time"]);
+    assert!(r.j()["last_modified"].as_str() > first["last_modified"].as_str());
+}

@@ -146,12 +146,12 @@ struct Wait {
 
 /// Waits as a long poll does; `None` if the job is (or becomes) unknown.
 async fn wait(st: &State, key: &str, w: &Wait) -> Option<()> {
-    let mut baseline: Option<(String, String, bool)> = None;
+    // Segments are merged by what the dialect serves, so a new segment start is a visible change.
+    let mut baseline: Option<i64> = None;
     loop {
         let now = st.clock.now_ms() as i64;
         let l = look(st, key, now)?;
-        let current = (l.seg.state.clone(), l.seg.status.clone(), l.seg.terminal);
-        let changed = baseline.as_ref().is_some_and(|b| *b != current);
+        let changed = baseline.is_some_and(|b| b != l.changed);
         if l.seg.terminal {
             if changed && w.overstay && now < w.full {
                 st.clock.sleep_until_ms(w.full as u64).await;
@@ -164,7 +164,7 @@ async fn wait(st: &State, key: &str, w: &Wait) -> Option<()> {
             return Some(());
         }
         if baseline.is_none() {
-            baseline = Some(current);
+            baseline = Some(l.changed);
         }
         let wake = l
             .next

@@ -49,7 +49,8 @@ pub fn outcome_pair(o: Outcome) -> (&'static str, &'static str) {
     }
 }
 
-/// The whole timeline of a job, deviations applied; consecutive equal segments merged.
+/// The whole timeline of a job, deviations applied; consecutive segments the dialect serves
+/// identically are merged.
 pub fn segments(job: &Job, config: &MockConfig) -> Vec<Segment> {
     let mut segs = running_segments(&job.script, config.deviates("state-backwards"));
     let end = job.script.duration_ms();
@@ -73,12 +74,19 @@ pub fn segments(job: &Job, config: &MockConfig) -> Vec<Segment> {
         s.terminal = true;
         s.frozen_warning = true;
     }
+    // Merge what the dialect serves identically, so every boundary is a change a client sees
+    // (long polls wake on it and `last_modified` moves with it).
+    let same = |a: &Segment, b: &Segment| {
+        a.terminal == b.terminal
+            && match config.aiqum_dialect {
+                AiqumDialect::Split => a.state == b.state && a.status == b.status,
+                AiqumDialect::Literal => literal_state(a) == literal_state(b),
+            }
+    };
     let mut merged: Vec<Segment> = Vec::with_capacity(segs.len());
     for s in segs {
         match merged.last_mut() {
-            Some(m) if m.state == s.state && m.status == s.status && m.terminal == s.terminal => {
-                m.to = s.to;
-            }
+            Some(m) if same(m, &s) => m.to = s.to,
             _ => merged.push(s),
         }
     }
