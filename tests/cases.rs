@@ -338,7 +338,7 @@ mod checks {
         let ex = exchange(
             "http://x/api/management-server/jobs",
             None,
-            200,
+            if name == "um-error-body" { 404 } else { 200 },
             body.clone(),
         );
         let j = named::response(name, "R", &ex, Some(&body)).expect("known");

@@ -33,10 +33,13 @@
 //!   value: str}`; other outcomes make the case inconclusive (UM-RESULTS).
 //! - `status-normal`, `status-warning`, `status-error`, `status-partial-failures`: the job's outcome
 //!   value (`status`, or `state` in the literal dialect) is that one, compared without case.
+//! - `status-not-warning`: the final outcome is not WARNING (UM-WARNING: a job whose script goes on
+//!   past a mid-run warning must not end on it; a wrong value otherwise is UM-JOB-STATUS's).
 //! - `terminal`: the job is terminal by register U1/U2.
 //! - Preconditions (inconclusive when they do not hold): `is-running` / `is-complete`
 //!   (GetAsyncResult `result.status`), `is-error` / `is-result` (JSON-RPC answer), `um-running`
-//!   (job not terminal), `um-terminal` (job terminal), `key-has-colon` (the job key contains `:`).
+//!   (job not terminal), `um-terminal` (job terminal), `key-has-colon` (the job key at `/key`, `/job/key`
+//!   or `/records/0/key` contains `:`).
 //!
 //! Group checks (`concurrent` step): `exactly-one-result`: among the answers exactly one has a
 //! `result`, every other one is an error (EL-KEEP-ONCE; the error's shape is EL-GAR-UNKNOWN's).
@@ -70,6 +73,7 @@ pub const RESPONSE: &[&str] = &[
     "status-warning",
     "status-error",
     "status-partial-failures",
+    "status-not-warning",
     "terminal",
     "is-running",
     "is-complete",
@@ -165,7 +169,12 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
             }
         }
         "um-error-body" => {
-            if !b.pointer("/error/message").is_some_and(Value::is_string) {
+            if !ex.status().is_some_and(|s| s >= 400) {
+                j.inconclusive(format!(
+                    "precondition: an error answer was expected, the status was {:?}",
+                    ex.status()
+                ));
+            } else if !b.pointer("/error/message").is_some_and(Value::is_string) {
                 j.fail(
                     fail("the error answer has no JSON error.message string")
                         .at("/error/message")
@@ -255,6 +264,20 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
                 );
             }
         }
+        "status-not-warning" => {
+            if aiqum::outcome(b).as_deref() == Some("WARNING") {
+                let member = if b.get("status").is_some() {
+                    "/status"
+                } else {
+                    "/state"
+                };
+                j.fail(
+                    fail("the job ended on WARNING although its run went on past the warning")
+                        .at(member)
+                        .values(Some("not WARNING".into()), b.pointer(member).cloned()),
+                );
+            }
+        }
         "terminal" => {
             if crate::poll::aiqum_terminal(b) != Some(true) {
                 j.fail(
@@ -301,11 +324,10 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
             }
         }
         "key-has-colon" => {
-            if !b
-                .get("key")
-                .and_then(Value::as_str)
-                .is_some_and(|k| k.contains(':'))
-            {
+            let key = ["/key", "/job/key", "/records/0/key"]
+                .iter()
+                .find_map(|p| b.pointer(p).and_then(Value::as_str));
+            if !key.is_some_and(|k| k.contains(':')) {
                 j.inconclusive("precondition: the job key has no ':' to test with");
             }
         }
