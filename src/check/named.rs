@@ -169,7 +169,7 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
             }
         }
         "um-error-body" => {
-            if !ex.status().is_some_and(|s| s >= 400) {
+            if ex.status().is_none_or(|s| s < 400) {
                 j.inconclusive(format!(
                     "precondition: an error answer was expected, the status was {:?}",
                     ex.status()
