@@ -394,8 +394,13 @@ mod suite {
 
     /// Runs every case (or those whose name starts with `JOBCONFORM_CASES`) against a faithful
     /// mock, one after another, and expects no finding, no inconclusive case, no harness error.
-    #[test]
-    fn the_whole_suite_passes_against_the_faithful_mock() {
+    #[rstest::rstest]
+    #[case::current_and_split(mock::ElementDialect::Current, mock::AiqumDialect::Split)]
+    #[case::doc_literal_and_literal(mock::ElementDialect::DocLiteral, mock::AiqumDialect::Literal)]
+    fn the_whole_suite_passes_against_the_faithful_mock(
+        #[case] element_dialect: mock::ElementDialect,
+        #[case] aiqum_dialect: mock::AiqumDialect,
+    ) {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -407,6 +412,8 @@ mod suite {
             let scale = 50.0;
             let m = mock::spawn(MockConfig {
                 time_scale: scale,
+                element_dialect,
+                aiqum_dialect,
                 ..MockConfig::default()
             })
             .await

@@ -568,7 +568,11 @@ fn list_filter(rule: &str, ex: &Exchange, b: &Value, j: &mut Judgement) {
         .collect();
     for (i, r) in records(b).iter().enumerate() {
         for (k, want) in &filters {
-            let got = r.get(k).and_then(Value::as_str).unwrap_or("");
+            // Literal dialect (register U1): no `status`, the outcome is in `state`.
+            let got = match r.get(k).and_then(Value::as_str) {
+                None if k == "status" => aiqum::outcome(r).unwrap_or_default(),
+                v => v.unwrap_or("").to_string(),
+            };
             if !got.eq_ignore_ascii_case(want) {
                 j.fail(
                     Finding::new(rule, format!("a record does not match the {k} filter"))
