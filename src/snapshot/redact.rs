@@ -111,7 +111,21 @@ impl<'a> Redactor<'a> {
     }
 
     /// Redacts volatile values inside free text (paths, messages, bodies that are not JSON).
+    /// Repeated until nothing changes (a replacement can complete a match next to it), so the
+    /// result is a fixed point: redacting it again changes nothing.
     pub fn text(&mut self, s: &str) -> String {
+        let mut cur = self.text_once(s);
+        for _ in 0..8 {
+            let next = self.text_once(&cur);
+            if next == cur {
+                break;
+            }
+            cur = next;
+        }
+        cur
+    }
+
+    fn text_once(&mut self, s: &str) -> String {
         let mut out = String::with_capacity(s.len());
         let mut i = 0;
         while i < s.len() {
@@ -159,8 +173,7 @@ impl<'a> Redactor<'a> {
         if key_boundary && let Some(len) = job_key(rest) {
             return Some((len, self.placeholder(Kind::JobKey, &rest[..len])));
         }
-        let name_boundary = prev.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '-');
-        if name_boundary && let Some(len) = scratch_name(rest) {
+        if let Some(len) = scratch_name(rest) {
             return Some((len, self.placeholder(Kind::ScratchName, &rest[..len])));
         }
         None

@@ -233,13 +233,14 @@ pub fn assert_snapshot(
     }
 }
 
-/// JSON pointer of the first member (in sorted-key order) where `a` and `b` differ.
+/// JSON pointer of the first member where `a` and `b` differ, in sorted-key order except that
+/// `exchanges` comes first (everything else in a snapshot derives from the exchanges).
 pub fn first_difference(a: &Value, b: &Value) -> String {
     fn walk(a: &Value, b: &Value, at: String) -> Option<String> {
         match (a, b) {
             (Value::Object(x), Value::Object(y)) => {
                 let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-                keys.sort();
+                keys.sort_by_key(|k| (k.as_str() != "exchanges", k.as_str()));
                 keys.dedup();
                 keys.into_iter().find_map(|k| {
                     let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));

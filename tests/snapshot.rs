@@ -1,0 +1,493 @@
+//! Snapshot normalization, redaction and storage, on hand-built case outcomes (no server): the
+//! value is deterministic and independent of ports, handles, keys and timestamps; placeholders are
+//! consistent within a case; a renamed error is a mismatch naming the member; no credential is
+//! ever written; redaction is idempotent; files are insta's format.
+
+use std::time::Duration;
+
+use jobconform::check::Finding;
+use jobconform::exec::{CaseOutcome, Status};
+use jobconform::snapshot::{
+    self, Context, SnapshotMismatch, Stored, Update, Volatile, assert_snapshot, redact,
+    snapshot_value,
+};
+use jobconform::transport::{AuthMode, Body, Exchange, RequestRecord, ResponseRecord};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+/// Values that differ from run to run.
+struct Run {
+    port: u16,
+    handle: i64,
+    other_handle: i64,
+    unknown: i64,
+    clone_id: i64,
+    volume_id: i64,
+    key: &'static str,
+    time: &'static str,
+    scratch: &'static str,
+    error_name: &'static str,
+}
+
+const RUN_A: Run = Run {
+    port: 40001,
+    handle: 17,
+    other_handle: 18,
+    unknown: 99999,
+    clone_id: 5,
+    volume_id: 12,
+    key: "06a6148bf9e862df:-2611856e:16e8d47e722:-7f87",
+    time: "2026-11-23T14:21:54Z",
+    scratch: "jobconform-a1b2c3",
+    error_name: "xAsyncHandleDoesNotExist",
+};
+
+const RUN_B: Run = Run {
+    port: 51234,
+    handle: 301,
+    other_handle: 302,
+    unknown: 700000,
+    clone_id: 91,
+    volume_id: 44,
+    key: "1f0e:-99aa:abc:-1",
+    time: "2031-01-02T03:04:05.678Z",
+    scratch: "jobconform-zz9q",
+    error_name: "xAsyncHandleDoesNotExist",
+};
+
+fn ex(method: &str, url: String, body: Option<Value>, status: u16, resp: Body) -> Exchange {
+    Exchange {
+        request: RequestRecord {
+            method: method.into(),
+            url,
+            auth: AuthMode::Default,
+            body,
+        },
+        response: Ok(ResponseRecord {
+            status,
+            content_type: Some("application/json".into()),
+            body: resp,
+            elapsed_ms: 3,
+        }),
+    }
+}
+
+/// A case transcript: clone, poll the handle twice, list, ask for the unknown handle, AIQUM job.
+fn outcome(r: &Run) -> CaseOutcome {
+    let el = format!("https://127.0.0.1:{}/json-rpc/12.5", r.port);
+    let um = format!(
+        "https://127.0.0.1:{}/api/management-server/jobs/{}",
+        r.port, r.key
+    );
+    let gar = |h: i64| json!({"method": "GetAsyncResult", "params": {"asyncHandle": h}, "id": 2});
+    let transcript = vec![
+        ex(
+            "POST",
+            el.clone(),
+            Some(
+                json!({"method": "CloneVolume", "params": {"volumeID": r.volume_id, "name": r.scratch}, "id": 1}),
+            ),
+            200,
+            Body::Json(
+                json!({"id": 1, "result": {"asyncHandle": r.handle, "cloneID": r.clone_id, "volumeID": r.volume_id}}),
+            ),
+        ),
+        ex(
+            "POST",
+            el.clone(),
+            Some(gar(r.handle)),
+            200,
+            Body::Json(
+                json!({"id": 2, "result": {"status": "running", "resultType": "Clone", "details": {}, "createTime": r.time, "lastUpdateTime": r.time}}),
+            ),
+        ),
+        ex(
+            "POST",
+            el.clone(),
+            Some(gar(r.handle)),
+            200,
+            Body::Json(
+                json!({"id": 2, "result": {"status": "complete", "resultType": "Clone", "result": {"cloneID": r.clone_id, "message": format!("Clone {} done", r.scratch)}, "createTime": r.time, "lastUpdateTime": r.time}}),
+            ),
+        ),
+        ex(
+            "POST",
+            el.clone(),
+            Some(json!({"method": "ListAsyncResults", "params": {}, "id": 3})),
+            200,
+            Body::Json(json!({"id": 3, "result": {"asyncHandles": [
+                {"asyncResultID": r.handle, "completed": true, "createTime": r.time, "lastUpdateTime": r.time, "resultType": "Clone", "success": true, "data": {}},
+                {"asyncResultID": r.other_handle, "completed": false, "createTime": r.time, "lastUpdateTime": r.time, "resultType": "Clone", "success": false, "data": {}}
+            ]}})),
+        ),
+        ex(
+            "POST",
+            el,
+            Some(gar(r.unknown)),
+            200,
+            Body::Json(
+                json!({"id": 2, "error": {"code": 500, "name": r.error_name, "message": "no such handle"}}),
+            ),
+        ),
+        ex(
+            "GET",
+            format!(
+                "{um}?poll_timeout=5&last_modified={}",
+                r.time.replace(':', "%3A")
+            ),
+            None,
+            200,
+            Body::Json(
+                json!({"key": r.key, "state": "completed", "status": "NORMAL", "submit_time": r.time,
+                "_links": {"self": {"href": format!("https://127.0.0.1:{}/api/management-server/jobs/{}", r.port, r.key)}}}),
+            ),
+        ),
+    ];
+    CaseOutcome {
+        status: Status::Ran,
+        findings: vec![Finding::new(
+            "EL-GAR-DETAILS",
+            format!("no details at {}", r.time),
+        )],
+        transcript,
+        notes: vec![format!("E1: unknown handle named {}", r.error_name)],
+        duration: Duration::from_millis(r.port as u64),
+    }
+}
+
+fn ctx(r: &Run) -> Context {
+    Context {
+        rules: vec!["EL-GAR-UNKNOWN".into(), "EL-GAR-DETAILS".into()],
+        volatile: Volatile {
+            unknown_handle: Some(r.unknown),
+            unknown_key: None,
+            hosts: vec![format!("127.0.0.1:{}", r.port)],
+        },
+    }
+}
+
+fn snap(r: &Run) -> Value {
+    snapshot_value("element/clone/poll", &outcome(r), &ctx(r))
+}
+
+#[test]
+fn normalization_is_deterministic_and_run_independent() {
+    assert_eq!(snap(&RUN_A), snap(&RUN_A));
+    assert_eq!(snap(&RUN_A), snap(&RUN_B));
+    let text = serde_json::to_string(&snap(&RUN_B)).unwrap();
+    for volatile in [
+        "51234",
+        "301",
+        "700000",
+        "1f0e",
+        "2031",
+        "zz9q",
+        "127.0.0.1",
+        "elapsed",
+    ] {
+        assert!(!text.contains(volatile), "{volatile} left in {text}");
+    }
+}
+
+#[test]
+fn placeholders_are_consistent_within_a_case() {
+    let v = snap(&RUN_A);
+    let x = &v["exchanges"];
+    assert_eq!(
+        x[0]["response"]["body"]["result"]["asyncHandle"],
+        "[handle-1]"
+    );
+    // the same handle polled twice stays the same placeholder, a second handle gets the next one
+    assert_eq!(
+        x[1]["request"]["body"]["params"]["asyncHandle"],
+        "[handle-1]"
+    );
+    assert_eq!(
+        x[2]["request"]["body"]["params"]["asyncHandle"],
+        "[handle-1]"
+    );
+    let list = &x[3]["response"]["body"]["result"]["asyncHandles"];
+    assert_eq!(list[0]["asyncResultID"], "[handle-1]");
+    assert_eq!(list[1]["asyncResultID"], "[handle-2]");
+    assert_eq!(
+        x[4]["request"]["body"]["params"]["asyncHandle"],
+        "[unknown-handle]"
+    );
+    assert_eq!(x[0]["response"]["body"]["result"]["cloneID"], "[clone-1]");
+    assert_eq!(
+        x[2]["response"]["body"]["result"]["result"]["cloneID"],
+        "[clone-1]"
+    );
+    assert_eq!(
+        x[0]["request"]["body"]["params"]["volumeID"],
+        "[volume-id-1]"
+    );
+    assert_eq!(
+        x[0]["request"]["body"]["params"]["name"],
+        "[scratch-name-1]"
+    );
+    assert_eq!(
+        x[2]["response"]["body"]["result"]["result"]["message"],
+        "Clone [scratch-name-1] done"
+    );
+    assert_eq!(
+        x[1]["response"]["body"]["result"]["createTime"],
+        "[timestamp]"
+    );
+    // the job key in the path, the body and the href is one placeholder; the host is gone
+    assert_eq!(
+        x[5]["request"]["path"],
+        "/api/management-server/jobs/[job-key-1]?poll_timeout=5&last_modified=[timestamp]"
+    );
+    assert_eq!(x[5]["response"]["body"]["key"], "[job-key-1]");
+    assert_eq!(
+        x[5]["response"]["body"]["_links"]["self"]["href"],
+        "[host]/api/management-server/jobs/[job-key-1]"
+    );
+    assert_eq!(x[0]["request"]["path"], "/json-rpc/12.5");
+    assert!(x[0]["response"].get("elapsed_ms").is_none());
+    assert_eq!(v["findings"], json!(["EL-GAR-DETAILS"]));
+    assert_eq!(v["rules"], json!(["EL-GAR-DETAILS", "EL-GAR-UNKNOWN"]));
+    assert_eq!(v["error_names"], json!(["xAsyncHandleDoesNotExist"]));
+    assert_eq!(v["status"], json!({"kind": "ran"}));
+}
+
+#[test]
+fn shape_records_types_enums_and_status_codes() {
+    let v = snap(&RUN_A);
+    let gar = &v["shape"]["POST /json-rpc/12.5 GetAsyncResult"];
+    assert_eq!(gar["status_codes"], json!([200]));
+    assert_eq!(gar["members"]["/result/status"], "string");
+    assert_eq!(gar["members"]["/error/code"], "integer");
+    assert_eq!(
+        gar["values"]["/result/status"],
+        json!(["complete", "running"])
+    );
+    assert_eq!(
+        gar["values"]["/error/name"],
+        json!(["xAsyncHandleDoesNotExist"])
+    );
+    let list = &v["shape"]["POST /json-rpc/12.5 ListAsyncResults"];
+    assert_eq!(
+        list["members"]["/result/asyncHandles/*/asyncResultID"],
+        "integer"
+    );
+    assert_eq!(
+        list["values"]["/result/asyncHandles/*/completed"],
+        json!(["false", "true"])
+    );
+    let job = &v["shape"]["GET /api/management-server/jobs/[job-key]"];
+    assert_eq!(job["members"]["/_links/self/href"], "string");
+}
+
+#[test]
+fn renamed_error_is_a_mismatch_naming_the_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let case = "element/get-async-result/unknown-handle";
+    let first = snap(&RUN_A);
+    let stored = assert_snapshot(root, "mock", case, &first, Update::Auto).unwrap();
+    let file = root.join("mock/element/get-async-result/unknown-handle.snap");
+    assert_eq!(stored, Stored::Created(file.clone()));
+    assert_eq!(
+        assert_snapshot(root, "mock", case, &first, Update::Never).unwrap(),
+        Stored::Matched
+    );
+    let renamed = Run {
+        error_name: "xDBNoSuchPath",
+        ..RUN_B
+    };
+    let second = snap(&renamed);
+    let err = assert_snapshot(root, "mock", case, &second, Update::Never).unwrap_err();
+    let SnapshotMismatch::Changed {
+        pointer,
+        diff,
+        pending,
+        ..
+    } = &err
+    else {
+        panic!("expected a change, got {err}");
+    };
+    assert_eq!(pointer, "/exchanges/4/response/body/error/name");
+    assert!(
+        diff.contains("-            \"name\": \"xAsyncHandleDoesNotExist\""),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+            \"name\": \"xDBNoSuchPath\""),
+        "{diff}"
+    );
+    assert_eq!(pending, &None);
+    assert!(
+        err.to_string()
+            .contains("/exchanges/4/response/body/error/name")
+    );
+    // Auto leaves a .snap.new for `cargo insta review`, and the .snap untouched
+    let err = assert_snapshot(root, "mock", case, &second, Update::Auto).unwrap_err();
+    let new_file = file.with_extension("snap.new");
+    assert!(
+        matches!(err, SnapshotMismatch::Changed { pending: Some(ref p), .. } if *p == new_file)
+    );
+    assert_eq!(
+        snapshot::read_snapshot(&new_file).unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(snapshot::read_snapshot(&file).unwrap(), Some(first));
+    // Always overwrites and clears the pending file
+    assert_eq!(
+        assert_snapshot(root, "mock", case, &second, Update::Always).unwrap(),
+        Stored::Updated(file.clone())
+    );
+    assert!(!new_file.exists());
+    assert_eq!(
+        assert_snapshot(root, "mock", case, &second, Update::Never).unwrap(),
+        Stored::Matched
+    );
+}
+
+#[test]
+fn missing_snapshot_fails_only_when_writing_is_forbidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = snap(&RUN_A);
+    let err = assert_snapshot(dir.path(), "mock", "a/b", &v, Update::Never).unwrap_err();
+    assert!(matches!(err, SnapshotMismatch::Missing { .. }), "{err}");
+    assert!(!dir.path().join("mock/a/b.snap").exists());
+    assert_eq!(Update::from_parts("", true), Update::Never);
+    assert_eq!(Update::from_parts("", false), Update::Auto);
+    assert_eq!(Update::from_parts("auto", false), Update::Auto);
+    assert_eq!(Update::from_parts("always", true), Update::Always);
+    assert_eq!(Update::from_parts("1", false), Update::Always);
+    assert_eq!(Update::from_parts("no", false), Update::Never);
+}
+
+#[test]
+fn no_credential_reaches_a_snapshot() {
+    let mut o = outcome(&RUN_A);
+    o.transcript.push(ex(
+        "POST",
+        "https://admin:s3cret@127.0.0.1:443/json-rpc/12.5".into(),
+        Some(json!({"method": "AddAccount", "params": {"username": "u", "initiatorSecret": "s3cret", "password": "[redacted]"}})),
+        401,
+        Body::Text {
+            text: "Unauthorized. Authorization: Basic YWRtaW46czNjcmV0 Bearer abc.def-ghi rejected for [redacted]".into(),
+            error: "expected value at line 1 column 1".into(),
+        },
+    ));
+    let v = snapshot_value("element/auth", &o, &ctx(&RUN_A));
+    let dir = tempfile::tempdir().unwrap();
+    assert_snapshot(dir.path(), "mock", "element/auth", &v, Update::Always).unwrap();
+    let file = std::fs::read_to_string(dir.path().join("mock/element/auth.snap")).unwrap();
+    for secret in ["s3cret", "YWRtaW46czNjcmV0", "abc.def-ghi", "admin:"] {
+        assert!(!file.contains(secret), "{secret} in snapshot:\n{file}");
+    }
+    assert!(file.contains("Authorization: Basic [redacted] Bearer [redacted] rejected"));
+    assert!(file.contains("\"initiatorSecret\": \"[redacted]\""));
+}
+
+#[test]
+fn files_are_insta_format_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let v = snap(&RUN_A);
+    let case = "element/clone/poll";
+    assert_snapshot(root, "mock", case, &v, Update::Always).unwrap();
+    let path = snapshot::snapshot_file(root, "mock", case);
+    let meta = insta::Snapshot::from_file(&path).unwrap();
+    assert_eq!(
+        meta.metadata().description(),
+        Some("mock: element/clone/poll")
+    );
+    // insta's own assertion, under our settings, accepts the file we wrote
+    let settings = snapshot::insta_settings(root, "mock", case);
+    settings.bind(|| insta::assert_json_snapshot!(snapshot::store::snapshot_name(case), v));
+    assert!(!path.with_extension("snap.new").exists());
+    // and a file insta writes (pending, outside CI) reads back as the same value
+    let other = "element/clone/other";
+    let settings = snapshot::insta_settings(root, "mock", other);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_json_snapshot!("other", v));
+    }));
+    let pending = snapshot::snapshot_file(root, "mock", other).with_extension("snap.new");
+    if r.is_err() && pending.exists() {
+        assert_eq!(snapshot::read_snapshot(&pending).unwrap(), Some(v.clone()));
+    }
+}
+
+#[test]
+fn url_path_drops_scheme_host_port() {
+    use snapshot::url_path;
+    assert_eq!(
+        url_path("https://10.0.0.1:8443/api/jobs/a%3A-b?x=1"),
+        "/api/jobs/a:-b?x=1"
+    );
+    assert_eq!(url_path("http://h"), "/");
+    assert_eq!(url_path("https://h?q=1"), "?q=1");
+}
+
+fn fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z ]{0,6}",
+        Just("2026-11-23T14:21:54Z".to_string()),
+        Just("2026-11-23T14:21:54.5+02:00".to_string()),
+        "[0-9a-f]{1,6}:-?[0-9a-f]{1,4}:[0-9a-f]{1,4}:-?[0-9a-f]{1,4}",
+        "jobconform-[a-z0-9]{1,6}",
+        "https?://[a-z0-9.]{1,8}(:[0-9]{1,5})?",
+        "127\\.0\\.0\\.1:[0-9]{1,5}",
+        "(Basic|Bearer) [A-Za-z0-9+/=]{0,8}",
+        Just("[redacted]".to_string()),
+        Just("[handle-1]".to_string()),
+        "[:\\-/\\[\\]0-9T.Z]{0,6}",
+    ]
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop::collection::vec(fragment(), 0..5).prop_map(|v| v.concat())
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        Just("asyncHandle"),
+        Just("asyncHandles"),
+        Just("asyncResultID"),
+        Just("cloneID"),
+        Just("volumeID"),
+        Just("accountID"),
+        Just("password"),
+        Just("key"),
+        Just("href"),
+        Just("status"),
+        Just("name"),
+        Just("message"),
+    ];
+    let leaf = prop_oneof![
+        any::<i64>().prop_map(|n| json!(n % 1000)),
+        any::<bool>().prop_map(Value::Bool),
+        Just(Value::Null),
+        text().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..5).prop_map(|kv| {
+                Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn redaction_is_idempotent(v in json_value(), unknown in 0i64..1000, port in 1u16..65535) {
+        let vol = Volatile {
+            unknown_handle: Some(unknown),
+            unknown_key: Some("ab:-1:2:-3".into()),
+            hosts: vec![format!("127.0.0.1:{port}")],
+        };
+        let once = redact(&v, &vol);
+        let twice = redact(&once, &vol);
+        prop_assert_eq!(&once, &twice);
+        let text = once.to_string();
+        prop_assert!(!text.contains("2026-11-23T"), "timestamp left in {}", text);
+        prop_assert!(!text.contains("jobconform-"), "scratch name left in {}", text);
+    }
+}
