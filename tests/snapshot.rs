@@ -3,6 +3,8 @@
 //! consistent within a case; a renamed error is a mismatch naming the member; no credential is
 //! ever written; redaction is idempotent; files are insta's format.
 
+#![expect(clippy::unwrap_used, reason = "a test stops at the first surprise")]
+
 use std::time::Duration;
 
 use jobconform::check::Finding;

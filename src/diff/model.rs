@@ -41,9 +41,9 @@ pub enum ChangeKind {
     ValueAdded,
     /// An enum-like value seen only in A.
     ValueRemoved,
-    /// An error name seen only in B.
+    /// An error name (`.../error/name`) seen only in B.
     ErrorNameAdded,
-    /// An error name seen only in A.
+    /// An error name (`.../error/name`) seen only in A.
     ErrorNameRemoved,
 }
 
@@ -269,30 +269,17 @@ pub fn shape_changes(a: &BTreeMap<String, Shape>, b: &BTreeMap<String, Shape>) -
         for p in vptrs {
             let va = sa.values.get(p).unwrap_or(&none);
             let vb = sb.values.get(p).unwrap_or(&none);
+            let (removed, added) = if p.ends_with("/error/name") {
+                (ChangeKind::ErrorNameRemoved, ChangeKind::ErrorNameAdded)
+            } else {
+                (ChangeKind::ValueRemoved, ChangeKind::ValueAdded)
+            };
             for v in va.difference(vb) {
-                out.push(ch(ChangeKind::ValueRemoved, req, p, Some(v.clone()), None));
+                out.push(ch(removed, req, p, Some(v.clone()), None));
             }
             for v in vb.difference(va) {
-                out.push(ch(ChangeKind::ValueAdded, req, p, None, Some(v.clone())));
+                out.push(ch(added, req, p, None, Some(v.clone())));
             }
-        }
-        for n in sa.error_names.difference(&sb.error_names) {
-            out.push(ch(
-                ChangeKind::ErrorNameRemoved,
-                req,
-                "",
-                Some(n.clone()),
-                None,
-            ));
-        }
-        for n in sb.error_names.difference(&sa.error_names) {
-            out.push(ch(
-                ChangeKind::ErrorNameAdded,
-                req,
-                "",
-                None,
-                Some(n.clone()),
-            ));
         }
     }
     out
