@@ -29,32 +29,35 @@ struct Run {
     time: &'static str,
     scratch: &'static str,
     error_name: &'static str,
+    unknown_key: &'static str,
 }
 
 const RUN_A: Run = Run {
     port: 40001,
     handle: 17,
     other_handle: 18,
-    unknown: 99999,
+    unknown: 1_000_018,
     clone_id: 5,
     volume_id: 12,
     key: "06a6148bf9e862df:-2611856e:16e8d47e722:-7f87",
     time: "2026-11-23T14:21:54Z",
     scratch: "jobconform-a1b2c3",
     error_name: "xAsyncHandleDoesNotExist",
+    unknown_key: "77aa:-1:2:-3",
 };
 
 const RUN_B: Run = Run {
     port: 51234,
     handle: 301,
     other_handle: 302,
-    unknown: 700000,
+    unknown: 1_000_302,
     clone_id: 91,
     volume_id: 44,
     key: "1f0e:-99aa:abc:-1",
     time: "2031-01-02T03:04:05.678Z",
     scratch: "jobconform-zz9q",
     error_name: "xAsyncHandleDoesNotExist",
+    unknown_key: "beef:-2:9:-a",
 };
 
 fn ex(method: &str, url: String, body: Option<Value>, status: u16, resp: Body) -> Exchange {
@@ -144,6 +147,18 @@ fn outcome(r: &Run) -> CaseOutcome {
                 "_links": {"self": {"href": format!("https://127.0.0.1:{}/api/management-server/jobs/{}", r.port, r.key)}}}),
             ),
         ),
+        ex(
+            "GET",
+            format!(
+                "https://127.0.0.1:{}/api/management-server/jobs/{}",
+                r.port, r.unknown_key
+            ),
+            None,
+            404,
+            Body::Json(
+                json!({"error": {"message": format!("job {} not found", r.unknown_key), "code": "404"}}),
+            ),
+        ),
     ];
     CaseOutcome {
         status: Status::Ran,
@@ -161,8 +176,8 @@ fn ctx(r: &Run) -> Context {
     Context {
         rules: vec!["EL-GAR-UNKNOWN".into(), "EL-GAR-DETAILS".into()],
         volatile: Volatile {
-            unknown_handle: Some(r.unknown),
-            unknown_key: None,
+            unknown_handles: vec![],
+            unknown_keys: vec![],
             hosts: vec![format!("127.0.0.1:{}", r.port)],
         },
     }
@@ -247,6 +262,15 @@ fn placeholders_are_consistent_within_a_case() {
         "[host]/api/management-server/jobs/[job-key-1]"
     );
     assert_eq!(x[0]["request"]["path"], "/json-rpc/12.5");
+    // the key never issued is inferred from the transcript (asked for, in no 2xx body)
+    assert_eq!(
+        x[6]["request"]["path"],
+        "/api/management-server/jobs/[unknown-key]"
+    );
+    assert_eq!(
+        x[6]["response"]["body"]["error"]["message"],
+        "job [unknown-key] not found"
+    );
     assert!(x[0]["response"].get("elapsed_ms").is_none());
     assert_eq!(v["findings"], json!(["EL-GAR-DETAILS"]));
     assert_eq!(v["rules"], json!(["EL-GAR-DETAILS", "EL-GAR-UNKNOWN"]));
@@ -481,8 +505,8 @@ proptest! {
     #[test]
     fn redaction_is_idempotent(v in json_value(), unknown in 0i64..1000, port in 1u16..65535) {
         let vol = Volatile {
-            unknown_handle: Some(unknown),
-            unknown_key: Some("ab:-1:2:-3".into()),
+            unknown_handles: vec![unknown],
+            unknown_keys: vec!["ab:-1:2:-3".into()],
             hosts: vec![format!("127.0.0.1:{port}")],
         };
         let once = redact(&v, &vol);

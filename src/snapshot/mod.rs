@@ -6,6 +6,7 @@
 //! This module never judges a target (findings come from `check`), never talks to a target, and
 //! never panics on a mismatch: it returns [`SnapshotMismatch`] with a readable diff.
 
+pub mod infer;
 pub mod redact;
 pub mod shape;
 pub mod store;
@@ -31,6 +32,7 @@ pub struct Context {
     /// finding counts as passed in `diff`'s matrix when the case ran.
     pub rules: Vec<String>,
     /// Volatile values the run knows about (the unknown handle and key, the target's host:port).
+    /// Unknown handles and keys the caller leaves out are inferred ([`infer::infer_unknowns`]).
     pub volatile: Volatile,
 }
 
@@ -43,7 +45,8 @@ pub struct Context {
 /// kind, see [`Shape`]) and `error_names`.
 pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> Value {
     let _ = case_name;
-    let mut red = Redactor::new(&ctx.volatile);
+    let volatile = infer::infer_unknowns(&ctx.volatile, &outcome.transcript);
+    let mut red = Redactor::new(&volatile);
     let exchanges: Vec<Value> = outcome
         .transcript
         .iter()

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 /// Members whose integer values are Element async handles.
-const HANDLE_KEYS: &[&str] = &["asyncHandle", "asyncResultID", "asyncHandles", "handle"];
+pub(crate) const HANDLE_KEYS: &[&str] = &["asyncHandle", "asyncResultID", "asyncHandles", "handle"];
 /// Members whose integer values are clone IDs.
 const CLONE_KEYS: &[&str] = &["cloneID", "cloneIDs"];
 /// Members whose integer values are volume IDs.
@@ -22,10 +22,11 @@ pub const REDACTED: &str = crate::transport::REDACTED;
 /// What the redactor must know about the run to name its volatile values.
 #[derive(Debug, Clone, Default)]
 pub struct Volatile {
-    /// The Element handle the case used as "never issued" (`${unknown_handle}`).
-    pub unknown_handle: Option<i64>,
-    /// The AIQUM key the case used as "never issued" (`${unknown_key}`); must contain `:`.
-    pub unknown_key: Option<String>,
+    /// Element handles the case used as "never issued" (`${unknown_handle}`): `[unknown-handle]`.
+    pub unknown_handles: Vec<i64>,
+    /// AIQUM keys the case used as "never issued" (`${unknown_key}`): `[unknown-key]`. Each must
+    /// contain `:` (others are ignored).
+    pub unknown_keys: Vec<String>,
     /// Extra `host:port` strings to replace by `[host]` (each must contain `:`).
     pub hosts: Vec<String>,
 }
@@ -99,7 +100,7 @@ impl<'a> Redactor<'a> {
             }
             Value::Array(a) => Value::Array(a.iter().map(|x| self.value(x, key)).collect()),
             Value::Number(n) => match (key.and_then(kind_of_key), n.as_i64()) {
-                (Some(Kind::Handle), Some(i)) if Some(i) == self.volatile.unknown_handle => {
+                (Some(Kind::Handle), Some(i)) if self.volatile.unknown_handles.contains(&i) => {
                     Value::String("[unknown-handle]".into())
                 }
                 (Some(kind), Some(_)) => Value::String(self.placeholder(kind, &n.to_string())),
@@ -163,11 +164,10 @@ impl<'a> Redactor<'a> {
         if let Some(len) = timestamp(rest) {
             return Some((len, "[timestamp]".into()));
         }
-        if let Some(k) = &self.volatile.unknown_key
-            && k.contains(':')
-            && rest.starts_with(k.as_str())
-        {
-            return Some((k.len(), "[unknown-key]".into()));
+        for k in &self.volatile.unknown_keys {
+            if k.contains(':') && rest.starts_with(k.as_str()) {
+                return Some((k.len(), "[unknown-key]".into()));
+            }
         }
         let key_boundary = prev.is_none_or(|c| !c.is_ascii_alphanumeric() && c != ':' && c != '-');
         if key_boundary && let Some(len) = job_key(rest) {
@@ -324,7 +324,7 @@ fn timestamp(rest: &str) -> Option<usize> {
 
 /// AIQUM job key: four hex groups joined by `:`, the 2nd and 4th optionally negative
 /// (`06a6148bf9e862df:-2611856e:16e8d47e722:-7f87`).
-fn job_key(rest: &str) -> Option<usize> {
+pub(crate) fn job_key(rest: &str) -> Option<usize> {
     let b = rest.as_bytes();
     let hex = |i: usize| {
         b[i.min(b.len())..]
