@@ -298,6 +298,43 @@ fn a_verdict_compares_with_a_snapshot_set_on_rules() {
     assert!(r.shape_changes.is_empty());
 }
 
+#[test]
+fn command_line_sides_are_labels_or_verdict_files() {
+    let dir = tempfile::tempdir().unwrap();
+    two_sets(dir.path());
+    let file = dir.path().join("verdict.json");
+    std::fs::write(&file, r#"{"EL-KEEP-DEFAULT": "fail"}"#).unwrap();
+    let read = |p: &Path| -> Result<RuleMatrix, diff::DiffError> {
+        let text = std::fs::read_to_string(p).unwrap();
+        let rules: BTreeMap<String, String> = serde_json::from_str(&text).unwrap();
+        let outcomes = rules
+            .into_iter()
+            .map(|(r, o)| {
+                (
+                    r,
+                    if o == "fail" {
+                        RuleOutcome::Fail
+                    } else {
+                        RuleOutcome::Pass
+                    },
+                )
+            })
+            .collect();
+        Ok(RuleMatrix {
+            label: "verdict.json".into(),
+            outcomes,
+            evidence: BTreeMap::new(),
+        })
+    };
+    let a = diff::load_side(dir.path(), "mock", read).unwrap();
+    assert!(matches!(&a, Side::Snapshots(s) if s.cases.len() == 5));
+    let b = diff::load_side(dir.path(), file.to_str().unwrap(), read).unwrap();
+    let r = diff::compare_sides(&a, &b);
+    assert_eq!(r.broken.len(), 1);
+    assert_eq!(r.broken[0].rule, "EL-KEEP-DEFAULT");
+    assert!(diff::load_side(dir.path(), "absent", read).is_err());
+}
+
 /// Renders the page in headless Chromium and checks the matrix is in the DOM.
 #[test]
 fn html_renders_in_headless_chromium() {

@@ -378,6 +378,23 @@ fn missing_snapshot_fails_only_when_writing_is_forbidden() {
     let err = assert_snapshot(dir.path(), "mock", "a/b", &v, Update::Never).unwrap_err();
     assert!(matches!(err, SnapshotMismatch::Missing { .. }), "{err}");
     assert!(!dir.path().join("mock/a/b.snap").exists());
+    // the runner's one call: normalize, then check (here: create)
+    let created = snapshot::check_case(
+        dir.path(),
+        "mock",
+        "a/b",
+        &outcome(&RUN_A),
+        &ctx(&RUN_A),
+        Update::Auto,
+    );
+    assert_eq!(
+        created,
+        Ok(Stored::Created(dir.path().join("mock/a/b.snap")))
+    );
+    assert_eq!(
+        snapshot::read_snapshot(&dir.path().join("mock/a/b.snap")).unwrap(),
+        Some(v)
+    );
     assert_eq!(Update::from_parts("", true), Update::Never);
     assert_eq!(Update::from_parts("", false), Update::Auto);
     assert_eq!(Update::from_parts("auto", false), Update::Auto);

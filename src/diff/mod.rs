@@ -101,6 +101,14 @@ pub enum DiffError {
         /// Where it was looked for.
         path: PathBuf,
     },
+    /// A verdict file could not be read as per-rule outcomes.
+    #[error("read verdict {}: {message}", path.display())]
+    Verdict {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// A file or directory could not be read.
     #[error("read {}: {message}", path.display())]
     Read {
@@ -274,5 +282,21 @@ pub fn compare_sides(a: &Side, b: &Side) -> DiffReport {
             };
             compare_matrices(&m(a), &m(b))
         }
+    }
+}
+
+/// One side named on the command line: an existing file is a verdict, read by `read_verdict`
+/// (the runner's verdict reader turned into a [`RuleMatrix`], e.g. with
+/// [`RuleMatrix::from_verdicts`]); anything else is a snapshot label under `root`.
+pub fn load_side(
+    root: &Path,
+    arg: &str,
+    read_verdict: impl Fn(&Path) -> Result<RuleMatrix, DiffError>,
+) -> Result<Side, DiffError> {
+    let p = Path::new(arg);
+    if p.is_file() {
+        read_verdict(p).map(Side::Verdicts)
+    } else {
+        SnapshotSet::load(root, arg).map(Side::Snapshots)
     }
 }

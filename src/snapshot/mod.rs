@@ -92,6 +92,20 @@ pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> 
     })
 }
 
+/// Normalizes one case's outcome and checks it against its stored snapshot: [`snapshot_value`]
+/// then [`assert_snapshot`] at `<root>/<label>/<case_name>.snap`. What the runner calls per trial.
+pub fn check_case(
+    root: &std::path::Path,
+    label: &str,
+    case_name: &str,
+    outcome: &CaseOutcome,
+    ctx: &Context,
+    mode: Update,
+) -> Result<Stored, SnapshotMismatch> {
+    let value = snapshot_value(case_name, outcome, ctx);
+    assert_snapshot(root, label, case_name, &value, mode)
+}
+
 /// One exchange as raw JSON (before redaction): the URL reduced to path and query.
 fn exchange_raw(x: &Exchange) -> Value {
     let mut req = Map::new();

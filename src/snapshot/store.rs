@@ -17,7 +17,8 @@ use serde_json::Value;
 pub enum Update {
     /// insta's default outside CI: a missing snapshot is written as `.snap` (insta's `unseen`) and
     /// the check passes; a changed one is written next to it as `.snap.new` for
-    /// `cargo insta review` and the check fails. Under CI this is [`Update::Never`].
+    /// `cargo insta review` and the check fails. [`Update::from_env`] never gives `Auto` under CI
+    /// (there it is [`Update::Never`]); a caller passing `Auto` explicitly gets `Auto`.
     Auto,
     /// Write every snapshot in place (`--update`, `INSTA_UPDATE=always`); never fails on content.
     Always,
