@@ -534,3 +534,32 @@ proptest! {
         prop_assert!(!text.contains("jobconform-"), "scratch name left in {}", text);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Any two runs that differ only in volatile values give the same snapshot.
+    #[test]
+    fn snapshots_do_not_depend_on_volatile_values(
+        port in 1u16..65535,
+        handle in 1i64..999_000,
+        clone_id in 1i64..100_000,
+        volume_id in 1i64..100_000,
+        key in prop_oneof![Just(RUN_A.key), Just(RUN_B.key), Just("0:0:0:0")],
+        time in prop_oneof![Just(RUN_A.time), Just(RUN_B.time), Just("1999-12-31T23:59:59+01:00")],
+        scratch in prop_oneof![Just(RUN_A.scratch), Just("jobconform-000000000001")],
+    ) {
+        let run = Run {
+            port,
+            handle,
+            other_handle: handle + 1,
+            unknown: handle + 1_000_000,
+            clone_id,
+            volume_id,
+            key,
+            time,
+            scratch,
+            ..RUN_B
+        };
+        prop_assert_eq!(snap(&run), snap(&RUN_A));
+    }
+}
