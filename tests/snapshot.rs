@@ -479,6 +479,10 @@ fn fragment() -> impl Strategy<Value = String> {
         "(Basic|Bearer) [A-Za-z0-9+/=]{0,8}",
         Just("[redacted]".to_string()),
         Just("[handle-1]".to_string()),
+        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "[0-9a-f]{14,18}",
+        "(handle|Handle)[ =:#]{0,2}[0-9]{0,8}",
+        "\\[redacted\\]-?[a-z0-9]{0,4}",
         "[:\\-/\\[\\]0-9T.Z]{0,6}",
     ]
 }
@@ -501,6 +505,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just("status"),
         Just("name"),
         Just("message"),
+        Just("iqn"),
     ];
     let leaf = prop_oneof![
         any::<i64>().prop_map(|n| json!(n % 1000)),
@@ -561,5 +566,131 @@ proptest! {
             ..RUN_B
         };
         prop_assert_eq!(snap(&run), snap(&RUN_A));
+    }
+}
+
+mod against_the_mock {
+    //! End to end on the embedded Element mock (paused clock, same runtime): two runs of the same
+    //! transcript give the same snapshot; the doc-literal dialect differs by the error name only.
+
+    use jobconform::mock::{self, ElementDialect, MockConfig};
+    use jobconform::transport::element::{self, Call, Endpoint};
+    use jobconform::transport::{Client, Credentials, Limits, Secret, TlsConfig};
+
+    use super::*;
+
+    async fn rpc(c: &Client, ep: &Endpoint, id: &mut i64, method: &str, params: Value) -> Exchange {
+        *id += 1;
+        let call = Call {
+            method,
+            params,
+            id: json!(*id),
+            auth: AuthMode::Default,
+            version: None,
+        };
+        element::call(c, ep, call).await
+    }
+
+    /// Clone a scratch volume, poll it running then complete (invalidating), ask again, list, and
+    /// ask for a handle never issued.
+    async fn transcript(dialect: ElementDialect) -> CaseOutcome {
+        let m = mock::spawn(MockConfig {
+            element_dialect: dialect,
+            clone_ms: 2_000,
+            ..MockConfig::default()
+        })
+        .await
+        .unwrap();
+        let creds = Credentials {
+            user: mock::DEFAULT_USER.into(),
+            password: Secret::new(mock::DEFAULT_PASSWORD),
+        };
+        let c = Client::new(Some(creds), Limits::default(), &TlsConfig::default()).unwrap();
+        let ep = Endpoint::parse(&m.urls.element).unwrap();
+        let name = || format!("jobconform-{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff);
+        let mut id = 0;
+        let mut t = Vec::new();
+        t.push(rpc(&c, &ep, &mut id, "AddAccount", json!({"username": name()})).await);
+        let account = t[0].json().unwrap()["result"]["accountID"].clone();
+        let params = json!({"name": name(), "accountID": account, "totalSize": 1_000_000_000u64});
+        t.push(rpc(&c, &ep, &mut id, "CreateVolume", params).await);
+        let volume = t[1].json().unwrap()["result"]["volumeID"].clone();
+        let params = json!({"volumeID": volume, "name": name()});
+        t.push(rpc(&c, &ep, &mut id, "CloneVolume", params).await);
+        let h = t[2].json().unwrap()["result"]["asyncHandle"]
+            .as_i64()
+            .unwrap();
+        let gar = |keep: Option<bool>, h: i64| match keep {
+            Some(k) => json!({"asyncHandle": h, "keepResult": k}),
+            None => json!({"asyncHandle": h}),
+        };
+        t.push(rpc(&c, &ep, &mut id, "GetAsyncResult", gar(Some(true), h)).await);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        t.push(rpc(&c, &ep, &mut id, "GetAsyncResult", gar(None, h)).await);
+        t.push(rpc(&c, &ep, &mut id, "GetAsyncResult", gar(None, h)).await);
+        t.push(rpc(&c, &ep, &mut id, "ListAsyncResults", json!({})).await);
+        t.push(rpc(&c, &ep, &mut id, "GetAsyncResult", gar(None, h + 1_000_000)).await);
+        m.stop().await;
+        CaseOutcome {
+            status: Status::Ran,
+            findings: vec![],
+            transcript: t,
+            notes: vec![],
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn value(o: &CaseOutcome) -> Value {
+        let ctx = Context {
+            rules: vec!["EL-KEEP-DEFAULT".into()],
+            ..Context::default()
+        };
+        snapshot_value("element/keep-result/default-invalidates", o, &ctx)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_runs_give_one_snapshot_and_dialects_differ_by_error_name() {
+        let a = transcript(ElementDialect::Current).await;
+        let b = transcript(ElementDialect::Current).await;
+        assert_ne!(
+            a.transcript, b.transcript,
+            "the raw runs differ (names, times, ports)"
+        );
+        let (va, vb) = (value(&a), value(&b));
+        assert_eq!(va, vb);
+        let x = &va["exchanges"];
+        assert_eq!(x[3]["response"]["body"]["result"]["status"], "running");
+        assert_eq!(x[4]["response"]["body"]["result"]["status"], "complete");
+        assert_eq!(
+            x[5]["request"]["body"]["params"]["asyncHandle"],
+            "[handle-1]"
+        );
+        assert_eq!(
+            x[5]["response"]["body"]["error"]["name"],
+            "xAsyncHandleDoesNotExist"
+        );
+        assert_eq!(
+            x[7]["request"]["body"]["params"]["asyncHandle"],
+            "[unknown-handle]"
+        );
+        assert_eq!(
+            x[2]["request"]["body"]["params"]["name"],
+            "[scratch-name-3]"
+        );
+        let text = va.to_string();
+        assert!(!text.contains(mock::DEFAULT_PASSWORD), "{text}");
+        let lit = value(&transcript(ElementDialect::DocLiteral).await);
+        let pointer = jobconform::snapshot::store::first_difference(&va, &lit);
+        // E1: the dialects differ in the unknown-handle error (its name, and the message with it)
+        assert!(
+            pointer.starts_with("/exchanges/5/response/body/error/"),
+            "{pointer}"
+        );
+        assert_eq!(
+            lit["exchanges"][5]["response"]["body"]["error"]["name"],
+            "xDBNoSuchPath"
+        );
+        assert_eq!(va["error_names"], json!(["xAsyncHandleDoesNotExist"]));
+        assert_eq!(lit["error_names"], json!(["xDBNoSuchPath"]));
     }
 }

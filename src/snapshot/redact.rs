@@ -40,6 +40,9 @@ enum Kind {
     AccountId,
     JobKey,
     ScratchName,
+    Uuid,
+    HexId,
+    Iqn,
 }
 
 impl Kind {
@@ -51,6 +54,9 @@ impl Kind {
             Kind::AccountId => "account-id",
             Kind::JobKey => "job-key",
             Kind::ScratchName => "scratch-name",
+            Kind::Uuid => "uuid",
+            Kind::HexId => "hex-id",
+            Kind::Iqn => "iqn",
         }
     }
 }
@@ -106,6 +112,10 @@ impl<'a> Redactor<'a> {
                 (Some(kind), Some(_)) => Value::String(self.placeholder(kind, &n.to_string())),
                 _ => v.clone(),
             },
+            Value::String(s) if key == Some("iqn") && !s.starts_with('[') => {
+                Value::String(self.placeholder(Kind::Iqn, s))
+            }
+            Value::String(s) if is_hex_id(s) => Value::String(self.placeholder(Kind::HexId, s)),
             Value::String(s) => Value::String(self.text(s)),
             other => other.clone(),
         }
@@ -163,6 +173,22 @@ impl<'a> Redactor<'a> {
         }
         if let Some(len) = timestamp(rest) {
             return Some((len, "[timestamp]".into()));
+        }
+        let hex_boundary = prev.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '-');
+        if hex_boundary && let Some(len) = uuid(rest) {
+            return Some((len, self.placeholder(Kind::Uuid, &rest[..len])));
+        }
+        if let Some((skip, len)) = handle_in_text(rest) {
+            let digits = &rest[skip..skip + len];
+            let unknown = digits
+                .parse::<i64>()
+                .is_ok_and(|n| self.volatile.unknown_handles.contains(&n));
+            let rep = if unknown {
+                "[unknown-handle]".to_string()
+            } else {
+                self.placeholder(Kind::Handle, digits)
+            };
+            return Some((skip + len, format!("{}{rep}", &rest[..skip])));
         }
         for k in &self.volatile.unknown_keys {
             if k.contains(':') && rest.starts_with(k.as_str()) {
@@ -357,15 +383,70 @@ pub(crate) fn job_key(rest: &str) -> Option<usize> {
     Some(i)
 }
 
-/// `jobconform-<alphanumerics>`: a scratch object named by the harness.
+/// `jobconform-<alphanumerics>`: a scratch object named by the harness. Also
+/// `[redacted]-<alphanumerics>`: the same name after `transport` replaced a password that happens
+/// to be `jobconform` (the mock's default) inside it.
 fn scratch_name(rest: &str) -> Option<usize> {
-    const P: &str = "jobconform-";
-    if !rest.starts_with(P) {
-        return None;
-    }
-    let n = rest[P.len()..]
+    let p = ["jobconform-", "[redacted]-"]
+        .into_iter()
+        .find(|p| rest.starts_with(p))?;
+    let n = rest[p.len()..]
         .bytes()
         .take_while(u8::is_ascii_alphanumeric)
         .count();
-    (n > 0).then_some(P.len() + n)
+    (n > 0).then_some(p.len() + n)
+}
+
+/// A UUID (`8-4-4-4-12` hex digits) not followed by more of the same.
+fn uuid(rest: &str) -> Option<usize> {
+    let b = rest.as_bytes();
+    let mut i = 0;
+    for (g, n) in [8usize, 4, 4, 4, 12].into_iter().enumerate() {
+        if g > 0 {
+            if b.get(i) != Some(&b'-') {
+                return None;
+            }
+            i += 1;
+        }
+        let run = b[i.min(b.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count();
+        if run != n {
+            return None;
+        }
+        i += n;
+    }
+    if b.get(i)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    {
+        return None;
+    }
+    Some(i)
+}
+
+/// A whole string of at least 16 hex digits (device IDs, serials): `[hex-id-N]`.
+fn is_hex_id(s: &str) -> bool {
+    s.len() >= 16 && s.bytes().all(|c| c.is_ascii_hexdigit())
+}
+
+/// `handle 17`, `handle=17`, `Handle #17` in text: (bytes before the number, number length).
+fn handle_in_text(rest: &str) -> Option<(usize, usize)> {
+    let head = rest.get(..6)?;
+    if !head.eq_ignore_ascii_case("handle") {
+        return None;
+    }
+    let sep = rest[6..]
+        .bytes()
+        .take_while(|c| b" =:#".contains(c))
+        .count();
+    if sep == 0 {
+        return None;
+    }
+    let n = digits(rest.as_bytes(), 6 + sep);
+    let after = rest.as_bytes().get(6 + sep + n);
+    if n == 0 || after.is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some((6 + sep, n))
 }
