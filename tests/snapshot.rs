@@ -482,6 +482,7 @@ fn fragment() -> impl Strategy<Value = String> {
         "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
         "[0-9a-f]{14,18}",
         "(handle|Handle)[ =:#]{0,2}[0-9]{0,8}",
+        "/?asyncresults/[0-9]{0,8}",
         "\\[redacted\\]-?[a-z0-9]{0,4}",
         "[:\\-/\\[\\]0-9T.Z]{0,6}",
     ]
@@ -692,5 +693,19 @@ mod against_the_mock {
         );
         assert_eq!(va["error_names"], json!(["xAsyncHandleDoesNotExist"]));
         assert_eq!(lit["error_names"], json!(["xDBNoSuchPath"]));
+
+        // the two labels, stored and compared as `jobconform diff mock mock-doc-literal` would
+        let dir = tempfile::tempdir().unwrap();
+        let keep = std::env::var_os("SNAP_OUT").map(std::path::PathBuf::from);
+        let root = keep.as_deref().unwrap_or(dir.path());
+        let case = "element/keep-result/default-invalidates";
+        assert_snapshot(root, "mock", case, &va, Update::Always).unwrap();
+        assert_snapshot(root, "mock-doc-literal", case, &lit, Update::Always).unwrap();
+        let a = jobconform::diff::SnapshotSet::load(root, "mock").unwrap();
+        let b = jobconform::diff::SnapshotSet::load(root, "mock-doc-literal").unwrap();
+        let md = jobconform::diff::compare(&a, &b).to_markdown();
+        let line = "- `POST /json-rpc/12.5 GetAsyncResult` `/error/name`: error name removed \
+                    `xAsyncHandleDoesNotExist`";
+        assert!(md.contains(line), "{md}");
     }
 }

@@ -430,23 +430,31 @@ fn is_hex_id(s: &str) -> bool {
     s.len() >= 16 && s.bytes().all(|c| c.is_ascii_hexdigit())
 }
 
-/// `handle 17`, `handle=17`, `Handle #17` in text: (bytes before the number, number length).
+/// `handle 17`, `handle=17`, `Handle #17`, `/asyncresults/17` in text: (bytes before the number,
+/// number length).
 fn handle_in_text(rest: &str) -> Option<(usize, usize)> {
-    let head = rest.get(..6)?;
-    if !head.eq_ignore_ascii_case("handle") {
+    let starts = |p: &str| {
+        rest.get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p))
+    };
+    let head = if starts("asyncresults/") {
+        "asyncresults/".len()
+    } else if starts("handle") {
+        let sep = rest[6..]
+            .bytes()
+            .take_while(|c| b" =:#".contains(c))
+            .count();
+        if sep == 0 {
+            return None;
+        }
+        6 + sep
+    } else {
         return None;
-    }
-    let sep = rest[6..]
-        .bytes()
-        .take_while(|c| b" =:#".contains(c))
-        .count();
-    if sep == 0 {
-        return None;
-    }
-    let n = digits(rest.as_bytes(), 6 + sep);
-    let after = rest.as_bytes().get(6 + sep + n);
+    };
+    let n = digits(rest.as_bytes(), head);
+    let after = rest.as_bytes().get(head + n);
     if n == 0 || after.is_some_and(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
-    Some((6 + sep, n))
+    Some((head, n))
 }
