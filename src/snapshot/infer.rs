@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::Volatile;
-use super::redact::{HANDLE_KEYS, job_key};
+use super::patterns::job_key;
+use super::redact::HANDLE_KEYS;
 use crate::transport::Exchange;
 
 /// Handles below this are never guessed to be the unknown handle.

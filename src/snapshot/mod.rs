@@ -7,6 +7,7 @@
 //! never panics on a mismatch: it returns [`SnapshotMismatch`] with a readable diff.
 
 pub mod infer;
+mod patterns;
 pub mod redact;
 pub mod shape;
 pub mod store;
