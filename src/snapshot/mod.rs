@@ -6,6 +6,7 @@
 //! This module never judges a target (findings come from `check`), never talks to a target, and
 //! never panics on a mismatch: it returns [`SnapshotMismatch`] with a readable diff.
 
+pub mod foreign;
 pub mod infer;
 mod patterns;
 pub mod redact;
@@ -38,7 +39,8 @@ pub struct Context {
 }
 
 /// The normalized, redacted content of one case's snapshot. Deterministic: the same exchanges
-/// with different ports, handles, keys and timestamps give the same value. The case name and label
+/// with different ports, handles, keys and timestamps give the same value, and list entries of
+/// other cases running at the same time are left out ([`foreign::drop_foreign`]). The case name and label
 /// are not part of the value (they are the file's path and header).
 ///
 /// Members: `status`, `rules` (sorted), `findings` (sorted unique rule IDs), `notes`, `exchanges`
@@ -46,15 +48,15 @@ pub struct Context {
 /// kind, see [`Shape`]) and `error_names`.
 pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> Value {
     let _ = case_name;
-    let volatile = infer::infer_unknowns(&ctx.volatile, &outcome.transcript);
+    let transcript = foreign::drop_foreign(&outcome.transcript);
+    let volatile = infer::infer_unknowns(&ctx.volatile, &transcript);
     let mut red = Redactor::new(&volatile);
-    let exchanges: Vec<Value> = outcome
-        .transcript
+    let exchanges: Vec<Value> = transcript
         .iter()
         .map(|x| red.value(&exchange_raw(x), None))
         .collect();
     let mut shapes: BTreeMap<String, Shape> = BTreeMap::new();
-    for (x, redacted) in outcome.transcript.iter().zip(&exchanges) {
+    for (x, redacted) in transcript.iter().zip(&exchanges) {
         let sig = signature(redacted);
         let shape = shapes.entry(sig).or_default();
         match &x.response {
