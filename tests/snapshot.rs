@@ -280,6 +280,50 @@ fn placeholders_are_consistent_within_a_case() {
 }
 
 #[test]
+fn repeated_polls_are_recorded_once_whatever_their_number() {
+    let poll = |id: i64, pct: i64, status: &str| {
+        ex(
+            "POST",
+            "https://127.0.0.1:1/json-rpc/12.5".into(),
+            Some(json!({"method": "GetAsyncResult", "params": {"asyncHandle": 3}, "id": id})),
+            200,
+            Body::Json(
+                json!({"id": id, "result": {"status": status, "details": {"percentComplete": pct}}}),
+            ),
+        )
+    };
+    let mut few = outcome(&RUN_A);
+    few.transcript = vec![poll(1, 0, "running"), poll(2, 100, "complete")];
+    let mut many = outcome(&RUN_A);
+    many.transcript = vec![
+        poll(1, 0, "running"),
+        poll(2, 30, "running"),
+        poll(3, 60, "running"),
+        poll(4, 100, "complete"),
+    ];
+    let v = snapshot_value("element/poll", &few, &Context::default());
+    assert_eq!(
+        snapshot_value("element/poll", &many, &Context::default()),
+        v
+    );
+    let x = &v["exchanges"];
+    assert_eq!(x.as_array().unwrap().len(), 2);
+    assert_eq!(x[0]["request"]["body"]["id"], "[id]");
+    assert_eq!(x[0]["response"]["body"]["id"], "[id]");
+    assert_eq!(
+        x[0]["response"]["body"]["result"]["details"]["percentComplete"],
+        "[percent]"
+    );
+    // an answer echoing another id stays visible
+    let mut wrong = few.clone();
+    if let Ok(r) = &mut wrong.transcript[1].response {
+        r.body = Body::Json(json!({"id": 9, "result": {"status": "complete"}}));
+    }
+    let w = snapshot_value("element/poll", &wrong, &Context::default());
+    assert_eq!(w["exchanges"][1]["response"]["body"]["id"], "[other-id]");
+}
+
+#[test]
 fn list_entries_of_other_cases_are_left_out() {
     let list = |records: Value| {
         ex(

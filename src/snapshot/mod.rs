@@ -43,6 +43,10 @@ pub struct Context {
 /// other cases running at the same time are left out ([`foreign::drop_foreign`]). The case name and label
 /// are not part of the value (they are the file's path and header).
 ///
+/// Consecutive identical exchanges (after redaction) are recorded once, so the number of polls
+/// of a running job does not matter; JSON-RPC integer ids become `[id]` (`[other-id]` when the
+/// answer echoes a different one).
+///
 /// Members: `status`, `rules` (sorted), `findings` (sorted unique rule IDs), `notes`, `exchanges`
 /// (request `method`/`path`/`body`, response `status`/`content_type`/`body`), `shape` (per request
 /// kind, see [`Shape`]) and `error_names`.
@@ -72,6 +76,10 @@ pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> 
             Err(_) => shape.add_kind("no-response"),
         }
     }
+    // A job polled while running answers the same thing several times, and how many times depends
+    // on timing: consecutive identical exchanges are recorded once.
+    let mut exchanges = exchanges;
+    exchanges.dedup();
     let error_names: BTreeSet<String> = shapes
         .values()
         .flat_map(|s| s.error_names.iter().cloned())
@@ -118,8 +126,20 @@ fn exchange_raw(x: &Exchange) -> Value {
         let auth = serde_json::to_value(x.request.auth).unwrap_or(Value::Null);
         req.insert("auth".into(), auth);
     }
+    // JSON-RPC ids count the calls, so one more poll shifts every later id: an integer id becomes
+    // `[id]`, and an answer echoing another integer becomes `[other-id]`.
+    let sent_id = x
+        .request
+        .body
+        .as_ref()
+        .and_then(|b| b.get("id"))
+        .and_then(Value::as_i64);
     if let Some(b) = &x.request.body {
-        req.insert("body".into(), b.clone());
+        let mut b = b.clone();
+        if sent_id.is_some() {
+            b["id"] = Value::String("[id]".into());
+        }
+        req.insert("body".into(), b);
     }
     let mut out = Map::new();
     out.insert("request".into(), Value::Object(req));
@@ -133,7 +153,13 @@ fn exchange_raw(x: &Exchange) -> Value {
             match &r.body {
                 Body::Empty => {}
                 Body::Json(v) => {
-                    resp.insert("body".into(), v.clone());
+                    let mut v = v.clone();
+                    if let (Some(sent), Some(got)) = (sent_id, v.get("id").and_then(Value::as_i64))
+                    {
+                        let id = if sent == got { "[id]" } else { "[other-id]" };
+                        v["id"] = Value::String(id.into());
+                    }
+                    resp.insert("body".into(), v);
                 }
                 Body::Text { text, error } => {
                     resp.insert("text".into(), Value::String(text.clone()));

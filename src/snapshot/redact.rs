@@ -21,6 +21,9 @@ const VOLUME_KEYS: &[&str] = &["volumeID", "volumeIDs", "newVolumeID", "sourceVo
 /// Members whose integer values are account IDs.
 const ACCOUNT_KEYS: &[&str] = &["accountID", "accountIDs"];
 
+/// Members whose numbers are progress, which depends on when the job was polled.
+const PROGRESS_KEYS: &[&str] = &["percentComplete", "progress", "percent_complete"];
+
 /// The placeholder every credential becomes (the same marker `transport` uses).
 pub const REDACTED: &str = crate::transport::REDACTED;
 
@@ -110,6 +113,9 @@ impl<'a> Redactor<'a> {
                 Value::Object(out)
             }
             Value::Array(a) => Value::Array(a.iter().map(|x| self.value(x, key)).collect()),
+            Value::Number(_) if key.is_some_and(|k| PROGRESS_KEYS.contains(&k)) => {
+                Value::String("[percent]".into())
+            }
             Value::Number(n) => match (key.and_then(kind_of_key), n.as_i64()) {
                 (Some(Kind::Handle), Some(i)) if self.volatile.unknown_handles.contains(&i) => {
                     Value::String("[unknown-handle]".into())
