@@ -89,13 +89,13 @@ deviations! {
     "accept-link-wrong-key" => ["UM-ACCEPT-LINK"]: "the 202 body's job._links.self.href names another key";
     "accept-404-window" => ["UM-ACCEPT-READABLE"]: "a new job answers 404 for its first 500 ms (target time)";
     "job-without-links" => ["UM-JOB-SHAPE"]: "job objects have no _links";
-    "status-success" => ["UM-JOB-STATUS"]: "a finished job's status is \"success\", outside the four values";
+    "status-success" => ["UM-JOB-STATUS"]: "a job that finished normally has status \"success\" (literal dialect: state \"SUCCESS\"), outside the four values";
     "complete-before-submit" => ["UM-JOB-TIMES"]: "complete_time is earlier than submit_time";
     "job-never-ends" => ["UM-TERMINAL"]: "jobs started by asynchronous calls never reach a terminal state";
-    "terminal-flaps" => ["UM-TERMINAL-ABSORBING"]: "a terminal job's status changes on later reads";
-    "state-backwards" => ["UM-STATE-FORWARD"]: "a running job's state goes back to queued";
+    "terminal-flaps" => ["UM-TERMINAL-ABSORBING"]: "a terminal job's status changes on later reads (every second read of it flips normal and warning)";
+    "state-backwards" => ["UM-STATE-FORWARD"]: "a running job's state goes back to queued (the second half of each running step; split dialect)";
     "warning-terminal" => ["UM-WARNING"]: "a job that reaches WARNING mid-run is served as finished with WARNING from then on";
-    "failed-job-500" => ["UM-FAILED-IS-200"]: "a failed job is read with HTTP 500";
+    "failed-job-500" => ["UM-FAILED-IS-200"]: "a failed job is read with HTTP 500 (the body is still the job, plus an error object)";
     "no-job-results" => ["UM-RESULTS"]: "finished jobs have no job_results";
     "standard-poll-blocks" => ["UM-POLL-STANDARD"]: "a plain GET of a running job blocks until the job changes";
     "long-poll-early" => ["UM-POLL-LONG"]: "a long poll returns a running job after half the requested timeout";
