@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use jobconform::check::Finding;
+use jobconform::diff::ChangeKind;
 use jobconform::exec::{CaseOutcome, Status};
 use jobconform::snapshot::{
     self, Context, SnapshotMismatch, Stored, Update, Volatile, assert_snapshot, redact,
@@ -790,5 +791,133 @@ mod against_the_mock {
         let line = "- `POST /json-rpc/12.5 GetAsyncResult` `/error/name`: error name removed \
                     `xAsyncHandleDoesNotExist`";
         assert!(md.contains(line), "{md}");
+    }
+}
+
+mod against_the_aiqum_mock {
+    //! End to end on the embedded AIQUM mock (paused clock): create a LUN (202 + job), read the
+    //! job running and finished, list jobs, read a key never issued. Two runs give one snapshot
+    //! (while another "case" adds jobs in between); the literal dialect changes the job's shape.
+
+    use jobconform::mock::{self, AiqumDialect, MockConfig};
+    use jobconform::transport::aiqum::{self, Endpoint, Request};
+    use jobconform::transport::{Client, Credentials, Limits, Query, Secret, TlsConfig};
+
+    use super::*;
+
+    async fn get(c: &Client, ep: &Endpoint, path: &str) -> Exchange {
+        let r = Request {
+            method: reqwest::Method::GET,
+            path,
+            query: Query::new(),
+            body: None,
+            auth: AuthMode::Default,
+            extra_wait: Duration::ZERO,
+        };
+        aiqum::request(c, ep, r).await
+    }
+
+    async fn lun(c: &Client, ep: &Endpoint) -> Exchange {
+        let name = format!("jobconform-{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff);
+        let body = json!({"name": name, "space": {"size": 1_048_576}, "svm": {"key": "svm-1"}});
+        let r = Request {
+            method: reqwest::Method::POST,
+            path: "/storage-provider/luns",
+            query: Query::new(),
+            body: Some(body),
+            auth: AuthMode::Default,
+            extra_wait: Duration::ZERO,
+        };
+        aiqum::request(c, ep, r).await
+    }
+
+    async fn transcript(dialect: AiqumDialect, others: usize) -> CaseOutcome {
+        let m = mock::spawn(MockConfig {
+            aiqum_dialect: dialect,
+            aiqum_job_ms: 2_000,
+            ..MockConfig::default()
+        })
+        .await
+        .unwrap();
+        let creds = Credentials {
+            user: mock::DEFAULT_USER.into(),
+            password: Secret::new(mock::DEFAULT_PASSWORD),
+        };
+        let c = Client::new(Some(creds), Limits::default(), &TlsConfig::default()).unwrap();
+        let ep = Endpoint::parse(&m.urls.aiqum).unwrap();
+        let mut t = vec![lun(&c, &ep).await];
+        let key = t[0].json().unwrap()["job"]["key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let job = format!("/management-server/jobs/{}", key.replace(':', "%3A"));
+        t.push(get(&c, &ep, &job).await);
+        for _ in 0..others {
+            lun(&c, &ep).await; // another case's job, not in this transcript
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        t.push(get(&c, &ep, &job).await);
+        t.push(get(&c, &ep, "/management-server/jobs").await);
+        t.push(get(&c, &ep, "/management-server/jobs/0123abcd:-1:ff:-2").await);
+        m.stop().await;
+        CaseOutcome {
+            status: Status::Ran,
+            findings: vec![],
+            transcript: t,
+            notes: vec![],
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn value(o: &CaseOutcome) -> Value {
+        snapshot_value("aiqum/job/lifecycle", o, &Context::default())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_runs_give_one_snapshot_and_dialects_differ_in_shape() {
+        let a = value(&transcript(AiqumDialect::Split, 0).await);
+        let b = value(&transcript(AiqumDialect::Split, 3).await);
+        assert_eq!(a, b);
+        let x = &a["exchanges"];
+        assert_eq!(x[0]["response"]["status"], 202);
+        assert_eq!(x[0]["response"]["body"]["job"]["key"], "[job-key-1]");
+        assert_eq!(
+            x[1]["request"]["path"],
+            "/api/management-server/jobs/[job-key-1]"
+        );
+        assert_eq!(x[3]["response"]["body"]["records"][0]["key"], "[job-key-1]");
+        assert_eq!(
+            x[3]["response"]["body"]["records"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            x[4]["request"]["path"],
+            "/api/management-server/jobs/[unknown-key]"
+        );
+        assert_eq!(x[4]["response"]["status"], 404);
+        let text = a.to_string();
+        assert!(!text.contains("jobconform-"), "{text}");
+        assert!(!text.contains("T0") && !text.contains(":-"), "{text}");
+
+        let lit = value(&transcript(AiqumDialect::Literal, 0).await);
+        if let Some(out) = std::env::var_os("SNAP_OUT") {
+            let out = std::path::Path::new(&out);
+            assert_snapshot(out, "mock", "aiqum/job/lifecycle", &a, Update::Always).unwrap();
+            let label = "mock-aiqum-literal";
+            assert_snapshot(out, label, "aiqum/job/lifecycle", &lit, Update::Always).unwrap();
+        }
+        let sa = jobconform::diff::CaseRecord::from_value(a).shape;
+        let sl = jobconform::diff::CaseRecord::from_value(lit).shape;
+        let changes = jobconform::diff::model::shape_changes(&sa, &sl);
+        let sig = "GET /api/management-server/jobs/[job-key]";
+        assert!(
+            changes.iter().any(|c| c.request == sig
+                && c.pointer == "/status"
+                && c.kind == ChangeKind::MemberRemoved),
+            "{changes:#?}"
+        );
     }
 }

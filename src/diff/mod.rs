@@ -6,7 +6,7 @@
 
 pub mod html;
 pub mod markdown;
-mod model;
+pub mod model;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
