@@ -389,3 +389,14 @@ fn html_renders_in_headless_chromium() {
     );
     assert!(dom.contains("<summary>fail (1)</summary>"), "{dom}");
 }
+
+#[test]
+fn an_expected_failure_still_fails_its_rule_in_the_matrix() {
+    let v = json!({"status": {"kind": "ran"}, "rules": ["UM-LIST-DEFAULT", "UM-LIST-SHAPE"],
+        "findings": [], "expected_findings": ["UM-LIST-DEFAULT"]});
+    let set = SnapshotSet::from_values("live", [("aiqum/list/default".to_string(), v)]);
+    let m = set.rule_matrix();
+    assert_eq!(m.outcome("UM-LIST-DEFAULT"), RuleOutcome::Fail);
+    assert_eq!(m.outcome("UM-LIST-SHAPE"), RuleOutcome::Pass);
+    assert_eq!(m.evidence["UM-LIST-DEFAULT"], ["aiqum/list/default"]);
+}

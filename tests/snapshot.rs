@@ -168,7 +168,13 @@ fn outcome(r: &Run) -> CaseOutcome {
             format!("no details at {}", r.time),
         )],
         transcript,
-        notes: vec![format!("E1: unknown handle named {}", r.error_name)],
+        notes: vec![
+            format!(
+                "E1: unknown handle named {} after {} ms",
+                r.error_name, r.port
+            ),
+            "expected: UM-LIST-DEFAULT: 25 records came back".into(),
+        ],
         duration: Duration::from_millis(r.port as u64),
     }
 }
@@ -275,6 +281,8 @@ fn placeholders_are_consistent_within_a_case() {
     );
     assert!(x[0]["response"].get("elapsed_ms").is_none());
     assert_eq!(v["findings"], json!(["EL-GAR-DETAILS"]));
+    assert_eq!(v["expected_findings"], json!(["UM-LIST-DEFAULT"]));
+    assert!(v.get("notes").is_none(), "free-text notes stay out");
     assert_eq!(v["rules"], json!(["EL-GAR-DETAILS", "EL-GAR-UNKNOWN"]));
     assert_eq!(v["error_names"], json!(["xAsyncHandleDoesNotExist"]));
     assert_eq!(v["status"], json!({"kind": "ran"}));

@@ -47,7 +47,8 @@ pub struct Context {
 /// of a running job does not matter; JSON-RPC integer ids become `[id]` (`[other-id]` when the
 /// answer echoes a different one).
 ///
-/// Members: `status`, `rules` (sorted), `findings` (sorted unique rule IDs), `notes`, `exchanges`
+/// Members: `status`, `rules` (sorted), `findings` (sorted unique rule IDs), `expected_findings`
+/// (rule IDs of an expected failure that happened), `exchanges`
 /// (request `method`/`path`/`body`, response `status`/`content_type`/`body`), `shape` (per request
 /// kind, see [`Shape`]) and `error_names`.
 pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> Value {
@@ -87,16 +88,19 @@ pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> 
     let findings: BTreeSet<&str> = outcome.findings.iter().map(|f| f.rule.as_str()).collect();
     let rules: BTreeSet<&str> = ctx.rules.iter().map(String::as_str).collect();
     let status = serde_json::to_value(&outcome.status).unwrap_or(Value::Null);
-    let notes: Vec<Value> = outcome
+    // Notes are free text (timings, counts) and stay out, except the rule IDs of findings an
+    // expected failure turned into notes (`expected: RULE: message`, written by exec).
+    let expected: BTreeSet<&str> = outcome
         .notes
         .iter()
-        .map(|n| Value::String(red.text(n)))
+        .filter_map(|n| n.strip_prefix("expected: ")?.split(':').next())
+        .map(str::trim)
         .collect();
     json!({
         "status": red.value(&status, None),
         "rules": rules,
         "findings": findings,
-        "notes": notes,
+        "expected_findings": expected,
         "exchanges": exchanges,
         "shape": serde_json::to_value(&shapes).unwrap_or(Value::Null),
         "error_names": error_names,
