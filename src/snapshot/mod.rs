@@ -40,8 +40,8 @@ pub struct Context {
 
 /// The normalized, redacted content of one case's snapshot. Deterministic: the same exchanges
 /// with different ports, handles, keys and timestamps give the same value, and list entries of
-/// other cases running at the same time are left out ([`foreign::drop_foreign`]). The case name and label
-/// are not part of the value (they are the file's path and header).
+/// other cases running at the same time are left out ([`foreign::drop_foreign`]). The case name
+/// and label are not part of the value (they are the file's path and header).
 ///
 /// Consecutive identical exchanges (after redaction) are recorded once, so the number of polls
 /// of a running job does not matter; JSON-RPC integer ids become `[id]` (`[other-id]` when the
