@@ -1,6 +1,6 @@
 //! Snapshots of what a case saw: normalization (exchanges without scheme/host/port, bodies, their
 //! shape, the findings' rule IDs, the case status), redaction of volatile values to named
-//! placeholders ([`redact`]), and the one place insta is configured ([`store`]). A snapshot is
+//! placeholders ([`mod@redact`]), and the one place insta is configured ([`store`]). A snapshot is
 //! stored at `snapshots/<label>/<case path>.snap` in insta's file format.
 //!
 //! This module never judges a target (findings come from `check`), never talks to a target, and
