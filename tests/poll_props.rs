@@ -1,0 +1,377 @@
+//! Property tests of the reference poller (`jobconform::poll`) against a scripted job server on
+//! the same paused current-thread tokio runtime (virtual time: minutes of polling take
+//! milliseconds). Generated: job timelines (steps, WARNING mid-run and at the end, failure,
+//! aborted), transient faults at random requests and on the terminal answer, long polling on/off
+//! (and asked of a server without it), policies. Each property is its own test, and each has a
+//! `teeth_*` test showing that its checker rejects a deliberately broken poller.
+//!
+//! Case counts: `PROPTEST_CASES` overrides the tuned default ([`CASES`]). Failures are persisted
+//! to `tests/poll_props.proptest-regressions` and replayed first.
+//!
+//! The server is `poll_props/fake.rs` (the real mock, `jobconform::mock`, is swapped in once its
+//! control API serves scripted jobs).
+
+#[path = "poll_props/broken.rs"]
+mod broken;
+#[path = "poll_props/check.rs"]
+mod check;
+#[path = "poll_props/fake.rs"]
+mod fake;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jobconform::poll::{self, Keep, Policy};
+use jobconform::transport::{Client, Limits, TlsConfig, aiqum, element};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
+use serde_json::json;
+
+use broken::Broken;
+use check::{Api, Run, Scenario};
+use fake::{End as ScriptEnd, Fault, Script, Step};
+
+/// Default cases per property (tuned so the whole file runs in a few seconds in debug).
+const CASES: u32 = 64;
+/// Cases per teeth test (a broken poller must be caught within these).
+const TEETH_CASES: u32 = 64;
+
+/// Which poller a run uses.
+#[derive(Debug, Clone, Copy)]
+enum Poller {
+    Reference,
+    Broken(Broken),
+}
+
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn config() -> Config {
+    let path: &'static str = Box::leak(
+        format!(
+            "{}/tests/poll_props.proptest-regressions",
+            env!("CARGO_MANIFEST_DIR")
+        )
+        .into_boxed_str(),
+    );
+    Config {
+        cases: cases(CASES),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(path))),
+        ..Config::default()
+    }
+}
+
+/// Runs one scenario with one poller, server and client on one paused runtime.
+fn run(sc: &Scenario, poller: Poller) -> Run {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let server = fake::spawn(sc.script.clone()).await;
+        let client = Client::new(None, Limits::default(), &TlsConfig::default()).expect("client");
+        let mut observed = 0u32;
+        let mut observe = |_: &jobconform::transport::Exchange| observed += 1;
+        let out = match (poller, sc.api) {
+            (Poller::Reference, Api::Element) => {
+                let ep = element::Endpoint::parse(&format!("{}/json-rpc/12.5", server.base))
+                    .expect("endpoint");
+                let handle = json!(fake::HANDLE);
+                poll::element(&client, &ep, &handle, &sc.policy, sc.keep, &mut observe).await
+            }
+            (Poller::Reference, Api::Aiqum) => {
+                let ep = aiqum::Endpoint::parse(&format!("{}/api", server.base)).expect("ep");
+                poll::aiqum(&client, &ep, fake::KEY, &sc.policy, &mut observe).await
+            }
+            (Poller::Broken(kind), api) => {
+                broken::run(kind, api, &client, &server.base, &sc.policy, &mut observe).await
+            }
+        };
+        let returned = server.t0().elapsed();
+        Run {
+            sc: sc.clone(),
+            out,
+            log: server.log(),
+            returned,
+            observed,
+        }
+    })
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![
+        Just(Fault::Unavailable),
+        Just(Fault::Reset),
+        Just(Fault::VersionMismatch)
+    ]
+}
+
+fn script_end() -> impl Strategy<Value = ScriptEnd> {
+    prop_oneof![
+        Just(ScriptEnd::Success),
+        Just(ScriptEnd::Failure),
+        Just(ScriptEnd::Warning),
+        Just(ScriptEnd::PartialFailures),
+        Just(ScriptEnd::Aborted),
+    ]
+}
+
+fn policy() -> impl Strategy<Value = Policy> {
+    (
+        100u64..1_500,
+        1u32..8,
+        1.0f64..2.5,
+        0.0f64..0.3,
+        500u64..40_000,
+    )
+        .prop_map(|(min, mult, backoff, jitter, deadline)| Policy {
+            min_interval: Duration::from_millis(min),
+            max_interval: Duration::from_millis(min * u64::from(mult)),
+            backoff,
+            jitter,
+            deadline: Duration::from_millis(deadline),
+            long_poll: None,
+        })
+}
+
+/// Scenarios for one API; `keeps` are the Element keepResult policies to draw from.
+fn scenario(api: Api, keeps: Vec<Keep>) -> impl Strategy<Value = Scenario> {
+    let steps = prop::collection::vec(
+        ((0u64..=80).prop_map(|x| x * 100), 0u8..4).prop_map(|(ms, show)| Step { ms, show }),
+        0..5,
+    );
+    let faults = prop::collection::btree_map(0usize..30, fault(), 0..4);
+    let long = prop::option::weighted(0.5, 1u64..10);
+    (
+        steps,
+        script_end(),
+        faults,
+        prop::option::weighted(0.3, fault()),
+        policy(),
+        long,
+        prop::bool::weighted(0.75),
+        prop::sample::select(keeps),
+    )
+        .prop_map(
+            move |(steps, end, faults, fault_on_terminal, mut policy, long, capable, keep)| {
+                if api == Api::Aiqum {
+                    policy.long_poll = long.map(Duration::from_secs);
+                }
+                Scenario {
+                    api,
+                    script: Script {
+                        steps,
+                        end,
+                        faults,
+                        fault_on_terminal,
+                        long_poll: capable,
+                    },
+                    policy,
+                    keep,
+                }
+            },
+        )
+}
+
+fn any_scenario() -> impl Strategy<Value = Scenario> {
+    let keeps = vec![Keep::Keep, Keep::KeepThenRelease];
+    prop_oneof![
+        scenario(Api::Element, keeps.clone()),
+        scenario(Api::Aiqum, keeps)
+    ]
+}
+
+type Checker = fn(&Run) -> Result<(), String>;
+
+/// Runs a property over generated scenarios with the reference poller; panics on a failure.
+fn holds(check: Checker, strategy: impl Strategy<Value = Scenario>) {
+    let mut runner = TestRunner::new(config());
+    let result = runner.run(&strategy, |sc| {
+        check(&run(&sc, Poller::Reference)).map_err(TestCaseError::fail)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// Asserts that a property checker rejects a broken poller on some generated scenario.
+fn rejects(check: Checker, poller: Poller, strategy: impl Strategy<Value = Scenario>) {
+    let mut runner = TestRunner::new(Config {
+        cases: cases(TEETH_CASES),
+        failure_persistence: None,
+        max_shrink_iters: 0,
+        ..Config::default()
+    });
+    let result = runner.run(&strategy, |sc| {
+        check(&run(&sc, poller)).map_err(TestCaseError::fail)
+    });
+    assert!(result.is_err(), "{poller:?} was not caught");
+}
+
+#[test]
+fn ends_iff_terminal_or_deadline() {
+    holds(check::ends_iff_terminal_or_deadline, any_scenario());
+}
+
+#[test]
+fn never_polls_after_terminal() {
+    holds(check::never_polls_after_terminal, any_scenario());
+}
+
+#[test]
+fn intervals_respect_minimum_and_never_shrink_while_unchanged() {
+    holds(
+        check::intervals_respect_minimum_and_never_shrink,
+        any_scenario(),
+    );
+}
+
+#[test]
+fn completion_detected_within_one_max_interval_or_promptly_with_long_poll() {
+    holds(check::completion_detected_promptly, any_scenario());
+}
+
+#[test]
+fn request_count_bounded() {
+    holds(check::request_count_bounded, any_scenario());
+}
+
+#[test]
+fn no_element_result_lost() {
+    let keeps = vec![Keep::Keep, Keep::KeepThenRelease];
+    holds(check::no_element_result_lost, scenario(Api::Element, keeps));
+}
+
+/// AIQUM scenarios whose job shows WARNING mid-run before ending.
+fn warning_mid_run() -> impl Strategy<Value = Scenario> {
+    scenario(Api::Aiqum, vec![Keep::Keep]).prop_map(|mut sc| {
+        sc.script.steps.insert(0, Step { ms: 2_000, show: 1 });
+        sc.policy.deadline = Duration::from_secs(60);
+        sc
+    })
+}
+
+#[test]
+fn teeth_ends_iff_terminal_or_deadline_rejects_stop_on_warning() {
+    rejects(
+        check::ends_iff_terminal_or_deadline,
+        Poller::Broken(Broken::StopOnWarning),
+        warning_mid_run(),
+    );
+}
+
+#[test]
+fn teeth_never_polls_after_terminal_rejects_one_more_poll() {
+    rejects(
+        check::never_polls_after_terminal,
+        Poller::Broken(Broken::OneMoreAfterTerminal),
+        any_scenario(),
+    );
+}
+
+#[test]
+fn teeth_intervals_reject_hammering_and_shrinking() {
+    for kind in [Broken::Hammer, Broken::Shrinking] {
+        rejects(
+            check::intervals_respect_minimum_and_never_shrink,
+            Poller::Broken(kind),
+            any_scenario(),
+        );
+    }
+}
+
+#[test]
+fn teeth_completion_detection_rejects_slow_poller() {
+    rejects(
+        check::completion_detected_promptly,
+        Poller::Broken(Broken::Slow),
+        any_scenario(),
+    );
+}
+
+#[test]
+fn teeth_request_count_rejects_hammering() {
+    rejects(
+        check::request_count_bounded,
+        Poller::Broken(Broken::Hammer),
+        any_scenario(),
+    );
+}
+
+#[test]
+fn teeth_no_element_result_lost_rejects_polling_without_keep_result() {
+    // The reference poller with keepResult absent (a careless client): a connection reset on the
+    // complete answer loses the result for good.
+    let strategy = scenario(Api::Element, vec![Keep::Absent]).prop_map(|mut sc| {
+        sc.script.fault_on_terminal = Some(Fault::Reset);
+        sc.script.faults = BTreeMap::new();
+        sc
+    });
+    rejects(check::no_element_result_lost, Poller::Reference, strategy);
+}
+
+/// A long poll asked of a server without the capability falls back to standard polling and says
+/// so (and still finishes).
+#[test]
+fn long_poll_falls_back_when_not_offered() {
+    let sc = Scenario {
+        api: Api::Aiqum,
+        script: Script {
+            steps: vec![Step { ms: 5_000, show: 0 }, Step { ms: 5_000, show: 1 }],
+            end: ScriptEnd::Success,
+            faults: BTreeMap::new(),
+            fault_on_terminal: None,
+            long_poll: false,
+        },
+        policy: Policy {
+            long_poll: Some(Duration::from_secs(5)),
+            ..Policy::default()
+        },
+        keep: Keep::Keep,
+    };
+    let r = run(&sc, Poller::Reference);
+    assert_eq!(r.out.end, poll::End::Terminal);
+    assert!(r.out.long_polled);
+    assert_eq!(r.out.notes.len(), 1, "{:?}", r.out.notes);
+    assert!(r.out.notes[0].contains("fell back"));
+    let long_polls = r.log.iter().filter(|q| q.long_poll.is_some()).count();
+    // The first long poll carries no last_modified, so its early answer is retried once with
+    // the job's last_modified; the second early, unchanged answer is the proof.
+    assert_eq!(long_polls, 2);
+    assert!(r.log[1].at == r.log[0].answered, "the retry is immediate");
+}
+
+/// Long polling against a capable server needs about one request per state change.
+#[test]
+fn long_poll_uses_few_requests() {
+    let sc = Scenario {
+        api: Api::Aiqum,
+        script: Script {
+            steps: vec![Step {
+                ms: 40_000,
+                show: 0,
+            }],
+            end: ScriptEnd::Warning,
+            faults: BTreeMap::new(),
+            fault_on_terminal: None,
+            long_poll: true,
+        },
+        policy: Policy {
+            long_poll: Some(Duration::from_secs(30)),
+            ..Policy::default()
+        },
+        keep: Keep::Keep,
+    };
+    let r = run(&sc, Poller::Reference);
+    assert_eq!(r.out.end, poll::End::Terminal);
+    assert_eq!(
+        r.out.requests, 2,
+        "a 30 s timeout, then the terminal answer"
+    );
+    assert_eq!(r.out.elapsed, Duration::from_secs(40));
+}
