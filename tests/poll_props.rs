@@ -21,6 +21,7 @@ mod fake;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use jobconform::mock::audit::{AuditConfig, audit};
 use jobconform::poll::{self, Keep, Policy};
 use jobconform::transport::{Client, Limits, TlsConfig, aiqum, element};
 use proptest::prelude::*;
@@ -93,12 +94,18 @@ fn run(sc: &Scenario, poller: Poller) -> Run {
             }
         };
         let returned = server.t0().elapsed();
+        let api = if sc.api == Api::Element {
+            "element"
+        } else {
+            "aiqum"
+        };
         Run {
             sc: sc.clone(),
             out,
             log: server.log(),
             returned,
             observed,
+            journal: server.journal(api),
         }
     })
 }
@@ -245,6 +252,28 @@ fn request_count_bounded() {
 fn no_element_result_lost() {
     let keeps = vec![Keep::Keep, Keep::KeepThenRelease];
     holds(check::no_element_result_lost, scenario(Api::Element, keeps));
+}
+
+/// The client audit (`jobconform::mock::audit`) finds the reference poller's journal clean in
+/// every scenario: the audit and the poller agree on the client rules.
+#[test]
+fn audit_finds_own_poller_clean() {
+    holds(
+        |r| {
+            let config = AuditConfig {
+                min_interval_ms: r.sc.policy.min_interval.as_millis() as u64,
+                deadline_ms: Some(r.sc.policy.deadline.as_millis() as u64),
+                ..AuditConfig::default()
+            };
+            let report = audit(&r.journal, &config);
+            if report.clean() {
+                Ok(())
+            } else {
+                Err(report.to_text())
+            }
+        },
+        any_scenario(),
+    );
 }
 
 /// AIQUM scenarios whose job shows WARNING mid-run before ending.

@@ -44,6 +44,8 @@ pub struct Run {
     pub returned: Duration,
     /// Exchanges the observer was given.
     pub observed: u32,
+    /// The log as the mock's journal would record it (for the audit).
+    pub journal: Vec<jobconform::mock::journal::Entry>,
 }
 
 const MS: Duration = Duration::from_millis(1);

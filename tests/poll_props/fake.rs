@@ -193,6 +193,32 @@ impl Server {
     pub fn log(&self) -> Vec<Req> {
         self.fake.log.lock().expect("log lock").clone()
     }
+    /// The log as the mock's journal would record it (what the client saw), for the audit.
+    pub fn journal(&self, api: &'static str) -> Vec<jobconform::mock::journal::Entry> {
+        self.log()
+            .into_iter()
+            .map(|r| jobconform::mock::journal::Entry {
+                t_ms: r.at.as_millis() as u64,
+                client: "jobconform".into(),
+                api,
+                op: match (api, r.long_poll) {
+                    ("element", _) => "GetAsyncResult".into(),
+                    (_, Some(_)) => "GET job long-poll".into(),
+                    _ => "GET job".into(),
+                },
+                job: Some(if api == "element" {
+                    HANDLE.to_string()
+                } else {
+                    KEY.into()
+                }),
+                keep_result: r.keep_result,
+                released: api == "element" && r.terminal && r.keep_result != Some(true),
+                observed: r.seen,
+                terminal: r.terminal,
+                http_status: if r.fault.is_some() { 503 } else { 200 },
+            })
+            .collect()
+    }
     /// The start instant (time zero of the log).
     pub fn t0(&self) -> Instant {
         self.fake.t0
