@@ -134,7 +134,7 @@ fn policy() -> impl Strategy<Value = Policy> {
         1u32..8,
         1.0f64..2.5,
         0.0f64..0.3,
-        500u64..40_000,
+        prop_oneof![500u64..3_000, 3_000u64..40_000],
     )
         .prop_map(|(min, mult, backoff, jitter, deadline)| Policy {
             min_interval: Duration::from_millis(min),
@@ -373,6 +373,32 @@ fn long_poll_falls_back_when_not_offered() {
     // the job's last_modified; the second early, unchanged answer is the proof.
     assert_eq!(long_polls, 2);
     assert!(r.log[1].at == r.log[0].answered, "the retry is immediate");
+}
+
+/// Even with less than a whole second for a long poll, the first poll is sent (a plain GET).
+#[test]
+fn long_poll_with_a_short_deadline_still_polls_once() {
+    let sc = Scenario {
+        api: Api::Aiqum,
+        script: Script {
+            steps: vec![Step { ms: 5_000, show: 0 }],
+            end: ScriptEnd::Success,
+            faults: BTreeMap::new(),
+            fault_on_terminal: None,
+            long_poll: true,
+        },
+        policy: Policy {
+            long_poll: Some(Duration::from_secs(5)),
+            deadline: Duration::from_millis(800),
+            ..Policy::default()
+        },
+        keep: Keep::Keep,
+    };
+    let r = run(&sc, Poller::Reference);
+    assert_eq!(r.out.end, poll::End::Deadline);
+    assert_eq!(r.log.len(), 1);
+    assert_eq!(r.log[0].long_poll, None);
+    assert!(r.out.last.is_some());
 }
 
 /// Long polling against a capable server needs about one request per state change.

@@ -46,11 +46,14 @@ pub(super) async fn run(
         }
         let mut query = Query::new();
         let mut lp_secs = None;
-        if let Some(t) = long {
-            let Some(secs) = long_poll_secs(t, sched.remaining()) else {
-                out.end = End::Deadline;
-                break;
-            };
+        // With less than a whole second left no long poll fits: give up, except that the first
+        // poll is always sent (then as a plain GET).
+        let fits = long.and_then(|t| long_poll_secs(t, sched.remaining()));
+        if long.is_some() && fits.is_none() && out.requests > 0 {
+            out.end = End::Deadline;
+            break;
+        }
+        if let Some(secs) = fits {
             query.insert("poll_timeout".into(), secs.to_string());
             if let Some(lm) = &last_modified {
                 query.insert("last_modified".into(), lm.clone());

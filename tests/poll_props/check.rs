@@ -135,13 +135,16 @@ fn fail(run: &Run, what: String) -> Result<(), String> {
     ))
 }
 
-/// Every exchange was observed, polling ended Terminal exactly when a terminal answer was seen
+/// The first poll is sent at once; every exchange was observed; polling ended Terminal exactly when a terminal answer was seen
 /// (with that answer as `last`), and Deadline only when no further poll fitted: it returned at or
 /// before the deadline and later than `deadline - max(cap, 1 s)` (the 1 s is the smallest long
 /// poll), with the last answer seen as `last`. Never Failed (the scenarios hold no hard errors).
 pub fn ends_iff_terminal_or_deadline(run: &Run) -> Result<(), String> {
     if run.observed != run.out.requests || run.log.len() != run.out.requests as usize {
         return fail(run, format!("observed {} exchanges", run.observed));
+    }
+    if run.log.first().is_none_or(|r| r.at > Duration::ZERO) {
+        return fail(run, "the first poll was not sent at once".into());
     }
     let last_seen = run.log.iter().rev().find_map(|r| r.seen.clone());
     let last = run.out.last.as_ref().map(|v| run.seen_of(v));
