@@ -70,12 +70,20 @@ fn hammering_client_breaks_no_hammer_with_evidence() {
 
 #[test]
 fn shrinking_while_unchanged_breaks_no_hammer_but_a_reset_after_a_change_does_not() {
-    let j = running("shrinker", "element", &[0, 2_000, 3_000]);
+    let mut j = running("shrinker", "element", &[0, 2_000, 3_000]);
+    for e in &mut j {
+        e.observed = Some("running {\"percentComplete\":25}".into());
+    }
     let r = audit(&j, &cfg(500));
     assert_eq!(rules(&r, "shrinker"), ["CL-NO-HAMMER"]);
     assert_eq!(r.clients[0].jobs[0].violations[0].t_ms, [0, 2_000, 3_000]);
 
+    // A bare Element "running" does not say whether details changed: not judged.
+    let j = running("shrinker", "element", &[0, 2_000, 3_000]);
+    assert!(audit(&j, &cfg(500)).clean());
+
     let mut j = running("resetter", "element", &[0, 2_000, 3_000]);
+    j[0].observed = Some("running {\"percentComplete\":25}".into());
     j[1].observed = Some("running {\"percentComplete\":50}".into());
     let r = audit(&j, &cfg(500));
     assert!(r.clean(), "{}", r.to_text());

@@ -17,6 +17,8 @@ mod broken;
 mod check;
 #[path = "poll_props/fake.rs"]
 mod fake;
+#[path = "poll_props/real.rs"]
+mod real;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -34,6 +36,8 @@ use fake::{End as ScriptEnd, Fault, Script, Step};
 
 /// Default cases per property (tuned so the whole file runs in a few seconds in debug).
 const CASES: u32 = 64;
+/// Cases per property against the real mock.
+const REAL_CASES: u32 = 32;
 /// Cases per teeth test (a broken poller must be caught within these).
 const TEETH_CASES: u32 = 64;
 
@@ -206,6 +210,25 @@ fn holds(check: Checker, strategy: impl Strategy<Value = Scenario>) {
     }
 }
 
+/// Runs a property over Element scenarios (without faults: the mock injects none) against the
+/// real mock.
+fn holds_on_real_mock(check: Checker) {
+    let mut config = config();
+    config.cases = cases(REAL_CASES);
+    let strategy =
+        scenario(Api::Element, vec![Keep::Keep, Keep::KeepThenRelease]).prop_map(|mut sc| {
+            sc.script.faults.clear();
+            sc.script.fault_on_terminal = None;
+            sc
+        });
+    let result = TestRunner::new(config).run(&strategy, |sc| {
+        check(&real::run(&sc)).map_err(TestCaseError::fail)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
 /// Asserts that a property checker rejects a broken poller on some generated scenario.
 fn rejects(check: Checker, poller: Poller, strategy: impl Strategy<Value = Scenario>) {
     let mut runner = TestRunner::new(Config {
@@ -258,22 +281,22 @@ fn no_element_result_lost() {
 /// every scenario: the audit and the poller agree on the client rules.
 #[test]
 fn audit_finds_own_poller_clean() {
-    holds(
-        |r| {
-            let config = AuditConfig {
-                min_interval_ms: r.sc.policy.min_interval.as_millis() as u64,
-                deadline_ms: Some(r.sc.policy.deadline.as_millis() as u64),
-                ..AuditConfig::default()
-            };
-            let report = audit(&r.journal, &config);
-            if report.clean() {
-                Ok(())
-            } else {
-                Err(report.to_text())
-            }
-        },
-        any_scenario(),
-    );
+    holds(audit_clean, any_scenario());
+}
+
+/// The audit of a run's journal, with the run's policy as the client's promises, is clean.
+fn audit_clean(r: &Run) -> Result<(), String> {
+    let config = AuditConfig {
+        min_interval_ms: r.sc.policy.min_interval.as_millis() as u64,
+        deadline_ms: Some(r.sc.policy.deadline.as_millis() as u64),
+        ..AuditConfig::default()
+    };
+    let report = audit(&r.journal, &config);
+    if report.clean() {
+        Ok(())
+    } else {
+        Err(report.to_text())
+    }
 }
 
 /// AIQUM scenarios whose job shows WARNING mid-run before ending.
@@ -429,4 +452,44 @@ fn long_poll_uses_few_requests() {
         "a 30 s timeout, then the terminal answer"
     );
     assert_eq!(r.out.elapsed, Duration::from_secs(40));
+}
+
+/// The properties again, against the real mock (`jobconform::mock`) instead of the fake server.
+mod real_mock {
+    use super::{check, holds_on_real_mock};
+
+    #[test]
+    fn ends_iff_terminal_or_deadline() {
+        holds_on_real_mock(check::ends_iff_terminal_or_deadline);
+    }
+
+    #[test]
+    fn never_polls_after_terminal() {
+        holds_on_real_mock(check::never_polls_after_terminal);
+    }
+
+    #[test]
+    fn intervals_respect_minimum_and_never_shrink_while_unchanged() {
+        holds_on_real_mock(check::intervals_respect_minimum_and_never_shrink);
+    }
+
+    #[test]
+    fn completion_detected_within_one_max_interval() {
+        holds_on_real_mock(check::completion_detected_promptly);
+    }
+
+    #[test]
+    fn request_count_bounded() {
+        holds_on_real_mock(check::request_count_bounded);
+    }
+
+    #[test]
+    fn no_element_result_lost() {
+        holds_on_real_mock(check::no_element_result_lost);
+    }
+
+    #[test]
+    fn audit_finds_own_poller_clean() {
+        holds_on_real_mock(super::audit_clean);
+    }
 }

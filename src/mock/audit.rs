@@ -8,7 +8,9 @@
 //! - a poll is an Element `GetAsyncResult` or an AIQUM `GET` of one job (`op` starting with `GET`),
 //!   with `job` set; a long poll's `op` contains `long` (or `poll_timeout`);
 //! - `observed` carries everything a client may treat as a change (Element: status and details;
-//!   AIQUM: state and status), since "unchanged" means "same `observed`";
+//!   AIQUM: state and status), since "unchanged" means "same `observed`". A bare Element
+//!   `running` (no details) is taken as "maybe changed": the shrink check is then skipped, so
+//!   the mock should journal `running <details JSON>` for the check to bite on Element;
 //! - every journaled answer is assumed to have reached the client.
 //!
 //! Rules as judged here:
@@ -283,12 +285,16 @@ fn audit_job(api: &str, job: &str, polls: &[&Entry], cfg: &AuditConfig) -> JobAu
     }
 }
 
-/// Whether the answer to `polls[i]` left the job unchanged for the client.
+/// Whether the answer to `polls[i]` surely left the job unchanged for the client. A bare Element
+/// `running` says nothing about `details`, so it never counts as surely unchanged.
 fn unchanged(polls: &[&Entry], i: usize) -> bool {
     let e = polls[i];
     let Some(seen) = e.observed.as_deref().filter(|_| e.http_status < 500) else {
         return true;
     };
+    if e.api == "element" && seen == "running" {
+        return false;
+    }
     polls[..i]
         .iter()
         .rev()
