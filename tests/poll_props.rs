@@ -78,6 +78,7 @@ fn run(sc: &Scenario, poller: Poller) -> Run {
         .build()
         .expect("runtime");
     rt.block_on(async {
+        sc.seed_jitter();
         let server = fake::spawn(sc.script.clone()).await;
         let client = Client::new(None, Limits::default(), &TlsConfig::default()).expect("client");
         let mut observed = 0u32;
@@ -110,6 +111,7 @@ fn run(sc: &Scenario, poller: Poller) -> Run {
             returned,
             observed,
             journal: server.journal(api),
+            clock_error: Duration::ZERO,
         }
     })
 }

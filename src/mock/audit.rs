@@ -18,8 +18,9 @@
 //!   Element poll without `keepResult` right after a terminal answer to a `keepResult: true`
 //!   poll). Polls after a release are CL-KEEP instead.
 //! - CL-KEEP: any poll of a handle after an answer that released it.
-//! - CL-NO-HAMMER: a poll less than `min_interval_ms` after the previous poll of the job, or an
-//!   interval shorter (beyond `tolerance_ms`) than the one before it while the job was unchanged
+//! - CL-NO-HAMMER: a poll less than `min_interval_ms` (1 ms of clock slack when `tolerance_ms` >
+//!   0) after the previous poll of the job, or an interval shorter (beyond `tolerance_ms`) than the
+//!   one before it while the job was unchanged
 //!   (same `observed`, or no observation / a 5xx). Intervals that follow a long poll, and the
 //!   release call, are exempt.
 //! - CL-DEADLINE (only with `deadline_ms`): a poll later than `deadline_ms` after the client's
@@ -40,7 +41,9 @@ use super::journal::Entry;
 pub struct AuditConfig {
     /// The minimum interval the client promised (CL-NO-HAMMER), target milliseconds.
     pub min_interval_ms: u64,
-    /// Slack for "never faster while unchanged" (timer resolution), milliseconds.
+    /// Measurement slack, milliseconds: journal times are whole target milliseconds, so one
+    /// interval is known to +-1 ms and two compare to +-2 ms (the default). At a time scale above
+    /// 1 in real time, raise it to cover network jitter times the scale.
     #[serde(default = "default_tolerance")]
     pub tolerance_ms: u64,
     /// The client's deadline per job, if known (CL-DEADLINE).
@@ -49,7 +52,7 @@ pub struct AuditConfig {
 }
 
 fn default_tolerance() -> u64 {
-    1
+    2
 }
 
 impl Default for AuditConfig {
@@ -310,7 +313,7 @@ fn hammer(polls: &[&Entry], release: Option<usize>, cfg: &AuditConfig, v: &mut V
             continue;
         }
         let gap = polls[i].t_ms.saturating_sub(polls[i - 1].t_ms);
-        if gap < cfg.min_interval_ms {
+        if gap + cfg.tolerance_ms.min(1) < cfg.min_interval_ms {
             v.push(Violation {
                 rule: "CL-NO-HAMMER",
                 what: format!(

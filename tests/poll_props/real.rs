@@ -65,6 +65,7 @@ pub fn run(sc: &Scenario) -> Run {
         .build()
         .expect("runtime");
     rt.block_on(async {
+        sc.seed_jitter();
         let m = mock::spawn(MockConfig::default()).await.expect("mock");
         let creds = Credentials {
             user: mock::DEFAULT_USER.into(),
@@ -122,6 +123,7 @@ pub fn run(sc: &Scenario) -> Run {
             returned,
             observed,
             journal,
+            clock_error: Duration::from_millis(1),
         }
     })
 }
