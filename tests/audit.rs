@@ -78,9 +78,17 @@ fn shrinking_while_unchanged_breaks_no_hammer_but_a_reset_after_a_change_does_no
     assert_eq!(rules(&r, "shrinker"), ["CL-NO-HAMMER"]);
     assert_eq!(r.clients[0].jobs[0].violations[0].t_ms, [0, 2_000, 3_000]);
 
-    // A bare Element "running" does not say whether details changed: not judged.
+    // A bare "running" does not say whether details (Element) or status (AIQUM) changed: the
+    // shrink is not judged; the literal dialect's WARNING says everything: judged.
     let j = running("shrinker", "element", &[0, 2_000, 3_000]);
     assert!(audit(&j, &cfg(500)).clean());
+    let j = running("shrinker", "aiqum", &[0, 2_000, 3_000]);
+    assert!(audit(&j, &cfg(500)).clean());
+    let mut j = running("shrinker", "aiqum", &[0, 2_000, 3_000]);
+    for e in &mut j {
+        e.observed = Some("WARNING".into());
+    }
+    assert_eq!(rules(&audit(&j, &cfg(500)), "shrinker"), ["CL-NO-HAMMER"]);
 
     let mut j = running("resetter", "element", &[0, 2_000, 3_000]);
     j[0].observed = Some("running {\"percentComplete\":25}".into());

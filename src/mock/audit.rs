@@ -8,9 +8,10 @@
 //! - a poll is an Element `GetAsyncResult` or an AIQUM `GET` of one job (`op` starting with `GET`),
 //!   with `job` set; a long poll's `op` contains `long` (or `poll_timeout`);
 //! - `observed` carries everything a client may treat as a change (Element: status and details;
-//!   AIQUM: state and status), since "unchanged" means "same `observed`". A bare Element
-//!   `running` (no details) is taken as "maybe changed": the shrink check is then skipped, so
-//!   the mock should journal `running <details JSON>` for the check to bite on Element;
+//!   AIQUM: state and status), since "unchanged" means "same `observed`". A bare lower-case
+//!   lifecycle word (Element `running`, AIQUM split-dialect `running`) is taken as "maybe
+//!   changed" and the shrink check is skipped after it, so the mocks should journal e.g.
+//!   `running {"percentComplete":50}` / `running/warning` for that check to bite;
 //! - every journaled answer is assumed to have reached the client.
 //!
 //! Rules as judged here:
@@ -288,14 +289,15 @@ fn audit_job(api: &str, job: &str, polls: &[&Entry], cfg: &AuditConfig) -> JobAu
     }
 }
 
-/// Whether the answer to `polls[i]` surely left the job unchanged for the client. A bare Element
-/// `running` says nothing about `details`, so it never counts as surely unchanged.
+/// Whether the answer to `polls[i]` surely left the job unchanged for the client. A bare
+/// lower-case lifecycle word (`running`, `queued`) says nothing about Element `details` or AIQUM
+/// `status`, so it never counts as surely unchanged.
 fn unchanged(polls: &[&Entry], i: usize) -> bool {
     let e = polls[i];
     let Some(seen) = e.observed.as_deref().filter(|_| e.http_status < 500) else {
         return true;
     };
-    if e.api == "element" && seen == "running" {
+    if seen.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
         return false;
     }
     polls[..i]
