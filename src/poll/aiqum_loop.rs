@@ -110,17 +110,24 @@ pub(super) async fn run(
                             last_modified.is_none()
                         };
                     if lacking {
+                        // The schedule goes on (no reset): seen from the server these were
+                        // plain polls, so the intervals must not shrink now.
                         long = None;
-                        sched.reset();
                         out.notes.push(format!(
                             "long poll (poll_timeout={secs}) answered after {} ms with an \
                              unchanged running job: the target lacks long polling; fell back to \
                              standard polling",
                             waited.as_millis()
                         ));
+                    } else if early && !had_prev {
+                        // The first answer came at once (no last_modified could be sent; a
+                        // Deploy-style server answers at once then): ask again with the job's
+                        // last_modified, after the minimum interval (CL-NO-HAMMER holds even if
+                        // the target turns out not to long-poll at all).
+                        sched.reset();
                     } else {
-                        // A long poll answered (change, timeout, or first answer): ask again
-                        // at once; the standard backoff starts afresh for transient faults.
+                        // A long poll answered (change or timeout): ask again at once; the
+                        // standard backoff starts afresh for transient faults.
                         sched.reset();
                         continue;
                     }

@@ -29,10 +29,12 @@
 //!   `s = min(t, time left)` in whole seconds (>= 1; with less than 1 s left the poller gives up),
 //!   plus `last_modified=<job.last_modified>` once the job has shown a string `last_modified`.
 //!   After each answer it polls again at once unless terminal. A long poll that answers before
-//!   90 % of its timeout with a non-terminal job that is unchanged (or when no `last_modified`
-//!   could be sent) means the target lacks the capability: the poller falls back to standard
-//!   polling for the rest of the job and says so in [`Outcome::notes`]. After a transient fault
-//!   it sleeps the standard backoff before the next long poll.
+//!   90 % of its timeout with a non-terminal job that is unchanged means the target lacks the
+//!   capability: the poller falls back to standard polling for the rest of the job and says so
+//!   in [`Outcome::notes`]. The first long poll carries no `last_modified`; if it answers early,
+//!   the poller waits `min_interval` and asks again with the job's `last_modified` (or, when the
+//!   job has none, falls back at once). After a transient fault it sleeps the standard backoff
+//!   before the next long poll.
 //! - Every loop is bounded by the deadline and by [`REQUEST_CAP`] requests.
 //!
 //! # Example

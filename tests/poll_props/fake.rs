@@ -201,7 +201,8 @@ impl Server {
                 t_ms: r.at.as_millis() as u64,
                 client: "jobconform".into(),
                 api,
-                op: match (api, r.long_poll) {
+                // Like the mock: a long poll only when the server honours it.
+                op: match (api, r.long_poll.filter(|_| self.fake.script.long_poll)) {
                     ("element", _) => "GetAsyncResult".into(),
                     (_, Some(_)) => "GET job long-poll".into(),
                     _ => "GET job".into(),
