@@ -212,17 +212,16 @@ fn holds(check: Checker, strategy: impl Strategy<Value = Scenario>) {
     }
 }
 
-/// Runs a property over Element scenarios (without faults: the mock injects none) against the
+/// Runs a property over scenarios of one API (without faults: the mock injects none) against the
 /// real mock.
-fn holds_on_real_mock(check: Checker) {
+fn holds_on_real_mock(api: Api, check: Checker) {
     let mut config = config();
     config.cases = cases(REAL_CASES);
-    let strategy =
-        scenario(Api::Element, vec![Keep::Keep, Keep::KeepThenRelease]).prop_map(|mut sc| {
-            sc.script.faults.clear();
-            sc.script.fault_on_terminal = None;
-            sc
-        });
+    let strategy = scenario(api, vec![Keep::Keep, Keep::KeepThenRelease]).prop_map(|mut sc| {
+        sc.script.faults.clear();
+        sc.script.fault_on_terminal = None;
+        sc
+    });
     let result = TestRunner::new(config).run(&strategy, |sc| {
         check(&real::run(&sc)).map_err(TestCaseError::fail)
     });
@@ -459,40 +458,30 @@ fn long_poll_uses_few_requests() {
 
 /// The properties again, against the real mock (`jobconform::mock`) instead of the fake server.
 mod real_mock {
-    use super::{check, holds_on_real_mock};
+    use super::check::{self, Api};
+    use super::holds_on_real_mock;
 
-    #[test]
-    fn ends_iff_terminal_or_deadline() {
-        holds_on_real_mock(check::ends_iff_terminal_or_deadline);
+    macro_rules! real_mock_properties {
+        ($($name:ident => $check:expr;)+) => {
+            /// Element (`POST /_jobconform/element/jobs`).
+            mod element {
+                use super::*;
+                $(#[test]
+                fn $name() {
+                    holds_on_real_mock(Api::Element, $check);
+                })+
+            }
+        };
     }
 
-    #[test]
-    fn never_polls_after_terminal() {
-        holds_on_real_mock(check::never_polls_after_terminal);
-    }
-
-    #[test]
-    fn intervals_respect_minimum_and_never_shrink_while_unchanged() {
-        holds_on_real_mock(check::intervals_respect_minimum_and_never_shrink);
-    }
-
-    #[test]
-    fn completion_detected_within_one_max_interval() {
-        holds_on_real_mock(check::completion_detected_promptly);
-    }
-
-    #[test]
-    fn request_count_bounded() {
-        holds_on_real_mock(check::request_count_bounded);
-    }
-
-    #[test]
-    fn no_element_result_lost() {
-        holds_on_real_mock(check::no_element_result_lost);
-    }
-
-    #[test]
-    fn audit_finds_own_poller_clean() {
-        holds_on_real_mock(super::audit_clean);
+    real_mock_properties! {
+        ends_iff_terminal_or_deadline => check::ends_iff_terminal_or_deadline;
+        never_polls_after_terminal => check::never_polls_after_terminal;
+        intervals_respect_minimum_and_never_shrink_while_unchanged =>
+            check::intervals_respect_minimum_and_never_shrink;
+        completion_detected_promptly => check::completion_detected_promptly;
+        request_count_bounded => check::request_count_bounded;
+        no_element_result_lost => check::no_element_result_lost;
+        audit_finds_own_poller_clean => super::super::audit_clean;
     }
 }
