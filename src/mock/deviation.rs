@@ -89,13 +89,13 @@ deviations! {
     "accept-link-wrong-key" => ["UM-ACCEPT-LINK"]: "the 202 body's job._links.self.href names another key";
     "accept-404-window" => ["UM-ACCEPT-READABLE"]: "a new job answers 404 for its first 500 ms (target time)";
     "job-without-links" => ["UM-JOB-SHAPE"]: "job objects have no _links";
-    "status-success" => ["UM-JOB-STATUS"]: "a finished job's status is \"success\", outside the four values";
+    "status-success" => ["UM-JOB-STATUS"]: "a job that finished normally has status \"success\" (literal dialect: state \"SUCCESS\"), outside the four values";
     "complete-before-submit" => ["UM-JOB-TIMES"]: "complete_time is earlier than submit_time";
     "job-never-ends" => ["UM-TERMINAL"]: "jobs started by asynchronous calls never reach a terminal state";
-    "terminal-flaps" => ["UM-TERMINAL-ABSORBING"]: "a terminal job's status changes on later reads";
-    "state-backwards" => ["UM-STATE-FORWARD"]: "a running job's state goes back to queued";
+    "terminal-flaps" => ["UM-TERMINAL-ABSORBING"]: "a terminal job's status changes on later reads (every second read of it flips normal and warning)";
+    "state-backwards" => ["UM-STATE-FORWARD"]: "a running job's state goes back to queued (the second half of each running step; split dialect)";
     "warning-terminal" => ["UM-WARNING"]: "a job that reaches WARNING mid-run is served as finished with WARNING from then on";
-    "failed-job-500" => ["UM-FAILED-IS-200"]: "a failed job is read with HTTP 500";
+    "failed-job-500" => ["UM-FAILED-IS-200"]: "a failed job is read with HTTP 500 (the body is still the job, plus an error object)";
     "no-job-results" => ["UM-RESULTS"]: "finished jobs have no job_results";
     "standard-poll-blocks" => ["UM-POLL-STANDARD"]: "a plain GET of a running job blocks until the job changes";
     "long-poll-early" => ["UM-POLL-LONG"]: "a long poll returns a running job after half the requested timeout";
@@ -109,4 +109,37 @@ deviations! {
     "list-default-all" => ["UM-LIST-DEFAULT"]: "without max_records, every job comes back";
     "pages-overlap" => ["UM-LIST-PAGES"]: "_links.next repeats the last record of the page";
     "list-ignores-filters" => ["UM-LIST-FILTER"]: "key, state and status filters are ignored";
+}
+
+/// The README's deviation table (Markdown), one row per deviation with the rules it breaks, each
+/// rule's level, and the exit code a run against the deviating mock gives (1 for a MUST rule; 0,
+/// or 1 under `--strict`, for a SHOULD rule). Generated, so the README cannot drift: the deviation
+/// matrix test compares it with the README.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| deviation | breaks | level | exit (`--strict`) | what the mock does |\n|---|---|---|---|---|\n",
+    );
+    for d in ALL {
+        let levels: Vec<crate::contract::Level> = d
+            .rules
+            .iter()
+            .filter_map(|r| crate::contract::rule(r).map(|r| r.level))
+            .collect();
+        let must = levels.contains(&crate::contract::Level::Must);
+        let level = if must { "MUST" } else { "SHOULD" };
+        let exit = if must { "1 (1)" } else { "0 (1)" };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            d.name,
+            d.rules
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            level,
+            exit,
+            d.does.replace('|', "\\|")
+        ));
+    }
+    out
 }
