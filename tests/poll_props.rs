@@ -471,6 +471,14 @@ mod real_mock {
                     holds_on_real_mock(Api::Element, $check);
                 })+
             }
+            /// AIQUM (`POST /_jobconform/aiqum/jobs`), long polling offered or not.
+            mod aiqum {
+                use super::*;
+                $(#[test]
+                fn $name() {
+                    holds_on_real_mock(Api::Aiqum, $check);
+                })+
+            }
         };
     }
 
