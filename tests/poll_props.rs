@@ -493,3 +493,52 @@ mod real_mock {
         audit_finds_own_poller_clean => super::super::audit_clean;
     }
 }
+
+/// Non-transient failures end polling at once with `End::Failed` (real mock): an Element handle
+/// never issued, an AIQUM key that does not exist, wrong credentials.
+#[test]
+fn hard_failures_end_polling() {
+    use jobconform::mock::{self, MockConfig};
+    use jobconform::transport::{Credentials, Secret};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let m = mock::spawn(MockConfig::default()).await.expect("mock");
+        let client = |password: &str| {
+            let creds = Credentials {
+                user: mock::DEFAULT_USER.into(),
+                password: Secret::new(password),
+            };
+            Client::new(Some(creds), Limits::default(), &TlsConfig::default()).expect("client")
+        };
+        let good = client(mock::DEFAULT_PASSWORD);
+        let policy = Policy::default();
+        let el = element::Endpoint::parse(&m.urls.element).expect("endpoint");
+        let um = aiqum::Endpoint::parse(&m.urls.aiqum).expect("endpoint");
+        let mut seen = 0;
+        let out = poll::element(&good, &el, &json!(987_654), &policy, Keep::Keep, &mut |_| {
+            seen += 1
+        })
+        .await;
+        assert!(
+            matches!(&out.end, poll::End::Failed { reason } if reason.contains("xAsyncHandleDoesNotExist")),
+            "{out:?}"
+        );
+        assert_eq!((out.requests, seen), (1, 1));
+        let out = poll::aiqum(&good, &um, "no:such-key", &policy, &mut |_| {}).await;
+        assert!(
+            matches!(&out.end, poll::End::Failed { reason } if reason.contains("404")),
+            "{out:?}"
+        );
+        assert_eq!(out.requests, 1);
+        let out = poll::aiqum(&client("wrong"), &um, "no:such-key", &policy, &mut |_| {}).await;
+        assert!(
+            matches!(&out.end, poll::End::Failed { reason } if reason.contains("401")),
+            "{out:?}"
+        );
+        m.stop().await;
+    });
+}
