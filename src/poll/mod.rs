@@ -26,7 +26,8 @@
 //!   errors named in [`ELEMENT_TRANSIENT`]. Anything else that is not a job ends polling with
 //!   [`End::Failed`].
 //! - AIQUM long polling (`policy.long_poll = Some(t)`): `GET jobs/{key}?poll_timeout=<s>` with
-//!   `s = min(t, time left)` in whole seconds (>= 1; with less than 1 s left the poller gives up),
+//!   `s = min(t, time left)` in whole seconds (>= 1; with less than 1 s left the poller gives up,
+//!   except that the first poll is always sent, then as a plain GET),
 //!   plus `last_modified=<job.last_modified>` once the job has shown a string `last_modified`.
 //!   After each answer it polls again at once unless terminal. A long poll that answers before
 //!   90 % of its timeout with a non-terminal job that is unchanged means the target lacks the
