@@ -8,15 +8,22 @@
 //! Case counts: `PROPTEST_CASES` overrides the tuned default ([`CASES`]). Failures are persisted
 //! to `tests/poll_props.proptest-regressions` and replayed first.
 //!
-//! The server is `poll_props/fake.rs` (the real mock, `jobconform::mock`, is swapped in once its
-//! control API serves scripted jobs).
+//! Two servers: `poll_props/fake.rs`, a small scripted server that can inject transient faults
+//! (503, connection reset, `xDBVersionMismatch`), and the real mock (`jobconform::mock`, jobs
+//! started through its control API, no faults), for which every property runs again in
+//! `real_mock::{element,aiqum}`. Property checkers: `check.rs`; generators: `generate.rs`;
+//! broken pollers: `broken.rs`; example tests: `examples.rs`.
 
 #[path = "poll_props/broken.rs"]
 mod broken;
 #[path = "poll_props/check.rs"]
 mod check;
+#[path = "poll_props/examples.rs"]
+mod examples;
 #[path = "poll_props/fake.rs"]
 mod fake;
+#[path = "poll_props/generate.rs"]
+mod generate;
 #[path = "poll_props/real.rs"]
 mod real;
 
@@ -24,7 +31,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jobconform::mock::audit::{AuditConfig, audit};
-use jobconform::poll::{self, Keep, Policy};
+use jobconform::poll::{self, Keep};
 use jobconform::transport::{Client, Limits, TlsConfig, aiqum, element};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
@@ -32,7 +39,8 @@ use serde_json::json;
 
 use broken::Broken;
 use check::{Api, Run, Scenario};
-use fake::{End as ScriptEnd, Fault, Script, Step};
+use fake::Fault;
+use generate::{any_scenario, scenario, warning_mid_run};
 
 /// Default cases per property (tuned so the whole file runs in a few seconds in debug).
 const CASES: u32 = 64;
@@ -114,89 +122,6 @@ fn run(sc: &Scenario, poller: Poller) -> Run {
             clock_error: Duration::ZERO,
         }
     })
-}
-
-fn fault() -> impl Strategy<Value = Fault> {
-    prop_oneof![
-        Just(Fault::Unavailable),
-        Just(Fault::Reset),
-        Just(Fault::VersionMismatch)
-    ]
-}
-
-fn script_end() -> impl Strategy<Value = ScriptEnd> {
-    prop_oneof![
-        Just(ScriptEnd::Success),
-        Just(ScriptEnd::Failure),
-        Just(ScriptEnd::Warning),
-        Just(ScriptEnd::PartialFailures),
-        Just(ScriptEnd::Aborted),
-    ]
-}
-
-fn policy() -> impl Strategy<Value = Policy> {
-    (
-        100u64..1_500,
-        1u32..8,
-        1.0f64..2.5,
-        0.0f64..0.3,
-        prop_oneof![500u64..3_000, 3_000u64..40_000],
-    )
-        .prop_map(|(min, mult, backoff, jitter, deadline)| Policy {
-            min_interval: Duration::from_millis(min),
-            max_interval: Duration::from_millis(min * u64::from(mult)),
-            backoff,
-            jitter,
-            deadline: Duration::from_millis(deadline),
-            long_poll: None,
-        })
-}
-
-/// Scenarios for one API; `keeps` are the Element keepResult policies to draw from.
-fn scenario(api: Api, keeps: Vec<Keep>) -> impl Strategy<Value = Scenario> {
-    let steps = prop::collection::vec(
-        ((0u64..=80).prop_map(|x| x * 100), 0u8..4).prop_map(|(ms, show)| Step { ms, show }),
-        0..5,
-    );
-    let faults = prop::collection::btree_map(0usize..30, fault(), 0..4);
-    let long = prop::option::weighted(0.5, 1u64..10);
-    (
-        steps,
-        script_end(),
-        faults,
-        prop::option::weighted(0.3, fault()),
-        policy(),
-        long,
-        prop::bool::weighted(0.75),
-        prop::sample::select(keeps),
-    )
-        .prop_map(
-            move |(steps, end, faults, fault_on_terminal, mut policy, long, capable, keep)| {
-                if api == Api::Aiqum {
-                    policy.long_poll = long.map(Duration::from_secs);
-                }
-                Scenario {
-                    api,
-                    script: Script {
-                        steps,
-                        end,
-                        faults,
-                        fault_on_terminal,
-                        long_poll: capable,
-                    },
-                    policy,
-                    keep,
-                }
-            },
-        )
-}
-
-fn any_scenario() -> impl Strategy<Value = Scenario> {
-    let keeps = vec![Keep::Keep, Keep::KeepThenRelease];
-    prop_oneof![
-        scenario(Api::Element, keeps.clone()),
-        scenario(Api::Aiqum, keeps)
-    ]
 }
 
 type Checker = fn(&Run) -> Result<(), String>;
@@ -300,15 +225,6 @@ fn audit_clean(r: &Run) -> Result<(), String> {
     }
 }
 
-/// AIQUM scenarios whose job shows WARNING mid-run before ending.
-fn warning_mid_run() -> impl Strategy<Value = Scenario> {
-    scenario(Api::Aiqum, vec![Keep::Keep]).prop_map(|mut sc| {
-        sc.script.steps.insert(0, Step { ms: 2_000, show: 1 });
-        sc.policy.deadline = Duration::from_secs(60);
-        sc
-    })
-}
-
 #[test]
 fn teeth_ends_iff_terminal_or_deadline_rejects_stop_on_warning() {
     rejects(
@@ -368,94 +284,6 @@ fn teeth_no_element_result_lost_rejects_polling_without_keep_result() {
     rejects(check::no_element_result_lost, Poller::Reference, strategy);
 }
 
-/// A long poll asked of a server without the capability falls back to standard polling and says
-/// so (and still finishes).
-#[test]
-fn long_poll_falls_back_when_not_offered() {
-    let sc = Scenario {
-        api: Api::Aiqum,
-        script: Script {
-            steps: vec![Step { ms: 5_000, show: 0 }, Step { ms: 5_000, show: 1 }],
-            end: ScriptEnd::Success,
-            faults: BTreeMap::new(),
-            fault_on_terminal: None,
-            long_poll: false,
-        },
-        policy: Policy {
-            long_poll: Some(Duration::from_secs(5)),
-            ..Policy::default()
-        },
-        keep: Keep::Keep,
-    };
-    let r = run(&sc, Poller::Reference);
-    assert_eq!(r.out.end, poll::End::Terminal);
-    assert!(r.out.long_polled);
-    assert_eq!(r.out.notes.len(), 1, "{:?}", r.out.notes);
-    assert!(r.out.notes[0].contains("fell back"));
-    let long_polls = r.log.iter().filter(|q| q.long_poll.is_some()).count();
-    // The first long poll carries no last_modified, so its early answer is retried once with
-    // the job's last_modified (after min_interval); the second early, unchanged answer is the
-    // proof.
-    assert_eq!(long_polls, 2);
-    assert!(r.log[1].at >= r.log[0].answered + sc.policy.min_interval);
-}
-
-/// Even with less than a whole second for a long poll, the first poll is sent (a plain GET).
-#[test]
-fn long_poll_with_a_short_deadline_still_polls_once() {
-    let sc = Scenario {
-        api: Api::Aiqum,
-        script: Script {
-            steps: vec![Step { ms: 5_000, show: 0 }],
-            end: ScriptEnd::Success,
-            faults: BTreeMap::new(),
-            fault_on_terminal: None,
-            long_poll: true,
-        },
-        policy: Policy {
-            long_poll: Some(Duration::from_secs(5)),
-            deadline: Duration::from_millis(800),
-            ..Policy::default()
-        },
-        keep: Keep::Keep,
-    };
-    let r = run(&sc, Poller::Reference);
-    assert_eq!(r.out.end, poll::End::Deadline);
-    assert_eq!(r.log.len(), 1);
-    assert_eq!(r.log[0].long_poll, None);
-    assert!(r.out.last.is_some());
-}
-
-/// Long polling against a capable server needs about one request per state change.
-#[test]
-fn long_poll_uses_few_requests() {
-    let sc = Scenario {
-        api: Api::Aiqum,
-        script: Script {
-            steps: vec![Step {
-                ms: 40_000,
-                show: 0,
-            }],
-            end: ScriptEnd::Warning,
-            faults: BTreeMap::new(),
-            fault_on_terminal: None,
-            long_poll: true,
-        },
-        policy: Policy {
-            long_poll: Some(Duration::from_secs(30)),
-            ..Policy::default()
-        },
-        keep: Keep::Keep,
-    };
-    let r = run(&sc, Poller::Reference);
-    assert_eq!(r.out.end, poll::End::Terminal);
-    assert_eq!(
-        r.out.requests, 2,
-        "a 30 s timeout, then the terminal answer"
-    );
-    assert_eq!(r.out.elapsed, Duration::from_secs(40));
-}
-
 /// The properties again, against the real mock (`jobconform::mock`) instead of the fake server.
 mod real_mock {
     use super::check::{self, Api};
@@ -492,53 +320,4 @@ mod real_mock {
         no_element_result_lost => check::no_element_result_lost;
         audit_finds_own_poller_clean => super::super::audit_clean;
     }
-}
-
-/// Non-transient failures end polling at once with `End::Failed` (real mock): an Element handle
-/// never issued, an AIQUM key that does not exist, wrong credentials.
-#[test]
-fn hard_failures_end_polling() {
-    use jobconform::mock::{self, MockConfig};
-    use jobconform::transport::{Credentials, Secret};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let m = mock::spawn(MockConfig::default()).await.expect("mock");
-        let client = |password: &str| {
-            let creds = Credentials {
-                user: mock::DEFAULT_USER.into(),
-                password: Secret::new(password),
-            };
-            Client::new(Some(creds), Limits::default(), &TlsConfig::default()).expect("client")
-        };
-        let good = client(mock::DEFAULT_PASSWORD);
-        let policy = Policy::default();
-        let el = element::Endpoint::parse(&m.urls.element).expect("endpoint");
-        let um = aiqum::Endpoint::parse(&m.urls.aiqum).expect("endpoint");
-        let mut seen = 0;
-        let out = poll::element(&good, &el, &json!(987_654), &policy, Keep::Keep, &mut |_| {
-            seen += 1
-        })
-        .await;
-        assert!(
-            matches!(&out.end, poll::End::Failed { reason } if reason.contains("xAsyncHandleDoesNotExist")),
-            "{out:?}"
-        );
-        assert_eq!((out.requests, seen), (1, 1));
-        let out = poll::aiqum(&good, &um, "no:such-key", &policy, &mut |_| {}).await;
-        assert!(
-            matches!(&out.end, poll::End::Failed { reason } if reason.contains("404")),
-            "{out:?}"
-        );
-        assert_eq!(out.requests, 1);
-        let out = poll::aiqum(&client("wrong"), &um, "no:such-key", &policy, &mut |_| {}).await;
-        assert!(
-            matches!(&out.end, poll::End::Failed { reason } if reason.contains("401")),
-            "{out:?}"
-        );
-        m.stop().await;
-    });
 }
