@@ -206,6 +206,20 @@ fn text_and_json_renderings_carry_rules_and_evidence() {
         "{text}"
     );
     assert!(text.contains("[t_ms 0, 100]"), "{text}");
+    // Long runs of one rule are cut short in the text, never in the JSON.
+    let j = running(
+        "hammer",
+        "aiqum",
+        &(0..10).map(|i| i * 100).collect::<Vec<_>>(),
+    );
+    let r = audit(&j, &cfg(500));
+    assert_eq!(r.clients[0].jobs[0].violations.len(), 9);
+    let text = r.to_text();
+    assert_eq!(text.matches("[t_ms").count(), 3, "{text}");
+    assert!(
+        text.contains("CL-NO-HAMMER: 6 more (see the JSON)"),
+        "{text}"
+    );
     let v = serde_json::to_value(&r).expect("json");
     assert_eq!(
         v["clients"][0]["jobs"][0]["violations"][0]["rule"],
@@ -309,4 +323,147 @@ fn own_poller_journal_is_clean() {
         assert!(r.clients[0].jobs[0].saw_terminal);
         assert!(r.clients[0].jobs[0].notes.is_empty());
     }
+}
+
+/// End to end on the real mock's journal: jobconform's poller is clean, a client that hammers an
+/// Element handle breaks CL-NO-HAMMER, one that polls a finished AIQUM job again breaks CL-STOP,
+/// one that asks for a purged handle breaks CL-KEEP.
+#[test]
+fn real_mock_journal_is_audited_per_client() {
+    use jobconform::mock::{self, MockConfig};
+    use jobconform::transport::{Credentials, Secret};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let m = mock::spawn(MockConfig::default()).await.expect("mock");
+        jobconform::transport::install_crypto();
+        let raw = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("raw client");
+        let (user, pass) = (mock::DEFAULT_USER, mock::DEFAULT_PASSWORD);
+        let post = |url: String, who: &'static str, body: serde_json::Value| {
+            raw.post(url)
+                .basic_auth(user, Some(pass))
+                .header("x-jobconform-client", who)
+                .json(&body)
+                .send()
+        };
+        let script = json!({"steps": [{"ms": 2000}, {"ms": 2000}], "outcome": "success"});
+        let started = post(
+            format!("{}/element/jobs", m.urls.control),
+            "setup",
+            script.clone(),
+        );
+        let handle = started
+            .await
+            .expect("start")
+            .json::<serde_json::Value>()
+            .await
+            .expect("json")["asyncHandle"]
+            .clone();
+        let key = post(format!("{}/aiqum/jobs", m.urls.control), "setup", script);
+        let key = key
+            .await
+            .expect("start")
+            .json::<serde_json::Value>()
+            .await
+            .expect("json")["key"]
+            .as_str()
+            .expect("key")
+            .to_string();
+
+        // The hammer: GetAsyncResult with keepResult every 100 ms until complete, then once
+        // without (the release), then once more (after the release).
+        let gar = |keep: Option<bool>| {
+            let mut params = json!({"asyncHandle": handle});
+            if let Some(k) = keep {
+                params["keepResult"] = json!(k);
+            }
+            post(
+                m.urls.element.clone(),
+                "hammer",
+                json!({"method": "GetAsyncResult", "params": params, "id": 1}),
+            )
+        };
+        loop {
+            let b: serde_json::Value = gar(Some(true))
+                .await
+                .expect("gar")
+                .json()
+                .await
+                .expect("json");
+            if b["result"]["status"] == "complete" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        gar(None).await.expect("release");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        gar(None).await.expect("after release");
+
+        // The lingerer: reads the AIQUM job until terminal, then once more.
+        let url = format!("{}/management-server/jobs/{key}", m.urls.aiqum);
+        loop {
+            let r = raw
+                .get(&url)
+                .basic_auth(user, Some(pass))
+                .header("x-jobconform-client", "lingerer");
+            let job: serde_json::Value = r.send().await.expect("get").json().await.expect("json");
+            if poll::aiqum_terminal(&job) == Some(true) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let r = raw
+            .get(&url)
+            .basic_auth(user, Some(pass))
+            .header("x-jobconform-client", "lingerer");
+        r.send().await.expect("get");
+
+        // jobconform's own poller (identified by its address) on a fresh job.
+        let script = json!({"steps": [{"ms": 3000}], "outcome": "success"});
+        let started = post(format!("{}/aiqum/jobs", m.urls.control), "setup", script);
+        let own = started
+            .await
+            .expect("start")
+            .json::<serde_json::Value>()
+            .await
+            .expect("json")["key"]
+            .as_str()
+            .expect("key")
+            .to_string();
+        let creds = Credentials {
+            user: user.into(),
+            password: Secret::new(pass),
+        };
+        let client =
+            Client::new(Some(creds), Limits::default(), &TlsConfig::default()).expect("client");
+        let ep = aiqum::Endpoint::parse(&m.urls.aiqum).expect("ep");
+        let policy = Policy {
+            min_interval: Duration::from_millis(500),
+            ..Policy::default()
+        };
+        let out = poll::aiqum(&client, &ep, &own, &policy, &mut |_| {}).await;
+        assert_eq!(out.end, poll::End::Terminal);
+
+        let report = audit(&m.state.journal.snapshot(), &cfg(500));
+        let text = report.to_text();
+        assert_eq!(
+            rules(&report, "hammer"),
+            ["CL-KEEP", "CL-NO-HAMMER"],
+            "{text}"
+        );
+        assert_eq!(rules(&report, "lingerer"), ["CL-STOP"], "{text}");
+        assert!(rules(&report, "127.0.0.1").is_empty(), "{text}");
+        assert!(
+            report.client("setup").is_none(),
+            "starting jobs is not polling: {text}"
+        );
+        m.stop().await;
+    });
 }

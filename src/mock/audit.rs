@@ -36,6 +36,9 @@ use serde::{Deserialize, Serialize};
 
 use super::journal::Entry;
 
+/// Violations of one rule per job shown in the text rendering (the JSON has them all).
+pub const TEXT_PER_RULE: usize = 3;
+
 /// What the audit needs to know about the client's promises.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,9 +164,17 @@ impl AuditReport {
             let _ = writeln!(s, "{}: {} job(s), {verdict}", c.client, c.jobs.len());
             for j in &c.jobs {
                 let _ = writeln!(s, "  {} {} ({} polls)", j.api, j.job, j.polls);
+                let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
                 for v in &j.violations {
-                    let t: Vec<String> = v.t_ms.iter().map(u64::to_string).collect();
-                    let _ = writeln!(s, "    {}: {} [t_ms {}]", v.rule, v.what, t.join(", "));
+                    let n = shown.entry(v.rule).or_default();
+                    *n += 1;
+                    if *n <= TEXT_PER_RULE {
+                        let t: Vec<String> = v.t_ms.iter().map(u64::to_string).collect();
+                        let _ = writeln!(s, "    {}: {} [t_ms {}]", v.rule, v.what, t.join(", "));
+                    }
+                }
+                for (rule, n) in shown.into_iter().filter(|(_, n)| *n > TEXT_PER_RULE) {
+                    let _ = writeln!(s, "    {rule}: {} more (see the JSON)", n - TEXT_PER_RULE);
                 }
                 for n in &j.notes {
                     let _ = writeln!(s, "    note: {n}");
