@@ -148,3 +148,57 @@ fn hard_failures_end_polling() {
         m.stop().await;
     });
 }
+
+/// Against the real mock with the `long-poll-early` deviation (answers after half the timeout
+/// with a running job), the poller falls back to standard polling, says so, and still finishes.
+#[test]
+fn long_poll_early_deviation_makes_the_poller_fall_back() {
+    use jobconform::mock::{self, MockConfig};
+    use jobconform::transport::{AuthMode, Credentials, Secret, SendBody};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let config = MockConfig {
+            deviations: ["long-poll-early"].into_iter().collect(),
+            ..MockConfig::default()
+        };
+        let m = mock::spawn(config).await.expect("mock");
+        let creds = Credentials {
+            user: mock::DEFAULT_USER.into(),
+            password: Secret::new(mock::DEFAULT_PASSWORD),
+        };
+        let client =
+            Client::new(Some(creds), Limits::default(), &TlsConfig::default()).expect("client");
+        let script = json!({"steps": [{"ms": 30_000}], "outcome": "success"});
+        let started = client
+            .send(
+                reqwest::Method::POST,
+                &format!("{}/aiqum/jobs", m.urls.control),
+                Some(SendBody::Json(script)),
+                AuthMode::Default,
+                Duration::ZERO,
+            )
+            .await;
+        let key = started.json().expect("json")["key"]
+            .as_str()
+            .expect("key")
+            .to_string();
+        let ep = aiqum::Endpoint::parse(&m.urls.aiqum).expect("endpoint");
+        let policy = Policy {
+            long_poll: Some(Duration::from_secs(10)),
+            ..Policy::default()
+        };
+        let out = poll::aiqum(&client, &ep, &key, &policy, &mut |_| {}).await;
+        assert_eq!(out.end, poll::End::Terminal, "{out:?}");
+        assert!(out.long_polled);
+        assert!(
+            out.notes.iter().any(|n| n.contains("fell back")),
+            "{:?}",
+            out.notes
+        );
+        m.stop().await;
+    });
+}
