@@ -167,6 +167,9 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
             out
         }
     };
+    for n in &outcome.notes {
+        run.note(format!("poll of {}: {n}", text_of(&job)));
+    }
     let explained = run.findings.len() > findings_before;
     let abnormal = run.transcript[run
         .transcript
