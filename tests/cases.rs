@@ -351,6 +351,7 @@ mod suite {
     use std::sync::atomic::AtomicBool;
     use std::time::Duration;
 
+    use jobconform::cleanup::Created;
     use jobconform::exec::{Status, probe, run_case};
     use jobconform::mock::{self, MockConfig};
     use jobconform::poll::Policy;
@@ -447,6 +448,25 @@ mod suite {
                 }
             }
             assert!(ran > 0, "no case matched {filter:?}");
+            if filter.is_empty() {
+                // Everything the suite created on the target is in the ledger, for cleanup.
+                let out = t.ledger.outstanding();
+                let has = |f: &dyn Fn(&Created) -> bool| out.iter().any(f);
+                assert!(
+                    has(&|c| matches!(c, Created::ElementAccount { .. })),
+                    "{out:?}"
+                );
+                assert!(
+                    has(&|c| matches!(c, Created::ElementVolume { .. })),
+                    "{out:?}"
+                );
+                assert!(
+                    has(&|c| matches!(c, Created::AiqumObject { method, path }
+                        if method == "DELETE" && path.starts_with("/storage-provider/luns/")
+                            && !path.contains('$'))),
+                    "{out:?}"
+                );
+            }
             assert!(
                 bad.is_empty(),
                 "{} of {ran} cases did not pass:\n{}",
@@ -524,6 +544,53 @@ mod deviations {
             report.is_empty(),
             "deviations not caught exactly:\n{}",
             report.join("\n")
+        );
+    }
+}
+
+mod expected_failure {
+    use std::path::Path;
+
+    use jobconform::case::load::load_str;
+    use jobconform::exec::{Capabilities, Status, run_case};
+    use jobconform::mock::{self, MockConfig};
+
+    fn case(expect_failure: &str) -> jobconform::case::LoadedCase {
+        let text = format!(
+            r#"{{"description": "GetAPI without credentials, wrongly expected to answer 200",
+              "api": "element", "rules": ["EL-RPC-AUTH"], {expect_failure}
+              "steps": [{{"rpc": {{"method": "GetAPI", "auth": "none",
+                "expect": [{{"rule": "EL-RPC-AUTH", "status": 200}}]}}}}]}}"#
+        );
+        load_str("x/expected", Path::new("cases/x/expected.json"), &text).expect("loads")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_expected_failure_must_happen_on_exactly_its_rules() {
+        let m = mock::spawn(MockConfig::default()).await.expect("mock");
+        let t = super::suite::target(&m, 1.0);
+        let caps = Capabilities::default();
+
+        let plain = run_case(&case(""), &t, &caps).await;
+        assert_eq!(plain.status, Status::Ran);
+        assert_eq!(plain.findings.len(), 1, "{:?}", plain.findings);
+
+        let matched = r#""expect_failure": {"rules": ["EL-RPC-AUTH"], "reason": "demo"},"#;
+        let out = run_case(&case(matched), &t, &caps).await;
+        assert_eq!(out.status, Status::Ran);
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert!(
+            out.notes.iter().any(|n| n.contains("expected failure")),
+            "{:?}",
+            out.notes
+        );
+
+        let other = r#""expect_failure": {"rules": ["EL-RPC-ENVELOPE"], "reason": "demo"},"#;
+        let out = run_case(&case(other), &t, &caps).await;
+        assert!(
+            matches!(out.status, Status::HarnessError { .. }),
+            "{:?}",
+            out.status
         );
     }
 }

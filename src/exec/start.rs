@@ -176,7 +176,7 @@ async fn call(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect])
             Some(mock_lun_body()),
             Some(AiqumCleanup {
                 method: "DELETE".into(),
-                path: "/storage-provider/luns/${result:*}".into(),
+                path: "/storage-provider/luns/${result:lunKey}".into(),
             }),
         ),
         (Kind::Live, None) => {
