@@ -1,0 +1,303 @@
+//! AIQUM transitions of the model test: start a scripted job through the control API, read jobs
+//! by key (started, history, unknown) and read the job list by pages, compared with the model
+//! (CONTRACT.md §4, register U1 split dialect in lower case, U2). The history a fresh mock has is
+//! learned once by the SUT; the model only adds that it never changes (UM-TERMINAL-ABSORBING) and
+//! that every started job is newer than it. Timestamps are checked for shape and order only.
+
+use serde_json::Value;
+
+use jobconform::mock::script::JobScript;
+
+use super::reference::{JobRef, Model};
+use super::sut::{Follow, Sut};
+
+/// Default page size (UM-LIST-DEFAULT).
+const DEFAULT_MAX: usize = 20;
+
+/// A record the model expects in the list.
+#[derive(Clone, Copy, Debug)]
+enum Row {
+    Started(usize),
+    History(usize),
+}
+
+/// `POST /_jobconform/aiqum/jobs` -> `{"key": "..."}`, a fresh key.
+pub fn start(sut: &mut Sut, script: &JobScript) {
+    let body = serde_json::to_value(script).expect("script serializes");
+    let (status, answer) = sut.control("aiqum", body);
+    sut.ensure(
+        (200..300).contains(&status),
+        "control API starts an AIQUM job",
+        &answer,
+    );
+    let key = answer["key"].as_str().unwrap_or_default().to_string();
+    sut.ensure(!key.is_empty(), "key is a non-empty string", &answer);
+    let reused = sut.keys.contains(&key) || sut.history.iter().any(|r| r["key"] == key.as_str());
+    sut.ensure(!reused, "a new job gets a new key", &answer);
+    sut.keys.push(key);
+}
+
+fn rows(sut: &Sut, model: &Model) -> Vec<Row> {
+    let started = model.jobs_newest_first().into_iter().map(Row::Started);
+    started
+        .chain((0..sut.history.len()).map(Row::History))
+        .collect()
+}
+
+fn iso(v: &Value) -> Option<jiff::Timestamp> {
+    v.as_str()?.parse().ok()
+}
+
+/// UM-JOB-SHAPE, UM-JOB-STATUS, UM-JOB-TIMES, then the model's facts for this row.
+fn check_job(sut: &Sut, model: &Model, row: Row, job: &Value) {
+    let key = job["key"].as_str();
+    sut.ensure(key.is_some(), "key is a string (UM-JOB-SHAPE)", job);
+    let key = key.unwrap_or_default();
+    let href = job["_links"]["self"]["href"].as_str().unwrap_or_default();
+    let linked =
+        href.starts_with("/api/") && href.ends_with(&format!("/management-server/jobs/{key}"));
+    sut.ensure(linked, "_links.self.href names the job (UM-JOB-SHAPE)", job);
+    let status = job["status"].as_str().map(str::to_ascii_uppercase);
+    let known = ["NORMAL", "WARNING", "PARTIAL_FAILURES", "ERROR"];
+    let valid = status.as_deref().is_some_and(|s| known.contains(&s));
+    sut.ensure(valid, "status is one of the four (UM-JOB-STATUS)", job);
+    let submitted = iso(&job["submit_time"]);
+    sut.ensure(
+        submitted.is_some(),
+        "submit_time is ISO 8601 (UM-JOB-TIMES)",
+        job,
+    );
+    let (state, status) = (job["state"].as_str(), job["status"].as_str());
+    match row {
+        Row::History(j) => {
+            let h = &sut.history[j];
+            sut.same(
+                key,
+                h["key"].as_str().unwrap_or_default(),
+                "history key",
+                job,
+            );
+            if matches!(h["state"].as_str(), Some("completed" | "aborted")) {
+                let same = (state, status) == (h["state"].as_str(), h["status"].as_str());
+                sut.ensure(
+                    same,
+                    "a finished history job never changes (UM-TERMINAL-ABSORBING)",
+                    job,
+                );
+            }
+        }
+        Row::Started(i) => {
+            let script = &model.jobs[i].script;
+            let view = model.jobs[i].view(model.now);
+            sut.same(key, sut.keys[i].as_str(), "key", job);
+            sut.same(
+                state,
+                Some(view.state.as_str()),
+                "state (register U1 split dialect)",
+                job,
+            );
+            sut.same(
+                status,
+                Some(view.status.as_str()),
+                "status (register U1, U2)",
+                job,
+            );
+            let name = script.name.as_deref().unwrap_or("Scripted job");
+            sut.same(job["name"].as_str(), Some(name), "name", job);
+            let done = iso(&job["complete_time"]);
+            sut.same(
+                done.is_some(),
+                view.terminal,
+                "complete_time once finished",
+                job,
+            );
+            sut.ensure(
+                done.is_none() || done >= submitted,
+                "complete_time >= submit_time (UM-JOB-TIMES)",
+                job,
+            );
+            if let (Some(r), "normal", true) = (&script.result, view.status.as_str(), view.terminal)
+            {
+                sut.same(
+                    &job["job_results"],
+                    r,
+                    "job_results of a NORMAL job (UM-RESULTS)",
+                    job,
+                );
+            }
+        }
+    }
+}
+
+/// `GET /management-server/jobs/{key}`.
+pub fn get_job(sut: &mut Sut, model: &Model, which: JobRef) {
+    let (row, key) = match which {
+        JobRef::Started(i) => (Some(Row::Started(i)), sut.keys[i].clone()),
+        JobRef::History(j) if !sut.history.is_empty() => {
+            let j = usize::from(j) % sut.history.len();
+            let key = sut.history[j]["key"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (Some(Row::History(j)), key)
+        }
+        JobRef::History(_) => return,
+        JobRef::Unknown(k) => (None, format!("0000000000000000:-1:0:-{k:x}")),
+    };
+    let (status, answer) = sut.get(&format!("/management-server/jobs/{key}"), &[]);
+    match row {
+        None => {
+            sut.same(
+                status,
+                404,
+                "unknown key answers 404 (UM-KEY-UNKNOWN)",
+                &answer,
+            );
+            let msg = answer["error"]["message"].is_string();
+            sut.ensure(
+                msg,
+                "error body with a string message (UM-ERROR-SHAPE)",
+                &answer,
+            );
+        }
+        Some(row) => {
+            sut.same(
+                status,
+                200,
+                "a job is read with 200 (UM-FAILED-IS-200, UM-KEY-RETAINED)",
+                &answer,
+            );
+            check_job(sut, model, row, &answer);
+        }
+    }
+}
+
+/// Checks one list answer as the page at `offset` of size `max`; returns the next href, if any.
+fn check_page(
+    sut: &Sut,
+    model: &Model,
+    answer: &Value,
+    max: usize,
+    offset: usize,
+) -> Option<String> {
+    let all = rows(sut, model);
+    let end = all.len().min(offset.saturating_add(max));
+    let want = all.get(offset..end).unwrap_or_default();
+    let records = answer["records"].as_array().cloned().unwrap_or_default();
+    sut.ensure(
+        answer["records"].is_array(),
+        "records is an array (UM-LIST-SHAPE)",
+        answer,
+    );
+    let num = answer["num_records"].as_u64();
+    sut.same(
+        num,
+        Some(records.len() as u64),
+        "num_records == len(records) (UM-LIST-SHAPE)",
+        answer,
+    );
+    let total = answer["total_records"].as_u64();
+    sut.same(total, Some(all.len() as u64), "total_records", answer);
+    sut.ensure(
+        answer["_links"].is_object(),
+        "_links (UM-LIST-SHAPE)",
+        answer,
+    );
+    let keys: Vec<&str> = records
+        .iter()
+        .map(|r| r["key"].as_str().unwrap_or("?"))
+        .collect();
+    let want_keys: Vec<&str> = want.iter().map(|r| row_key(sut, *r)).collect();
+    sut.same(
+        keys,
+        want_keys,
+        "page records, newest first (UM-LIST-ORDER, UM-LIST-PAGES)",
+        answer,
+    );
+    for (row, rec) in want.iter().zip(&records) {
+        check_job(sut, model, *row, rec);
+    }
+    let times: Vec<Option<jiff::Timestamp>> =
+        records.iter().map(|r| iso(&r["submit_time"])).collect();
+    let newest_first = times.windows(2).all(|w| w[0] >= w[1]);
+    sut.ensure(
+        newest_first,
+        "submit_time never increases down a page (UM-LIST-ORDER)",
+        answer,
+    );
+    let next = answer["_links"]["next"]["href"]
+        .as_str()
+        .map(str::to_string);
+    let more = end < all.len();
+    sut.same(
+        next.is_some(),
+        more,
+        "a next link unless this is the last page (UM-LIST-PAGES)",
+        answer,
+    );
+    next
+}
+
+fn row_key(sut: &Sut, row: Row) -> &str {
+    match row {
+        Row::Started(i) => &sut.keys[i],
+        Row::History(j) => sut.history[j]["key"].as_str().unwrap_or("?"),
+    }
+}
+
+/// `GET /management-server/jobs[?max_records=N][&offset=K]`.
+pub fn list_jobs(sut: &mut Sut, model: &Model, max: Option<usize>, offset: Option<usize>) {
+    let (m, o) = (max.map(|n| n.to_string()), offset.map(|k| k.to_string()));
+    let mut query = Vec::new();
+    if let Some(m) = &m {
+        query.push(("max_records", m.as_str()));
+    }
+    if let Some(o) = &o {
+        query.push(("offset", o.as_str()));
+    }
+    let (status, answer) = sut.get("/management-server/jobs", &query);
+    sut.same(status, 200, "the list answers 200 (UM-LIST-SHAPE)", &answer);
+    let (max, offset) = (max.unwrap_or(DEFAULT_MAX), offset.unwrap_or(0));
+    let next = check_page(sut, model, &answer, max, offset);
+    sut.follow = next.map(|href| Follow {
+        href,
+        max,
+        offset: offset + answer["num_records"].as_u64().unwrap_or(0) as usize,
+    });
+}
+
+/// Follows the last list answer's `_links.next.href` verbatim (nothing when it had none).
+pub fn next_page(sut: &mut Sut, model: &Model) {
+    let Some(f) = sut.follow.take() else { return };
+    let (status, answer) = sut.get(&f.href, &[]);
+    sut.same(
+        status,
+        200,
+        "a next link answers 200 (UM-LIST-PAGES)",
+        &answer,
+    );
+    let next = check_page(sut, model, &answer, f.max, f.offset);
+    sut.follow = next.map(|href| Follow {
+        href,
+        max: f.max,
+        offset: f.offset + answer["num_records"].as_u64().unwrap_or(0) as usize,
+    });
+}
+
+/// Walks every page from the first: every job exactly once, the last page without `next`.
+pub fn walk(sut: &mut Sut, model: &Model, max: Option<usize>) {
+    let total = rows(sut, model).len();
+    list_jobs(sut, model, max, None);
+    let bound = total + 2;
+    for _ in 0..bound {
+        if sut.follow.is_none() {
+            return;
+        }
+        next_page(sut, model);
+    }
+    sut.ensure(
+        false,
+        "the walk ends within one page per job (UM-LIST-PAGES)",
+        &Value::Null,
+    );
+}

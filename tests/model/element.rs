@@ -1,0 +1,315 @@
+//! Element transitions of the model test: start a scripted job through the control API, then
+//! GetAsyncResult and ListAsyncResults compared with the model (CONTRACT.md §2–3, register E1 in
+//! the mock's default `current` dialect, E3 objects, E4 invalidation). Timestamps are checked for
+//! shape and consistency only (EL-GAR-TIMES, EL-GAR-STABLE), never for their values.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use jobconform::mock::script::JobScript;
+
+use super::reference::{GarExpect, HandleRef, Model};
+use super::sut::Sut;
+
+/// A handle far above every issued one, so never issued at the time it is asked for.
+fn never(sut: &Sut, k: u8) -> u64 {
+    let top = sut.handles.iter().chain(&sut.el_baseline).max().copied();
+    top.unwrap_or(0) + 1_000_000 + u64::from(k)
+}
+
+/// `POST /_jobconform/element/jobs` -> `{"asyncHandle": N}`, a fresh handle (EL-HANDLE-UNIQUE).
+pub fn start(sut: &mut Sut, script: &JobScript) {
+    let body = serde_json::to_value(script).expect("script serializes");
+    let (status, answer) = sut.control("element", body);
+    sut.ensure(
+        (200..300).contains(&status),
+        "control API starts an Element job",
+        &answer,
+    );
+    let handle = answer["asyncHandle"].as_u64();
+    sut.ensure(handle.is_some(), "asyncHandle is an integer", &answer);
+    let handle = handle.unwrap_or_default();
+    let reused = sut.handles.contains(&handle) || sut.el_baseline.contains(&handle);
+    sut.ensure(
+        !reused,
+        "a new handle is never an old one (EL-HANDLE-UNIQUE)",
+        &answer,
+    );
+    sut.handles.push(handle);
+}
+
+/// GetAsyncResult on a started or never-issued handle, compared with the model's pre-state.
+pub fn get_async(sut: &mut Sut, which: HandleRef, keep: Option<bool>) {
+    let expect = sut.prev.gar_expect(which);
+    let id = match which {
+        HandleRef::Issued(i) => sut.handles[i],
+        HandleRef::Never(k) => never(sut, k),
+    };
+    let mut params = json!({"asyncHandle": id});
+    if let Some(k) = keep {
+        params["keepResult"] = json!(k);
+    }
+    let answer = sut.rpc("GetAsyncResult", params);
+    match expect {
+        GarExpect::Unknown => unknown(sut, &answer),
+        GarExpect::Running(rt) => {
+            let r = nested(sut, &answer);
+            sut.same(
+                r["status"].as_str(),
+                Some("running"),
+                "status (EL-GAR-STATUS)",
+                &answer,
+            );
+            sut.same(
+                r["resultType"].as_str(),
+                Some(rt.as_str()),
+                "resultType",
+                &answer,
+            );
+            let bare = r.get("result").is_none() && r.get("error").is_none();
+            sut.ensure(
+                bare,
+                "running: no result, no error (EL-GAR-RUNNING)",
+                &answer,
+            );
+            let details = r.get("details").is_some_and(Value::is_object);
+            sut.ensure(details, "running: details object (EL-GAR-DETAILS)", &answer);
+        }
+        GarExpect::Complete {
+            result_type,
+            ok,
+            payload,
+            default_error,
+        } => {
+            let r = nested(sut, &answer);
+            sut.same(
+                r["status"].as_str(),
+                Some("complete"),
+                "status (EL-GAR-STATUS)",
+                &answer,
+            );
+            sut.same(
+                r["resultType"].as_str(),
+                Some(result_type.as_str()),
+                "resultType",
+                &answer,
+            );
+            let (member, other) = if ok {
+                ("result", "error")
+            } else {
+                ("error", "result")
+            };
+            let one = r.get(member).is_some_and(Value::is_object) && r.get(other).is_none();
+            sut.ensure(
+                one,
+                &format!("complete: an object {member}, no {other} (EL-GAR-COMPLETE)"),
+                &answer,
+            );
+            sut.ensure(
+                r.get("details").is_none(),
+                "complete: no details (EL-GAR-COMPLETE)",
+                &answer,
+            );
+            let got = r[member].clone();
+            if !ok {
+                let named = got["name"].is_string() && got["message"].is_string();
+                sut.ensure(
+                    named,
+                    "nested error has string name and message (EL-GAR-ASYNC-ERROR)",
+                    &answer,
+                );
+            }
+            match (&payload, default_error) {
+                (Some(p), _) => sut.same(&got, p, "payload is the scripted one", &answer),
+                (None, Some(name)) => sut.same(
+                    got["name"].as_str(),
+                    Some(name),
+                    "default error name",
+                    &answer,
+                ),
+                (None, None) => {}
+            }
+            if let HandleRef::Issued(i) = which {
+                let first = sut.payloads.entry(i).or_insert_with(|| got.clone()).clone();
+                sut.same(
+                    &got,
+                    &first,
+                    "complete payload never changes (EL-KEEP-TRUE, EL-GAR-STABLE)",
+                    &answer,
+                );
+            }
+        }
+    }
+    if let (HandleRef::Issued(i), Some(r)) = (which, answer.get("result")) {
+        times(sut, i, r, &answer);
+    }
+}
+
+fn nested(sut: &Sut, answer: &Value) -> Value {
+    let r = answer.get("result").filter(|r| r.is_object()).cloned();
+    sut.ensure(
+        r.is_some(),
+        "GetAsyncResult answers a result object",
+        answer,
+    );
+    r.unwrap_or_default()
+}
+
+fn unknown(sut: &Sut, answer: &Value) {
+    let e = &answer["error"];
+    sut.ensure(
+        answer.get("result").is_none(),
+        "unknown handle: a method error, not a result",
+        answer,
+    );
+    sut.same(
+        e["code"].as_i64(),
+        Some(500),
+        "unknown handle: code (EL-GAR-UNKNOWN)",
+        answer,
+    );
+    sut.same(
+        e["name"].as_str(),
+        Some("xAsyncHandleDoesNotExist"),
+        "unknown handle: name (EL-GAR-UNKNOWN, register E1 current dialect)",
+        answer,
+    );
+    sut.ensure(
+        e["message"].is_string(),
+        "error message is a string (EL-RPC-ERROR-SHAPE)",
+        answer,
+    );
+}
+
+fn iso(s: &Value) -> Option<jiff::Timestamp> {
+    let s = s.as_str().filter(|s| s.ends_with('Z'))?;
+    s.parse().ok()
+}
+
+/// EL-GAR-TIMES and EL-GAR-STABLE for one answer about handle index `i`.
+fn times(sut: &mut Sut, i: usize, r: &Value, answer: &Value) {
+    let (c, u) = (iso(&r["createTime"]), iso(&r["lastUpdateTime"]));
+    sut.ensure(
+        c.is_some() && u.is_some(),
+        "times are ISO 8601 UTC ending in Z (EL-GAR-TIMES)",
+        answer,
+    );
+    sut.ensure(
+        u >= c,
+        "lastUpdateTime >= createTime (EL-GAR-TIMES)",
+        answer,
+    );
+    let now = (r["createTime"].clone(), r["lastUpdateTime"].clone());
+    if let Some((c0, u0)) = sut.times.get(&i) {
+        sut.same(
+            &now.0,
+            c0,
+            "createTime never changes (EL-GAR-STABLE)",
+            answer,
+        );
+        sut.ensure(
+            u >= iso(u0),
+            "lastUpdateTime never decreases (EL-GAR-STABLE)",
+            answer,
+        );
+    }
+    sut.times.insert(i, now);
+}
+
+/// ListAsyncResults, optionally filtered, against the model's live handles.
+pub fn list_async(sut: &mut Sut, model: &Model, types: Option<&[String]>) {
+    let params = match types {
+        Some(t) => json!({"asyncResultTypes": t}),
+        None => json!({}),
+    };
+    let answer = sut.rpc("ListAsyncResults", params);
+    let entries = answer["result"]["asyncHandles"].as_array().cloned();
+    sut.ensure(
+        entries.is_some(),
+        "asyncHandles is an array (EL-LIST-SHAPE)",
+        &answer,
+    );
+    let mut by_id: BTreeMap<u64, Value> = BTreeMap::new();
+    for e in entries.unwrap_or_default() {
+        let id = e["asyncResultID"].as_u64();
+        sut.ensure(
+            id.is_some(),
+            "asyncResultID is an integer (EL-LIST-SHAPE)",
+            &e,
+        );
+        let id = id.unwrap_or_default();
+        if sut.el_baseline.contains(&id) {
+            continue;
+        }
+        sut.ensure(
+            by_id.insert(id, e).is_none(),
+            "a handle is listed once",
+            &answer,
+        );
+    }
+    let expected: BTreeMap<u64, usize> = model
+        .listed_handles(types)
+        .into_iter()
+        .map(|i| (sut.handles[i], i))
+        .collect();
+    let listed: Vec<u64> = by_id.keys().copied().collect();
+    let want: Vec<u64> = expected.keys().copied().collect();
+    sut.same(
+        listed,
+        want,
+        "listed handles: the live ones of the asked types (EL-LIST-FILTER, EL-LIST-PURGED)",
+        &answer,
+    );
+    for (id, i) in expected {
+        let Some(e) = by_id.get(&id) else { continue };
+        let job = &model.handles[i];
+        let done = job.complete(model.now);
+        sut.same(
+            e["completed"].as_bool(),
+            Some(done),
+            "completed (EL-LIST-AGREES)",
+            e,
+        );
+        sut.same(
+            e["success"].as_bool(),
+            Some(done && job.ok()),
+            "success (EL-LIST-AGREES)",
+            e,
+        );
+        sut.same(
+            e["resultType"].as_str(),
+            Some(job.result_type()),
+            "resultType",
+            e,
+        );
+        sut.ensure(
+            e["data"].is_object(),
+            "data is an object (EL-LIST-SHAPE)",
+            e,
+        );
+        let stamped = iso(&e["createTime"]).is_some() && iso(&e["lastUpdateTime"]).is_some();
+        sut.ensure(stamped, "times are ISO 8601 UTC (EL-LIST-SHAPE)", e);
+        if done && job.ok() {
+            if let Some(p) = &job.script.result {
+                sut.same(
+                    &e["data"],
+                    p,
+                    "data is the scripted result (EL-LIST-AGREES)",
+                    e,
+                );
+            }
+            let first = sut
+                .payloads
+                .entry(i)
+                .or_insert_with(|| e["data"].clone())
+                .clone();
+            sut.same(
+                &e["data"],
+                &first,
+                "data equals GetAsyncResult's result (EL-LIST-AGREES)",
+                e,
+            );
+        }
+    }
+}

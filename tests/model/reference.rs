@@ -1,0 +1,402 @@
+//! The reference model: what CONTRACT.md §2–4 (with register E1–E5, U1–U3) says the mock must
+//! answer, as a small pure state machine. It owns the abstract state (target time, the Element
+//! handles and AIQUM jobs started in this sequence, which handles are purged), the transition
+//! strategy, and the predictions the system under test compares against. It does no I/O and never
+//! looks at the mock's code: facts only the running mock can give (the ~25 AIQUM history jobs, the
+//! handle numbers and job keys it issues) are learned by the SUT and passed in where needed.
+//!
+//! Time is on a grid of 125 ms so that every instant is exactly representable as an `f64` of
+//! seconds (see the note on `GRID_MS`).
+
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest_state_machine::ReferenceStateMachine;
+use serde_json::{Value, json};
+
+use jobconform::mock::script::{JobScript, Outcome, ScriptStep};
+
+/// Every duration and clock advance is a multiple of this. The mock's clock computes target
+/// milliseconds as `(elapsed.as_secs_f64() * 1000.0) as u64`, which reads 1 ms early for many
+/// instants (1001 ms reads as 1000); multiples of 1/8 s are exact in binary, so the model and the
+/// mock agree on step boundaries to the millisecond.
+pub const GRID_MS: u64 = 125;
+
+/// Element result types the scripts use (and `RtfiPendingNode`, which no script uses, for filters).
+pub const RESULT_TYPES: [&str; 4] = ["Clone", "BulkVolume", "DriveAdd", "RtfiPendingNode"];
+
+const OUTCOMES: [Outcome; 5] = [
+    Outcome::Success,
+    Outcome::Failure,
+    Outcome::Warning,
+    Outcome::PartialFailures,
+    Outcome::Aborted,
+];
+
+/// One Element job started by the sequence (index = order of starting).
+#[derive(Clone, Debug)]
+pub struct ElJob {
+    /// Target ms it was started at.
+    pub created: u64,
+    /// What was sent to the control API.
+    pub script: JobScript,
+    /// Invalidated by a complete answer without `keepResult` (register E4).
+    pub purged: bool,
+}
+
+impl ElJob {
+    /// Whether the operation succeeded: script doc — Success and Warning give `result`.
+    pub fn ok(&self) -> bool {
+        matches!(self.script.outcome, Outcome::Success | Outcome::Warning)
+    }
+    /// Whether it is complete at `now`.
+    pub fn complete(&self, now: u64) -> bool {
+        now >= self.created + self.script.duration_ms()
+    }
+    /// `resultType` (script default `Clone`).
+    pub fn result_type(&self) -> &str {
+        self.script.result_type.as_deref().unwrap_or("Clone")
+    }
+}
+
+/// One AIQUM job started by the sequence.
+#[derive(Clone, Debug)]
+pub struct UmJob {
+    /// Target ms it was submitted at.
+    pub submitted: u64,
+    /// What was sent to the control API.
+    pub script: JobScript,
+}
+
+/// A job's split-dialect view (register U1, lower case as 9.7+ serves).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UmView {
+    /// Lifecycle state.
+    pub state: String,
+    /// Outcome status.
+    pub status: String,
+    /// `state` is `completed` or `aborted`.
+    pub terminal: bool,
+}
+
+impl UmJob {
+    /// The view at `now`: a running step's scripted state/status (default running/normal), then
+    /// the outcome's pair.
+    pub fn view(&self, now: u64) -> UmView {
+        let elapsed = now.saturating_sub(self.submitted);
+        if let Some((_, step)) = self.script.step_at(elapsed) {
+            return UmView {
+                state: step.state.clone().unwrap_or_else(|| "running".into()),
+                status: step.status.clone().unwrap_or_else(|| "normal".into()),
+                terminal: false,
+            };
+        }
+        let (state, status) = match self.script.outcome {
+            Outcome::Success => ("completed", "normal"),
+            Outcome::Failure => ("completed", "error"),
+            Outcome::Warning => ("completed", "warning"),
+            Outcome::PartialFailures => ("completed", "partial_failures"),
+            Outcome::Aborted => ("aborted", "error"),
+        };
+        UmView {
+            state: state.into(),
+            status: status.into(),
+            terminal: true,
+        }
+    }
+}
+
+/// Which Element handle a GetAsyncResult asks for.
+#[derive(Clone, Copy, Debug)]
+pub enum HandleRef {
+    /// The i-th handle this sequence started.
+    Issued(usize),
+    /// A handle the mock never issued (the SUT picks one far above every issued handle).
+    Never(u8),
+}
+
+/// Which AIQUM job a GET asks for.
+#[derive(Clone, Copy, Debug)]
+pub enum JobRef {
+    /// The i-th job this sequence started.
+    Started(usize),
+    /// The i-th (modulo their number) job of the history the mock started with.
+    History(u8),
+    /// A key in the real format that names no job.
+    Unknown(u8),
+}
+
+/// One step of a sequence.
+#[derive(Clone, Debug)]
+pub enum Transition {
+    /// `POST /_jobconform/element/jobs`.
+    StartElement(JobScript),
+    /// `POST /_jobconform/aiqum/jobs`.
+    StartAiqum(JobScript),
+    /// `GetAsyncResult {asyncHandle, keepResult?}`.
+    GetAsync {
+        /// The handle.
+        handle: HandleRef,
+        /// `keepResult`: absent, false or true.
+        keep: Option<bool>,
+    },
+    /// `ListAsyncResults {asyncResultTypes?}`.
+    ListAsync(Option<Vec<String>>),
+    /// `GET /management-server/jobs/{key}`.
+    GetJob(JobRef),
+    /// `GET /management-server/jobs[?max_records=N][&offset=K]`.
+    ListJobs {
+        /// `max_records`.
+        max: Option<usize>,
+        /// `offset`.
+        offset: Option<usize>,
+    },
+    /// Follow the last list answer's `_links.next.href` verbatim.
+    NextPage,
+    /// Walk every page from the first by `_links.next.href`.
+    WalkJobs(Option<usize>),
+    /// `tokio::time::advance` by this many ms.
+    Advance(u64),
+}
+
+/// The abstract state.
+#[derive(Clone, Debug, Default)]
+pub struct Model {
+    /// Target ms since the mock started.
+    pub now: u64,
+    /// Element jobs started, in order.
+    pub handles: Vec<ElJob>,
+    /// AIQUM jobs started, in order.
+    pub jobs: Vec<UmJob>,
+    /// The last list answer may be followed (no job was submitted since, so the walk is
+    /// well-defined: UM-LIST-PAGES).
+    pub can_follow: bool,
+}
+
+/// What GetAsyncResult must answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GarExpect {
+    /// Method error, code 500, `xAsyncHandleDoesNotExist` (EL-GAR-UNKNOWN, E1 default dialect).
+    Unknown,
+    /// `status: running`, with `resultType` (EL-GAR-RUNNING, EL-GAR-DETAILS).
+    Running(String),
+    /// `status: complete` with this `resultType` and `result` (ok) or `error` (EL-GAR-COMPLETE).
+    Complete {
+        /// `resultType`.
+        result_type: String,
+        /// Success: `result` present.
+        ok: bool,
+        /// The payload the script set, if any (the mock's default otherwise).
+        payload: Option<Value>,
+        /// Default error name (script doc) when the script set none and the job failed.
+        default_error: Option<&'static str>,
+    },
+}
+
+impl Model {
+    /// The answer GetAsyncResult must give in this (pre-)state.
+    pub fn gar_expect(&self, h: HandleRef) -> GarExpect {
+        let job = match h {
+            HandleRef::Issued(i) => &self.handles[i],
+            HandleRef::Never(_) => return GarExpect::Unknown,
+        };
+        if job.purged {
+            return GarExpect::Unknown;
+        }
+        if !job.complete(self.now) {
+            return GarExpect::Running(job.result_type().into());
+        }
+        let ok = job.ok();
+        let payload = if ok {
+            job.script.result.clone()
+        } else {
+            job.script.error.clone()
+        };
+        let default_error = match (ok, job.script.outcome) {
+            (true, _) => None,
+            (false, Outcome::Aborted) => Some("xAsyncJobAborted"),
+            (false, _) => Some("xAsyncJobFailed"),
+        };
+        GarExpect::Complete {
+            result_type: job.result_type().into(),
+            ok,
+            payload,
+            default_error,
+        }
+    }
+
+    /// Element handles that ListAsyncResults must list (not purged, of a filtered type), by index.
+    pub fn listed_handles(&self, types: Option<&[String]>) -> Vec<usize> {
+        (0..self.handles.len())
+            .filter(|&i| !self.handles[i].purged)
+            .filter(|&i| types.is_none_or(|t| t.iter().any(|t| t == self.handles[i].result_type())))
+            .collect()
+    }
+
+    /// Started AIQUM jobs newest first (UM-LIST-ORDER; equal submit times: the later request is
+    /// the newer job). History jobs, submitted before the mock started, all come after these.
+    pub fn jobs_newest_first(&self) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..self.jobs.len()).collect();
+        idx.sort_by(|&a, &b| (self.jobs[b].submitted, b).cmp(&(self.jobs[a].submitted, a)));
+        idx
+    }
+}
+
+fn grid(multiples: &'static [u64]) -> impl Strategy<Value = u64> {
+    select(multiples).prop_map(|m| m * GRID_MS)
+}
+
+fn element_script() -> impl Strategy<Value = JobScript> {
+    (
+        prop::collection::vec(grid(&[0, 1, 2, 4, 8, 16, 32]), 0..=3),
+        select(&OUTCOMES[..]),
+        prop::option::of(select(&RESULT_TYPES[..3])),
+        prop::option::of((1u32..1000, 1u32..1000)),
+        prop::option::of(1u32..1000),
+    )
+        .prop_map(|(steps, outcome, rt, result, error)| JobScript {
+            steps: steps.into_iter().map(step).collect(),
+            outcome,
+            result_type: rt.map(str::to_string),
+            result: result.map(|(c, v)| {
+                json!({"cloneID": c, "volumeID": v, "message": format!("clone {c} of {v}")})
+            }),
+            error: error.map(|n| {
+                json!({"name": "xScriptedFailure", "message": format!("scripted failure {n}"), "volumeID": n})
+            }),
+            name: None,
+        })
+}
+
+fn step(ms: u64) -> ScriptStep {
+    ScriptStep {
+        ms,
+        state: None,
+        status: None,
+        details: None,
+    }
+}
+
+fn aiqum_script() -> impl Strategy<Value = JobScript> {
+    let um_step = (
+        grid(&[0, 1, 2, 4, 8, 16, 32]),
+        prop::option::of(Just("queued".to_string())),
+        prop::option::of(Just("warning".to_string())),
+    )
+        .prop_map(|(ms, state, status)| ScriptStep {
+            ms,
+            state,
+            status,
+            details: None,
+        });
+    (
+        prop::collection::vec(um_step, 0..=3),
+        select(&OUTCOMES[..]),
+        prop::option::of(1u32..1000),
+        prop::option::of(1u32..1000),
+    )
+        .prop_map(|(steps, outcome, result, name)| JobScript {
+            steps,
+            outcome,
+            result_type: None,
+            result: result.map(|n| json!([{"name": "lun_key", "value": format!("lun-{n}")}])),
+            error: None,
+            name: name.map(|n| format!("model job {n}")),
+        })
+}
+
+impl ReferenceStateMachine for Model {
+    type State = Model;
+    type Transition = Transition;
+
+    fn init_state() -> BoxedStrategy<Model> {
+        Just(Model::default()).boxed()
+    }
+
+    fn transitions(state: &Model) -> BoxedStrategy<Transition> {
+        let keep = select(&[None, Some(false), Some(true)][..]);
+        let handle = if state.handles.is_empty() {
+            (0u8..3).prop_map(HandleRef::Never).boxed()
+        } else {
+            prop_oneof![
+                4 => (0..state.handles.len()).prop_map(HandleRef::Issued),
+                1 => (0u8..3).prop_map(HandleRef::Never),
+            ]
+            .boxed()
+        };
+        let job = if state.jobs.is_empty() {
+            prop_oneof![
+                (0u8..30).prop_map(JobRef::History),
+                (0u8..3).prop_map(JobRef::Unknown)
+            ]
+            .boxed()
+        } else {
+            prop_oneof![
+                4 => (0..state.jobs.len()).prop_map(JobRef::Started),
+                1 => (0u8..30).prop_map(JobRef::History),
+                1 => (0u8..3).prop_map(JobRef::Unknown),
+            ]
+            .boxed()
+        };
+        let filter = prop::option::of(
+            prop::sample::subsequence(&RESULT_TYPES[..], 1..=2)
+                .prop_map(|v| v.into_iter().map(str::to_string).collect::<Vec<_>>()),
+        );
+        let max = prop::option::of(select(&[1usize, 2, 3, 5, 10, 20, 50][..]));
+        prop_oneof![
+            3 => element_script().prop_map(Transition::StartElement),
+            3 => aiqum_script().prop_map(Transition::StartAiqum),
+            6 => (handle, keep).prop_map(|(handle, keep)| Transition::GetAsync { handle, keep }),
+            2 => filter.prop_map(Transition::ListAsync),
+            4 => job.prop_map(Transition::GetJob),
+            2 => (max.clone(), prop::option::of(0usize..60))
+                .prop_map(|(max, offset)| Transition::ListJobs { max, offset }),
+            2 => Just(Transition::NextPage),
+            1 => prop::option::of(select(&[3usize, 7, 20][..])).prop_map(Transition::WalkJobs),
+            5 => grid(&[0, 1, 2, 3, 4, 8, 15, 16, 24, 32, 64]).prop_map(Transition::Advance),
+        ]
+        .boxed()
+    }
+
+    fn preconditions(state: &Model, t: &Transition) -> bool {
+        match t {
+            Transition::GetAsync {
+                handle: HandleRef::Issued(i),
+                ..
+            } => *i < state.handles.len(),
+            Transition::GetJob(JobRef::Started(i)) => *i < state.jobs.len(),
+            Transition::NextPage => state.can_follow,
+            _ => true,
+        }
+    }
+
+    fn apply(mut state: Model, t: &Transition) -> Model {
+        match t {
+            Transition::StartElement(script) => state.handles.push(ElJob {
+                created: state.now,
+                script: script.clone(),
+                purged: false,
+            }),
+            Transition::StartAiqum(script) => {
+                state.jobs.push(UmJob {
+                    submitted: state.now,
+                    script: script.clone(),
+                });
+                state.can_follow = false;
+            }
+            Transition::GetAsync { handle, keep } => {
+                // Register E4: only a complete answer without keepResult invalidates.
+                if let (GarExpect::Complete { .. }, HandleRef::Issued(i)) =
+                    (state.gar_expect(*handle), handle)
+                    && *keep != Some(true)
+                {
+                    state.handles[*i].purged = true;
+                }
+            }
+            Transition::ListJobs { .. } | Transition::NextPage => state.can_follow = true,
+            Transition::WalkJobs(_) => state.can_follow = false,
+            Transition::Advance(ms) => state.now += ms,
+            Transition::ListAsync(_) | Transition::GetJob(_) => {}
+        }
+        state
+    }
+}

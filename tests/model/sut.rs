@@ -1,0 +1,296 @@
+//! The system under test: one default mock on a paused current-thread tokio runtime that the SUT
+//! owns, driven over HTTP through `jobconform::transport` (each transition is one `block_on`).
+//! It owns the plumbing (requests, the handle and key each started job got, the facts learned at
+//! start: the AIQUM history and any pre-existing Element handles) and dispatches each transition
+//! to `element.rs` or `aiqum.rs`, which compare the answers with the model's predictions. It never
+//! changes the mock's state except through its HTTP interface.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+
+use jobconform::mock::{self, MockConfig, RunningMock};
+use jobconform::transport::{
+    AuthMode, Client, Credentials, Exchange, Limits, Query, Secret, SendBody, TlsConfig, aiqum,
+    element,
+};
+
+use super::reference::{Model, Transition};
+
+/// A page to follow: the href the mock gave and the page the model expects behind it.
+#[derive(Debug, Clone)]
+pub struct Follow {
+    /// `_links.next.href`, verbatim.
+    pub href: String,
+    /// Page size in force.
+    pub max: usize,
+    /// Index of the first record expected.
+    pub offset: usize,
+}
+
+/// A running mock and what the SUT learned about it.
+pub struct Sut {
+    pub rt: Runtime,
+    pub mock: Option<RunningMock>,
+    pub client: Client,
+    pub el: element::Endpoint,
+    pub um: aiqum::Endpoint,
+    pub control: String,
+    /// Handle the i-th started Element job got.
+    pub handles: Vec<u64>,
+    /// Key the i-th started AIQUM job got.
+    pub keys: Vec<String>,
+    /// The AIQUM history as first listed (all records, newest first).
+    pub history: Vec<Value>,
+    /// Element handles listed before the sequence started (none expected; ignored if any).
+    pub el_baseline: BTreeSet<u64>,
+    /// The model state before the current transition.
+    pub prev: Model,
+    /// Payload (`result` or `error`) first seen for each complete handle index.
+    pub payloads: HashMap<usize, Value>,
+    /// `(createTime, lastUpdateTime)` last seen for each handle index (EL-GAR-STABLE).
+    pub times: HashMap<usize, (Value, Value)>,
+    /// What `NextPage` follows: `None` when the last list answer was the last page.
+    pub follow: Option<Follow>,
+    /// The transition being applied (for failure messages).
+    pub doing: String,
+    rpc_id: u64,
+}
+
+impl Sut {
+    fn start() -> Sut {
+        jobconform::transport::install_crypto();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .expect("runtime");
+        let running = rt
+            .block_on(mock::spawn(MockConfig::default()))
+            .expect("spawn the mock");
+        let creds = Credentials {
+            user: mock::DEFAULT_USER.into(),
+            password: Secret::new(mock::DEFAULT_PASSWORD),
+        };
+        let client =
+            Client::new(Some(creds), Limits::default(), &TlsConfig::default()).expect("client");
+        let el = element::Endpoint::parse(&running.urls.element).expect("element url");
+        let um = aiqum::Endpoint::parse(&running.urls.aiqum).expect("aiqum url");
+        let control = running.urls.control.clone();
+        let mut sut = Sut {
+            rt,
+            mock: Some(running),
+            client,
+            el,
+            um,
+            control,
+            handles: Vec::new(),
+            keys: Vec::new(),
+            history: Vec::new(),
+            el_baseline: BTreeSet::new(),
+            prev: Model::default(),
+            payloads: HashMap::new(),
+            times: HashMap::new(),
+            follow: None,
+            doing: "learn the initial state".into(),
+            rpc_id: 0,
+        };
+        sut.learn();
+        sut
+    }
+
+    /// Reads the AIQUM history and any Element handles a fresh mock has.
+    fn learn(&mut self) {
+        let (status, body) = self.get("/management-server/jobs", &[("max_records", "1000")]);
+        self.ensure(status == 200, "initial job list answers 200", &body);
+        let records = body["records"].as_array().cloned().unwrap_or_default();
+        self.ensure(
+            body["total_records"].as_u64() == Some(records.len() as u64),
+            "initial job list fits one page of 1000",
+            &body,
+        );
+        self.history = records;
+        let list = self.rpc("ListAsyncResults", json!({}));
+        let entries = list["result"]["asyncHandles"].as_array().cloned();
+        self.ensure(entries.is_some(), "ListAsyncResults answers a list", &list);
+        self.el_baseline = entries
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e["asyncResultID"].as_u64())
+            .collect();
+    }
+
+    /// Fails the test with the transition and the answer when `ok` is false.
+    #[track_caller]
+    pub fn ensure(&self, ok: bool, what: &str, answer: &Value) {
+        if !ok {
+            panic!(
+                "model and mock disagree: {what}\n  while: {}\n  model now: {} ms\n  answer: {}",
+                self.doing,
+                self.prev.now,
+                serde_json::to_string_pretty(answer).unwrap_or_default()
+            );
+        }
+    }
+
+    /// `assert_eq` with the context of [`Sut::ensure`].
+    #[track_caller]
+    pub fn same<T: PartialEq + std::fmt::Debug>(
+        &self,
+        actual: T,
+        expected: T,
+        what: &str,
+        a: &Value,
+    ) {
+        if actual != expected {
+            self.ensure(
+                false,
+                &format!("{what}: mock {actual:?}, model {expected:?}"),
+                a,
+            );
+        }
+    }
+
+    fn exchange_json(&self, ex: &Exchange) -> (u16, Value) {
+        match &ex.response {
+            Ok(r) => (
+                r.status,
+                r.body
+                    .json()
+                    .cloned()
+                    .unwrap_or_else(|| json!({"non-json body": format!("{:?}", r.body)})),
+            ),
+            Err(e) => panic!("no answer from the mock ({e}) while {}", self.doing),
+        }
+    }
+
+    /// One Element call; returns the whole response object (EL-RPC-ENVELOPE checked).
+    pub fn rpc(&mut self, method: &str, params: Value) -> Value {
+        self.rpc_id += 1;
+        let id = json!(self.rpc_id);
+        let call = element::Call {
+            method,
+            params,
+            id: id.clone(),
+            auth: AuthMode::Default,
+            version: None,
+        };
+        let ex = self
+            .rt
+            .block_on(element::call(&self.client, &self.el, call));
+        let (status, body) = self.exchange_json(&ex);
+        self.same(
+            status,
+            200,
+            "Element answers HTTP 200 (EL-RPC-ERROR-HTTP)",
+            &body,
+        );
+        self.same(
+            &body["id"],
+            &id,
+            "id echoes the request (EL-RPC-ENVELOPE)",
+            &body,
+        );
+        let one_of = body.get("result").is_some() != body.get("error").is_some();
+        self.ensure(
+            one_of,
+            "exactly one of result and error (EL-RPC-ENVELOPE)",
+            &body,
+        );
+        body
+    }
+
+    /// One AIQUM GET of a path relative to `/api` or an `/api/...` href; returns status and body.
+    pub fn get(&mut self, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let query: Query = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let r = aiqum::Request {
+            method: reqwest::Method::GET,
+            path,
+            query,
+            body: None,
+            auth: AuthMode::Default,
+            extra_wait: Duration::ZERO,
+        };
+        let ex = self.rt.block_on(aiqum::request(&self.client, &self.um, r));
+        self.exchange_json(&ex)
+    }
+
+    /// POST a job script to the control API (`element` or `aiqum`); returns status and body.
+    pub fn control(&mut self, api: &str, script: Value) -> (u16, Value) {
+        let url = format!("{}/{api}/jobs", self.control);
+        let fut = self.client.send(
+            reqwest::Method::POST,
+            &url,
+            Some(SendBody::Json(script)),
+            AuthMode::Default,
+            Duration::ZERO,
+        );
+        let ex = self.rt.block_on(fut);
+        self.exchange_json(&ex)
+    }
+
+    /// The mock's clock must read exactly the model's time (no auto-advance, no rounding).
+    fn check_clock(&self, model: &Model) {
+        let now = self.mock.as_ref().map(|m| m.state.clock.now_ms());
+        if now != Some(model.now) {
+            panic!(
+                "mock clock reads {now:?} ms but the model is at {} ms (after {})",
+                model.now, self.doing
+            );
+        }
+    }
+}
+
+/// Glue between the model and the SUT.
+pub struct MockMachine;
+
+impl StateMachineTest for MockMachine {
+    type SystemUnderTest = Sut;
+    type Reference = Model;
+
+    fn init_test(_ref_state: &<Model as ReferenceStateMachine>::State) -> Sut {
+        Sut::start()
+    }
+
+    fn apply(mut sut: Sut, model: &Model, t: Transition) -> Sut {
+        sut.doing = format!("{t:?}");
+        match &t {
+            Transition::StartElement(script) => super::element::start(&mut sut, script),
+            Transition::StartAiqum(script) => super::aiqum::start(&mut sut, script),
+            Transition::GetAsync { handle, keep } => {
+                super::element::get_async(&mut sut, *handle, *keep)
+            }
+            Transition::ListAsync(types) => {
+                super::element::list_async(&mut sut, model, types.as_deref())
+            }
+            Transition::GetJob(job) => super::aiqum::get_job(&mut sut, model, *job),
+            Transition::ListJobs { max, offset } => {
+                super::aiqum::list_jobs(&mut sut, model, *max, *offset)
+            }
+            Transition::NextPage => super::aiqum::next_page(&mut sut, model),
+            Transition::WalkJobs(max) => super::aiqum::walk(&mut sut, model, *max),
+            Transition::Advance(ms) => {
+                let d = Duration::from_millis(*ms);
+                sut.rt.block_on(tokio::time::advance(d));
+            }
+        }
+        sut.prev = model.clone();
+        sut
+    }
+
+    fn check_invariants(sut: &Sut, model: &Model) {
+        sut.check_clock(model);
+    }
+
+    fn teardown(mut sut: Sut, _model: Model) {
+        if let Some(m) = sut.mock.take() {
+            sut.rt.block_on(m.stop());
+        }
+    }
+}
