@@ -52,3 +52,75 @@ fn mock_agrees_with_the_model() {
         panic!("{e}");
     }
 }
+
+/// Deviations from the contract that the transitions reach; each must make the model disagree.
+const CAUGHT: &[&str] = &[
+    "id-not-echoed",
+    "errors-as-http-500",
+    "error-code-string",
+    "status-completed",
+    "running-with-result",
+    "running-without-details",
+    "details-when-complete",
+    "both-result-and-error",
+    "async-error-without-name",
+    "times-without-z",
+    "last-update-backwards",
+    "unknown-handle-wrong-code",
+    "purge-running",
+    "purge-despite-keep",
+    "keep-absent-ignored",
+    "keep-false-ignored",
+    "reuse-handles",
+    "list-completed-as-string",
+    "list-ignores-filter",
+    "list-purges",
+    "list-data-differs",
+    "list-keeps-purged",
+    "jobs-text-plain",
+    "errors-html",
+    "job-without-links",
+    "status-success",
+    "complete-before-submit",
+    "terminal-flaps",
+    "state-backwards",
+    "warning-terminal",
+    "failed-job-500",
+    "no-job-results",
+    "unknown-key-500",
+    "keys-need-escaping",
+    "forget-finished",
+    "list-num-records-wrong",
+    "list-oldest-first",
+    "list-default-all",
+    "pages-overlap",
+];
+
+/// The model has teeth: against a mock with one deviation, some sequence disagrees.
+#[test]
+fn every_reachable_deviation_is_caught() {
+    let mut missed = Vec::new();
+    for &name in CAUGHT {
+        sut::DEVIATIONS.with(|d| *d.borrow_mut() = vec![name]);
+        let cfg = Config {
+            cases: 64,
+            max_shrink_iters: 1,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let mut runner = TestRunner::new(cfg.clone());
+        let strategy = reference::Model::sequential_strategy(1..40);
+        let result = runner.run(&strategy, |(init, transitions, seen)| {
+            sut::MockMachine::test_sequential(cfg.clone(), init, transitions, seen);
+            Ok(())
+        });
+        if result.is_ok() {
+            missed.push(name);
+        }
+    }
+    sut::DEVIATIONS.with(|d| d.borrow_mut().clear());
+    assert!(
+        missed.is_empty(),
+        "deviations no sequence caught: {missed:?}"
+    );
+}

@@ -20,6 +20,12 @@ use jobconform::transport::{
 
 use super::reference::{Model, Transition};
 
+thread_local! {
+    /// Deviations the mock of this thread's runs gets (empty: a faithful mock).
+    pub static DEVIATIONS: std::cell::RefCell<Vec<&'static str>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A page to follow: the href the mock gave and the page the model expects behind it.
 #[derive(Debug, Clone)]
 pub struct Follow {
@@ -68,9 +74,11 @@ impl Sut {
             .start_paused(true)
             .build()
             .expect("runtime");
-        let running = rt
-            .block_on(mock::spawn(MockConfig::default()))
-            .expect("spawn the mock");
+        let config = MockConfig {
+            deviations: DEVIATIONS.with(|d| d.borrow().iter().copied().collect()),
+            ..MockConfig::default()
+        };
+        let running = rt.block_on(mock::spawn(config)).expect("spawn the mock");
         let creds = Credentials {
             user: mock::DEFAULT_USER.into(),
             password: Secret::new(mock::DEFAULT_PASSWORD),
@@ -167,6 +175,24 @@ impl Sut {
         }
     }
 
+    /// Runs a future on the paused runtime with auto-advance held off: while a blocking task is
+    /// alive tokio does not jump the paused clock to the next timer, so the only way time passes
+    /// is an explicit `Advance` (the request travels over real loopback sockets meanwhile).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(async {
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            // Bounded: should an answer never come, auto-advance resumes after 5 s and the
+            // request's own (virtual) timeout ends it.
+            let hold = tokio::task::spawn_blocking(move || {
+                let _ = rx.recv_timeout(Duration::from_secs(5));
+            });
+            let out = f.await;
+            drop(tx);
+            let _ = hold.await;
+            out
+        })
+    }
+
     /// One Element call; returns the whole response object (EL-RPC-ENVELOPE checked).
     pub fn rpc(&mut self, method: &str, params: Value) -> Value {
         self.rpc_id += 1;
@@ -217,8 +243,22 @@ impl Sut {
             auth: AuthMode::Default,
             extra_wait: Duration::ZERO,
         };
-        let ex = self.rt.block_on(aiqum::request(&self.client, &self.um, r));
-        self.exchange_json(&ex)
+        let ex = self.block_on(aiqum::request(&self.client, &self.um, r));
+        let (status, body) = self.exchange_json(&ex);
+        let ct = ex
+            .response
+            .as_ref()
+            .ok()
+            .and_then(|r| r.content_type.clone());
+        let json = ct
+            .as_deref()
+            .is_some_and(|c| c.starts_with("application/json"));
+        self.ensure(
+            json,
+            &format!("AIQUM answers application/json (UM-JSON), got {ct:?}"),
+            &body,
+        );
+        (status, body)
     }
 
     /// POST a job script to the control API (`element` or `aiqum`); returns status and body.
@@ -231,12 +271,14 @@ impl Sut {
             AuthMode::Default,
             Duration::ZERO,
         );
-        let ex = self.rt.block_on(fut);
+        let ex = self.block_on(fut);
         self.exchange_json(&ex)
     }
 
     /// The mock's clock must read exactly the model's time (no auto-advance, no rounding).
     fn check_clock(&self, model: &Model) {
+        // Inside the runtime's context: outside it tokio's Instant reads the real clock.
+        let _ctx = self.rt.enter();
         let now = self.mock.as_ref().map(|m| m.state.clock.now_ms());
         if now != Some(model.now) {
             panic!(
