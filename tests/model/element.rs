@@ -1,5 +1,5 @@
 //! Element transitions of the model test: start a scripted job through the control API, then
-//! GetAsyncResult and ListAsyncResults compared with the model (CONTRACT.md §2–3, register E1 in
+//! GetAsyncResult (alone, with bad parameters, and several at once) and ListAsyncResults compared with the model (CONTRACT.md §2–3, register E1 in
 //! the mock's default `current` dialect, E3 objects, E4 invalidation). Timestamps are checked for
 //! shape and consistency only (EL-GAR-TIMES, EL-GAR-STABLE), never for their values.
 
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use jobconform::mock::script::JobScript;
 
-use super::reference::{GarExpect, HandleRef, Model};
+use super::reference::{Bad, GarExpect, HandleRef, Model};
 use super::sut::Sut;
 
 /// A handle far above every issued one, so never issued at the time it is asked for.
@@ -42,15 +42,82 @@ pub fn start(sut: &mut Sut, script: &JobScript) {
 /// GetAsyncResult on a started or never-issued handle, compared with the model's pre-state.
 pub fn get_async(sut: &mut Sut, which: HandleRef, keep: Option<bool>) {
     let expect = sut.prev.gar_expect(which);
-    let id = match which {
-        HandleRef::Issued(i) => sut.handles[i],
-        HandleRef::Never(k) => never(sut, k),
-    };
+    let id = handle_id(sut, which);
     let mut params = json!({"asyncHandle": id});
     if let Some(k) = keep {
         params["keepResult"] = json!(k);
     }
     let answer = sut.rpc("GetAsyncResult", params);
+    check_gar(sut, which, expect, &answer);
+}
+
+/// GetAsyncResult with a missing or string `asyncHandle`: a method error with code 500
+/// (EL-GAR-PARAMS); that it invalidates nothing (EL-KEEP-FAILED-CALL) the later steps check.
+pub fn get_async_bad(sut: &mut Sut, which: HandleRef, bad: Bad) {
+    let id = handle_id(sut, which);
+    let params = match bad {
+        Bad::Missing => json!({}),
+        Bad::StringHandle => json!({"asyncHandle": id.to_string()}),
+    };
+    let answer = sut.rpc("GetAsyncResult", params);
+    let e = &answer["error"];
+    sut.ensure(
+        answer.get("result").is_none(),
+        "a bad call is a method error (EL-GAR-PARAMS)",
+        &answer,
+    );
+    sut.same(
+        e["code"].as_i64(),
+        Some(500),
+        "bad call: code 500 (EL-GAR-PARAMS)",
+        &answer,
+    );
+    let shaped = e["name"].is_string() && e["message"].is_string();
+    sut.ensure(
+        shaped,
+        "error has name and message (EL-RPC-ERROR-SHAPE)",
+        &answer,
+    );
+}
+
+/// Concurrent fetches without keepResult: on a complete handle exactly one gets the result and
+/// the others the unknown-handle error (EL-KEEP-ONCE); otherwise all get the same answer.
+pub fn get_async_race(sut: &mut Sut, which: HandleRef, clients: usize) {
+    let expect = sut.prev.gar_expect(which);
+    let id = handle_id(sut, which);
+    let answers = sut.rpc_many("GetAsyncResult", vec![json!({"asyncHandle": id}); clients]);
+    if !matches!(expect, GarExpect::Complete { .. }) {
+        for a in &answers {
+            check_gar(sut, which, expect.clone(), a);
+        }
+        return;
+    }
+    let winners = answers.iter().filter(|a| a.get("result").is_some()).count();
+    let all = Value::Array(answers.clone());
+    sut.same(
+        winners,
+        1,
+        "fetches that got the result (EL-KEEP-ONCE)",
+        &all,
+    );
+    for a in &answers {
+        match a.get("result") {
+            Some(_) => check_gar(sut, which, expect.clone(), a),
+            None => check_gar(sut, which, GarExpect::Unknown, a),
+        }
+    }
+}
+
+fn handle_id(sut: &Sut, which: HandleRef) -> u64 {
+    match which {
+        HandleRef::Issued(i) => sut.handles[i],
+        HandleRef::Never(k) => never(sut, k),
+    }
+}
+
+/// Compares one GetAsyncResult answer with what the model expects.
+fn check_gar(sut: &mut Sut, which: HandleRef, expect: GarExpect, answer: &Value) {
+    let answer = answer.clone();
     match expect {
         GarExpect::Unknown => unknown(sut, &answer),
         GarExpect::Running(rt) => {

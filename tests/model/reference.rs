@@ -9,11 +9,10 @@
 //! seconds (see the note on `GRID_MS`).
 
 use proptest::prelude::*;
-use proptest::sample::select;
 use proptest_state_machine::ReferenceStateMachine;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use jobconform::mock::script::{JobScript, Outcome, ScriptStep};
+use jobconform::mock::script::{JobScript, Outcome};
 
 /// Every duration and clock advance is a multiple of this. The mock's clock computes target
 /// milliseconds as `(elapsed.as_secs_f64() * 1000.0) as u64`, which reads 1 ms early for many
@@ -23,14 +22,6 @@ pub const GRID_MS: u64 = 125;
 
 /// Element result types the scripts use (and `RtfiPendingNode`, which no script uses, for filters).
 pub const RESULT_TYPES: [&str; 4] = ["Clone", "BulkVolume", "DriveAdd", "RtfiPendingNode"];
-
-const OUTCOMES: [Outcome; 5] = [
-    Outcome::Success,
-    Outcome::Failure,
-    Outcome::Warning,
-    Outcome::PartialFailures,
-    Outcome::Aborted,
-];
 
 /// One Element job started by the sequence (index = order of starting).
 #[derive(Clone, Debug)]
@@ -114,6 +105,15 @@ pub enum HandleRef {
     Never(u8),
 }
 
+/// A GetAsyncResult that must fail on its parameters (EL-GAR-PARAMS).
+#[derive(Clone, Copy, Debug)]
+pub enum Bad {
+    /// No `asyncHandle` at all.
+    Missing,
+    /// `asyncHandle` as a numeric string naming a live handle.
+    StringHandle,
+}
+
 /// Which AIQUM job a GET asks for.
 #[derive(Clone, Copy, Debug)]
 pub enum JobRef {
@@ -138,6 +138,22 @@ pub enum Transition {
         handle: HandleRef,
         /// `keepResult`: absent, false or true.
         keep: Option<bool>,
+    },
+    /// GetAsyncResult with a bad parameter: a method error that invalidates nothing
+    /// (EL-GAR-PARAMS, EL-KEEP-FAILED-CALL).
+    GetAsyncBad {
+        /// The handle the bad call names (as a string) or would have named.
+        handle: HandleRef,
+        /// What is wrong with the call.
+        bad: Bad,
+    },
+    /// `clients` concurrent GetAsyncResult calls without keepResult on one handle: on a complete
+    /// handle exactly one gets the result (EL-KEEP-ONCE).
+    GetAsyncRace {
+        /// The handle.
+        handle: HandleRef,
+        /// How many calls are in flight at once (2–4).
+        clients: usize,
     },
     /// `ListAsyncResults {asyncResultTypes?}`.
     ListAsync(Option<Vec<String>>),
@@ -241,69 +257,6 @@ impl Model {
     }
 }
 
-fn grid(multiples: &'static [u64]) -> impl Strategy<Value = u64> {
-    select(multiples).prop_map(|m| m * GRID_MS)
-}
-
-fn element_script() -> impl Strategy<Value = JobScript> {
-    (
-        prop::collection::vec(grid(&[0, 1, 2, 4, 8, 16, 32]), 0..=3),
-        select(&OUTCOMES[..]),
-        prop::option::of(select(&RESULT_TYPES[..3])),
-        prop::option::of((1u32..1000, 1u32..1000)),
-        prop::option::of(1u32..1000),
-    )
-        .prop_map(|(steps, outcome, rt, result, error)| JobScript {
-            steps: steps.into_iter().map(step).collect(),
-            outcome,
-            result_type: rt.map(str::to_string),
-            result: result.map(|(c, v)| {
-                json!({"cloneID": c, "volumeID": v, "message": format!("clone {c} of {v}")})
-            }),
-            error: error.map(|n| {
-                json!({"name": "xScriptedFailure", "message": format!("scripted failure {n}"), "volumeID": n})
-            }),
-            name: None,
-        })
-}
-
-fn step(ms: u64) -> ScriptStep {
-    ScriptStep {
-        ms,
-        state: None,
-        status: None,
-        details: None,
-    }
-}
-
-fn aiqum_script() -> impl Strategy<Value = JobScript> {
-    let um_step = (
-        grid(&[0, 1, 2, 4, 8, 16, 32]),
-        prop::option::of(Just("queued".to_string())),
-        prop::option::of(Just("warning".to_string())),
-    )
-        .prop_map(|(ms, state, status)| ScriptStep {
-            ms,
-            state,
-            status,
-            details: None,
-        });
-    (
-        prop::collection::vec(um_step, 0..=3),
-        select(&OUTCOMES[..]),
-        prop::option::of(1u32..1000),
-        prop::option::of(1u32..1000),
-    )
-        .prop_map(|(steps, outcome, result, name)| JobScript {
-            steps,
-            outcome,
-            result_type: None,
-            result: result.map(|n| json!([{"name": "lun_key", "value": format!("lun-{n}")}])),
-            error: None,
-            name: name.map(|n| format!("model job {n}")),
-        })
-}
-
 impl ReferenceStateMachine for Model {
     type State = Model;
     type Transition = Transition;
@@ -313,53 +266,20 @@ impl ReferenceStateMachine for Model {
     }
 
     fn transitions(state: &Model) -> BoxedStrategy<Transition> {
-        let keep = select(&[None, Some(false), Some(true)][..]);
-        let handle = if state.handles.is_empty() {
-            (0u8..3).prop_map(HandleRef::Never).boxed()
-        } else {
-            prop_oneof![
-                4 => (0..state.handles.len()).prop_map(HandleRef::Issued),
-                1 => (0u8..3).prop_map(HandleRef::Never),
-            ]
-            .boxed()
-        };
-        let job = if state.jobs.is_empty() {
-            prop_oneof![
-                (0u8..30).prop_map(JobRef::History),
-                (0u8..3).prop_map(JobRef::Unknown)
-            ]
-            .boxed()
-        } else {
-            prop_oneof![
-                4 => (0..state.jobs.len()).prop_map(JobRef::Started),
-                1 => (0u8..30).prop_map(JobRef::History),
-                1 => (0u8..3).prop_map(JobRef::Unknown),
-            ]
-            .boxed()
-        };
-        let filter = prop::option::of(
-            prop::sample::subsequence(&RESULT_TYPES[..], 1..=2)
-                .prop_map(|v| v.into_iter().map(str::to_string).collect::<Vec<_>>()),
-        );
-        let max = prop::option::of(select(&[1usize, 2, 3, 5, 10, 20, 50][..]));
-        prop_oneof![
-            3 => element_script().prop_map(Transition::StartElement),
-            3 => aiqum_script().prop_map(Transition::StartAiqum),
-            6 => (handle, keep).prop_map(|(handle, keep)| Transition::GetAsync { handle, keep }),
-            2 => filter.prop_map(Transition::ListAsync),
-            4 => job.prop_map(Transition::GetJob),
-            2 => (max.clone(), prop::option::of(0usize..60))
-                .prop_map(|(max, offset)| Transition::ListJobs { max, offset }),
-            2 => Just(Transition::NextPage),
-            1 => prop::option::of(select(&[3usize, 7, 20][..])).prop_map(Transition::WalkJobs),
-            5 => grid(&[0, 1, 2, 3, 4, 8, 15, 16, 24, 32, 64]).prop_map(Transition::Advance),
-        ]
-        .boxed()
+        super::strategy::transitions(state)
     }
 
     fn preconditions(state: &Model, t: &Transition) -> bool {
         match t {
             Transition::GetAsync {
+                handle: HandleRef::Issued(i),
+                ..
+            }
+            | Transition::GetAsyncBad {
+                handle: HandleRef::Issued(i),
+                ..
+            }
+            | Transition::GetAsyncRace {
                 handle: HandleRef::Issued(i),
                 ..
             } => *i < state.handles.len(),
@@ -392,10 +312,18 @@ impl ReferenceStateMachine for Model {
                     state.handles[*i].purged = true;
                 }
             }
+            Transition::GetAsyncRace { handle, .. } => {
+                // EL-KEEP-ONCE: one of them fetched it without keepResult.
+                if let (GarExpect::Complete { .. }, HandleRef::Issued(i)) =
+                    (state.gar_expect(*handle), handle)
+                {
+                    state.handles[*i].purged = true;
+                }
+            }
             Transition::ListJobs { .. } | Transition::NextPage => state.can_follow = true,
             Transition::WalkJobs(_) => state.can_follow = false,
             Transition::Advance(ms) => state.now += ms,
-            Transition::ListAsync(_) | Transition::GetJob(_) => {}
+            Transition::ListAsync(_) | Transition::GetJob(_) | Transition::GetAsyncBad { .. } => {}
         }
         state
     }

@@ -195,38 +195,52 @@ impl Sut {
 
     /// One Element call; returns the whole response object (EL-RPC-ENVELOPE checked).
     pub fn rpc(&mut self, method: &str, params: Value) -> Value {
-        self.rpc_id += 1;
-        let id = json!(self.rpc_id);
-        let call = element::Call {
-            method,
-            params,
-            id: id.clone(),
-            auth: AuthMode::Default,
-            version: None,
-        };
-        let ex = self
-            .rt
-            .block_on(element::call(&self.client, &self.el, call));
-        let (status, body) = self.exchange_json(&ex);
-        self.same(
-            status,
-            200,
-            "Element answers HTTP 200 (EL-RPC-ERROR-HTTP)",
-            &body,
-        );
-        self.same(
-            &body["id"],
-            &id,
-            "id echoes the request (EL-RPC-ENVELOPE)",
-            &body,
-        );
-        let one_of = body.get("result").is_some() != body.get("error").is_some();
-        self.ensure(
-            one_of,
-            "exactly one of result and error (EL-RPC-ENVELOPE)",
-            &body,
-        );
-        body
+        let mut answers = self.rpc_many(method, vec![params]);
+        answers.pop().unwrap_or_default()
+    }
+
+    /// The same Element method called with each of `params` at once (one connection each);
+    /// returns the response objects in order (EL-RPC-ENVELOPE checked).
+    pub fn rpc_many(&mut self, method: &str, params: Vec<Value>) -> Vec<Value> {
+        let mut ids = Vec::new();
+        let mut calls = Vec::new();
+        for p in params {
+            self.rpc_id += 1;
+            ids.push(json!(self.rpc_id));
+            let call = element::Call {
+                method,
+                params: p,
+                id: json!(self.rpc_id),
+                auth: AuthMode::Default,
+                version: None,
+            };
+            calls.push(element::call(&self.client, &self.el, call));
+        }
+        let exchanges = self.block_on(futures_util::future::join_all(calls));
+        let mut out = Vec::new();
+        for (ex, id) in exchanges.iter().zip(ids) {
+            let (status, body) = self.exchange_json(ex);
+            self.same(
+                status,
+                200,
+                "Element answers HTTP 200 (EL-RPC-ERROR-HTTP)",
+                &body,
+            );
+            self.same(
+                &body["id"],
+                &id,
+                "id echoes the request (EL-RPC-ENVELOPE)",
+                &body,
+            );
+            let one_of = body.get("result").is_some() != body.get("error").is_some();
+            self.ensure(
+                one_of,
+                "exactly one of result and error (EL-RPC-ENVELOPE)",
+                &body,
+            );
+            out.push(body);
+        }
+        out
     }
 
     /// One AIQUM GET of a path relative to `/api` or an `/api/...` href; returns status and body.
@@ -307,6 +321,12 @@ impl StateMachineTest for MockMachine {
             Transition::StartAiqum(script) => super::aiqum::start(&mut sut, script),
             Transition::GetAsync { handle, keep } => {
                 super::element::get_async(&mut sut, *handle, *keep)
+            }
+            Transition::GetAsyncBad { handle, bad } => {
+                super::element::get_async_bad(&mut sut, *handle, *bad)
+            }
+            Transition::GetAsyncRace { handle, clients } => {
+                super::element::get_async_race(&mut sut, *handle, *clients)
             }
             Transition::ListAsync(types) => {
                 super::element::list_async(&mut sut, model, types.as_deref())
