@@ -21,6 +21,7 @@ mod strategy;
 #[path = "model/sut.rs"]
 mod sut;
 
+use jobconform::mock::{AiqumDialect, ElementDialect, MockConfig};
 use proptest::test_runner::{Config, FileFailurePersistence, RngSeed, TestRunner};
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 
@@ -34,9 +35,10 @@ const REGRESSIONS: &str = concat!(
     "/tests/model.proptest-regressions"
 );
 
-/// Runs sequences against a mock with `deviations`; returns how many were tried and the failure.
-fn run(cfg: Config, deviations: &[&'static str]) -> (u32, Result<(), String>) {
-    sut::DEVIATIONS.with(|d| *d.borrow_mut() = deviations.to_vec());
+/// Runs sequences against mocks configured as `mock`; returns how many were tried and the
+/// failure.
+fn run(cfg: Config, mock: MockConfig) -> (u32, Result<(), String>) {
+    sut::CONFIG.with(|c| *c.borrow_mut() = mock);
     let mut runner = TestRunner::new(cfg.clone());
     let tried = std::cell::Cell::new(0u32);
     let result = runner.run(
@@ -47,7 +49,7 @@ fn run(cfg: Config, deviations: &[&'static str]) -> (u32, Result<(), String>) {
             Ok(())
         },
     );
-    sut::DEVIATIONS.with(|d| d.borrow_mut().clear());
+    sut::CONFIG.with(|c| *c.borrow_mut() = MockConfig::default());
     (tried.get(), result.map_err(|e| e.to_string()))
 }
 
@@ -58,7 +60,27 @@ fn mock_agrees_with_the_model() {
         cfg.cases = DEFAULT_CASES;
     }
     cfg.failure_persistence = Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS)));
-    if let (_, Err(e)) = run(cfg, &[]) {
+    if let (_, Err(e)) = run(cfg, MockConfig::default()) {
+        panic!("{e}");
+    }
+}
+
+/// The same model against the other dialects (register E1 `doc-literal`, U1 literal) on a clock
+/// running 8 times faster than real time.
+#[test]
+fn mock_agrees_in_the_other_dialects_on_a_fast_clock() {
+    let mut cfg = Config::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        cfg.cases = DEFAULT_CASES / 3;
+    }
+    cfg.failure_persistence = Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS)));
+    let mock = MockConfig {
+        element_dialect: ElementDialect::DocLiteral,
+        aiqum_dialect: AiqumDialect::Literal,
+        time_scale: 8.0,
+        ..MockConfig::default()
+    };
+    if let (_, Err(e)) = run(cfg, mock) {
         panic!("{e}");
     }
 }
@@ -122,7 +144,11 @@ fn every_reachable_deviation_is_caught() {
             rng_seed: RngSeed::Fixed(0x6a6f_6263),
             ..Config::default()
         };
-        let (tried, result) = run(cfg, &[name]);
+        let mock = MockConfig {
+            deviations: [name].into_iter().collect(),
+            ..MockConfig::default()
+        };
+        let (tried, result) = run(cfg, mock);
         if std::env::var_os("MODEL_TEETH_VERBOSE").is_some() {
             eprintln!("TEETH {name}: {tried} sequences");
         }

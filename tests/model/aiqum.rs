@@ -1,14 +1,15 @@
 //! AIQUM transitions of the model test: start a scripted job through the control API, read jobs
 //! by key (started, history, unknown) and read the job list by pages, compared with the model
-//! (CONTRACT.md §4, register U1 split dialect in lower case, U2). The history a fresh mock has is
+//! (CONTRACT.md §4, register U1 in either dialect, U2, U4). The history a fresh mock has is
 //! learned once by the SUT; the model only adds that it never changes (UM-TERMINAL-ABSORBING) and
 //! that every started job is newer than it. Timestamps are checked for shape and order only.
 
 use serde_json::Value;
 
-use jobconform::mock::script::JobScript;
+use jobconform::mock::AiqumDialect;
+use jobconform::mock::script::{JobScript, Outcome};
 
-use super::reference::{JobRef, Model};
+use super::reference::{JobRef, Model, UmView};
 use super::sut::{Follow, Sut};
 
 /// Default page size (UM-LIST-DEFAULT).
@@ -48,60 +49,92 @@ fn iso(v: &Value) -> Option<jiff::Timestamp> {
     v.as_str()?.parse().ok()
 }
 
+const FOUR: [&str; 4] = ["NORMAL", "WARNING", "PARTIAL_FAILURES", "ERROR"];
+
+/// Whether a served job is terminal, by the dialect's rule (register U1).
+fn terminal(literal: bool, job: &Value) -> bool {
+    let state = job["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    match literal {
+        true => matches!(state.as_str(), "NORMAL" | "ERROR" | "PARTIAL_FAILURES"),
+        false => matches!(state.as_str(), "COMPLETED" | "ABORTED"),
+    }
+}
+
+/// The literal-dialect `state` the model expects (register U1, U2): `None` for "any value that
+/// is not terminal" (a running step without a warning) and for "any terminal value" (a job that
+/// finished with a warning, which the literal dialect cannot say).
+fn literal_state(view: &UmView, outcome: Outcome) -> Option<&'static str> {
+    match (view.terminal, outcome) {
+        (false, _) => (view.status == "warning").then_some("WARNING"),
+        (true, Outcome::Success) => Some("NORMAL"),
+        (true, Outcome::Failure | Outcome::Aborted) => Some("ERROR"),
+        (true, Outcome::PartialFailures) => Some("PARTIAL_FAILURES"),
+        (true, Outcome::Warning) => None,
+    }
+}
+
 /// UM-JOB-SHAPE, UM-JOB-STATUS, UM-JOB-TIMES, then the model's facts for this row.
 fn check_job(sut: &Sut, model: &Model, row: Row, job: &Value) {
+    let literal = sut.config.aiqum_dialect == AiqumDialect::Literal;
     let key = job["key"].as_str();
     sut.ensure(key.is_some(), "key is a string (UM-JOB-SHAPE)", job);
     let key = key.unwrap_or_default();
     let href = job["_links"]["self"]["href"].as_str().unwrap_or_default();
-    let linked =
-        href.starts_with("/api/") && href.ends_with(&format!("/management-server/jobs/{key}"));
+    let tail = format!("/management-server/jobs/{key}");
+    let linked = href.starts_with("/api/") && href.ends_with(&tail);
     sut.ensure(linked, "_links.self.href names the job (UM-JOB-SHAPE)", job);
-    let status = job["status"].as_str().map(str::to_ascii_uppercase);
-    let known = ["NORMAL", "WARNING", "PARTIAL_FAILURES", "ERROR"];
-    let valid = status.as_deref().is_some_and(|s| known.contains(&s));
-    sut.ensure(valid, "status is one of the four (UM-JOB-STATUS)", job);
+    let (state, status) = (job["state"].as_str(), job["status"].as_str());
+    sut.ensure(state.is_some(), "state is a string (UM-JOB-SHAPE)", job);
+    if literal {
+        let none = job.get("status").is_none();
+        sut.ensure(none, "literal dialect: no status member (register U1)", job);
+    } else {
+        let upper = status.map(str::to_ascii_uppercase);
+        let valid = upper.as_deref().is_some_and(|s| FOUR.contains(&s));
+        sut.ensure(valid, "status is one of the four (UM-JOB-STATUS)", job);
+    }
     let submitted = iso(&job["submit_time"]);
     sut.ensure(
         submitted.is_some(),
         "submit_time is ISO 8601 (UM-JOB-TIMES)",
         job,
     );
-    let (state, status) = (job["state"].as_str(), job["status"].as_str());
     match row {
         Row::History(j) => {
             let h = &sut.history[j];
-            sut.same(
-                key,
-                h["key"].as_str().unwrap_or_default(),
-                "history key",
-                job,
-            );
-            if matches!(h["state"].as_str(), Some("completed" | "aborted")) {
+            let hkey = h["key"].as_str().unwrap_or_default();
+            sut.same(key, hkey, "history key", job);
+            if terminal(literal, h) {
                 let same = (state, status) == (h["state"].as_str(), h["status"].as_str());
-                sut.ensure(
-                    same,
-                    "a finished history job never changes (UM-TERMINAL-ABSORBING)",
-                    job,
-                );
+                let what = "a finished history job never changes (UM-TERMINAL-ABSORBING)";
+                sut.ensure(same, what, job);
             }
         }
         Row::Started(i) => {
             let script = &model.jobs[i].script;
             let view = model.jobs[i].view(model.now);
             sut.same(key, sut.keys[i].as_str(), "key", job);
-            sut.same(
-                state,
-                Some(view.state.as_str()),
-                "state (register U1 split dialect)",
-                job,
-            );
-            sut.same(
-                status,
-                Some(view.status.as_str()),
-                "status (register U1, U2)",
-                job,
-            );
+            if literal {
+                let what = "terminal by the literal rule (register U1, U2)";
+                sut.same(terminal(true, job), view.terminal, what, job);
+                if let Some(want) = literal_state(&view, script.outcome) {
+                    let got = state.map(str::to_ascii_uppercase);
+                    sut.same(
+                        got.as_deref(),
+                        Some(want),
+                        "literal state (U1, U2, U4)",
+                        job,
+                    );
+                }
+            } else {
+                let what = "state (register U1 split dialect)";
+                sut.same(state, Some(view.state.as_str()), what, job);
+                let what = "status (register U1, U2)";
+                sut.same(status, Some(view.status.as_str()), what, job);
+            }
             let name = script.name.as_deref().unwrap_or("Scripted job");
             sut.same(job["name"].as_str(), Some(name), "name", job);
             let done = iso(&job["complete_time"]);
@@ -111,19 +144,12 @@ fn check_job(sut: &Sut, model: &Model, row: Row, job: &Value) {
                 "complete_time once finished",
                 job,
             );
-            sut.ensure(
-                done.is_none() || done >= submitted,
-                "complete_time >= submit_time (UM-JOB-TIMES)",
-                job,
-            );
-            if let (Some(r), "normal", true) = (&script.result, view.status.as_str(), view.terminal)
-            {
-                sut.same(
-                    &job["job_results"],
-                    r,
-                    "job_results of a NORMAL job (UM-RESULTS)",
-                    job,
-                );
+            let ordered = done.is_none() || done >= submitted;
+            sut.ensure(ordered, "complete_time >= submit_time (UM-JOB-TIMES)", job);
+            let normal = view.terminal && view.status == "normal";
+            if let (Some(r), true) = (&script.result, normal) {
+                let what = "job_results of a NORMAL job (UM-RESULTS)";
+                sut.same(&job["job_results"], r, what, job);
             }
         }
     }

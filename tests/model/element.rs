@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use jobconform::mock::ElementDialect;
 use jobconform::mock::script::JobScript;
 
 use super::reference::{Bad, GarExpect, HandleRef, Model};
@@ -236,12 +237,12 @@ fn unknown(sut: &Sut, answer: &Value) {
         "unknown handle: code (EL-GAR-UNKNOWN)",
         answer,
     );
-    sut.same(
-        e["name"].as_str(),
-        Some("xAsyncHandleDoesNotExist"),
-        "unknown handle: name (EL-GAR-UNKNOWN, register E1 current dialect)",
-        answer,
-    );
+    let name = match sut.config.element_dialect {
+        ElementDialect::Current => "xAsyncHandleDoesNotExist",
+        ElementDialect::DocLiteral => "xDBNoSuchPath",
+    };
+    let what = "unknown handle: name (EL-GAR-UNKNOWN, the dialect's name of register E1)";
+    sut.same(e["name"].as_str(), Some(name), what, answer);
     sut.ensure(
         e["message"].is_string(),
         "error message is a string (EL-RPC-ERROR-SHAPE)",

@@ -21,9 +21,9 @@ use jobconform::transport::{
 use super::reference::{Model, Transition};
 
 thread_local! {
-    /// Deviations the mock of this thread's runs gets (empty: a faithful mock).
-    pub static DEVIATIONS: std::cell::RefCell<Vec<&'static str>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    /// The configuration the mocks of this thread's runs get (default: a faithful mock).
+    pub static CONFIG: std::cell::RefCell<MockConfig> =
+        std::cell::RefCell::new(MockConfig::default());
 }
 
 /// A page to follow: the href the mock gave and the page the model expects behind it.
@@ -39,6 +39,8 @@ pub struct Follow {
 
 /// A running mock and what the SUT learned about it.
 pub struct Sut {
+    /// The mock's configuration (dialects, time scale, deviations).
+    pub config: MockConfig,
     pub rt: Runtime,
     pub mock: Option<RunningMock>,
     pub client: Client,
@@ -74,11 +76,10 @@ impl Sut {
             .start_paused(true)
             .build()
             .expect("runtime");
-        let config = MockConfig {
-            deviations: DEVIATIONS.with(|d| d.borrow().iter().copied().collect()),
-            ..MockConfig::default()
-        };
-        let running = rt.block_on(mock::spawn(config)).expect("spawn the mock");
+        let config = CONFIG.with(|c| c.borrow().clone());
+        let running = rt
+            .block_on(mock::spawn(config.clone()))
+            .expect("spawn the mock");
         let creds = Credentials {
             user: mock::DEFAULT_USER.into(),
             password: Secret::new(mock::DEFAULT_PASSWORD),
@@ -89,6 +90,7 @@ impl Sut {
         let um = aiqum::Endpoint::parse(&running.urls.aiqum).expect("aiqum url");
         let control = running.urls.control.clone();
         let mut sut = Sut {
+            config,
             rt,
             mock: Some(running),
             client,
@@ -338,7 +340,8 @@ impl StateMachineTest for MockMachine {
             Transition::NextPage => super::aiqum::next_page(&mut sut, model),
             Transition::WalkJobs(max) => super::aiqum::walk(&mut sut, model, *max),
             Transition::Advance(ms) => {
-                let d = Duration::from_millis(*ms);
+                // Target ms to real time; exact for the model's grid and a power-of-two scale.
+                let d = Duration::from_secs_f64(*ms as f64 / 1000.0 / sut.config.time_scale);
                 sut.rt.block_on(tokio::time::advance(d));
             }
         }
