@@ -183,10 +183,10 @@ impl Sut {
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(async {
             let (tx, rx) = std::sync::mpsc::channel::<()>();
-            // Bounded: should an answer never come, auto-advance resumes after 5 s and the
+            // Bounded: should an answer never come, auto-advance resumes after 30 s and the
             // request's own (virtual) timeout ends it.
             let hold = tokio::task::spawn_blocking(move || {
-                let _ = rx.recv_timeout(Duration::from_secs(5));
+                let _ = rx.recv_timeout(Duration::from_secs(30));
             });
             let out = f.await;
             drop(tx);
