@@ -155,8 +155,16 @@ fn check_job(sut: &Sut, model: &Model, row: Row, job: &Value) {
     }
 }
 
-/// `GET /management-server/jobs/{key}`.
-pub fn get_job(sut: &mut Sut, model: &Model, which: JobRef) {
+/// The jobs collection under `/api` (as a path relative to the endpoint) or `/api/v2`.
+fn jobs_path(v2: bool) -> &'static str {
+    match v2 {
+        true => "/api/v2/management-server/jobs",
+        false => "/management-server/jobs",
+    }
+}
+
+/// `GET /api[/v2]/management-server/jobs/{key}`.
+pub fn get_job(sut: &mut Sut, model: &Model, which: JobRef, v2: bool) {
     let (row, key) = match which {
         JobRef::Started(i) => (Some(Row::Started(i)), sut.keys[i].clone()),
         JobRef::History(j) if !sut.history.is_empty() => {
@@ -170,7 +178,7 @@ pub fn get_job(sut: &mut Sut, model: &Model, which: JobRef) {
         JobRef::History(_) => return,
         JobRef::Unknown(k) => (None, format!("0000000000000000:-1:0:-{k:x}")),
     };
-    let (status, answer) = sut.get(&format!("/management-server/jobs/{key}"), &[]);
+    let (status, answer) = sut.get(&format!("{}/{key}", jobs_path(v2)), &[]);
     match row {
         None => {
             sut.same(
@@ -271,8 +279,14 @@ fn row_key(sut: &Sut, row: Row) -> &str {
     }
 }
 
-/// `GET /management-server/jobs[?max_records=N][&offset=K]`.
-pub fn list_jobs(sut: &mut Sut, model: &Model, max: Option<usize>, offset: Option<usize>) {
+/// `GET /api[/v2]/management-server/jobs[?max_records=N][&offset=K]`.
+pub fn list_jobs(
+    sut: &mut Sut,
+    model: &Model,
+    v2: bool,
+    max: Option<usize>,
+    offset: Option<usize>,
+) {
     let (m, o) = (max.map(|n| n.to_string()), offset.map(|k| k.to_string()));
     let mut query = Vec::new();
     if let Some(m) = &m {
@@ -281,7 +295,7 @@ pub fn list_jobs(sut: &mut Sut, model: &Model, max: Option<usize>, offset: Optio
     if let Some(o) = &o {
         query.push(("offset", o.as_str()));
     }
-    let (status, answer) = sut.get("/management-server/jobs", &query);
+    let (status, answer) = sut.get(jobs_path(v2), &query);
     sut.same(status, 200, "the list answers 200 (UM-LIST-SHAPE)", &answer);
     let (max, offset) = (max.unwrap_or(DEFAULT_MAX), offset.unwrap_or(0));
     let next = check_page(sut, model, &answer, max, offset);
@@ -313,7 +327,7 @@ pub fn next_page(sut: &mut Sut, model: &Model) {
 /// Walks every page from the first: every job exactly once, the last page without `next`.
 pub fn walk(sut: &mut Sut, model: &Model, max: Option<usize>) {
     let total = rows(sut, model).len();
-    list_jobs(sut, model, max, None);
+    list_jobs(sut, model, false, max, None);
     let bound = total + 2;
     for _ in 0..bound {
         if sut.follow.is_none() {

@@ -59,6 +59,7 @@ pub fn get_async_bad(sut: &mut Sut, which: HandleRef, bad: Bad) {
     let params = match bad {
         Bad::Missing => json!({}),
         Bad::StringHandle => json!({"asyncHandle": id.to_string()}),
+        Bad::Fraction => json!({"asyncHandle": id as f64 + 0.5}),
     };
     let answer = sut.rpc("GetAsyncResult", params);
     let e = &answer["error"];

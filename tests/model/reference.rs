@@ -112,6 +112,8 @@ pub enum Bad {
     Missing,
     /// `asyncHandle` as a numeric string naming a live handle.
     StringHandle,
+    /// `asyncHandle` with a fraction (`N.5`).
+    Fraction,
 }
 
 /// Which AIQUM job a GET asks for.
@@ -157,10 +159,17 @@ pub enum Transition {
     },
     /// `ListAsyncResults {asyncResultTypes?}`.
     ListAsync(Option<Vec<String>>),
-    /// `GET /management-server/jobs/{key}`.
-    GetJob(JobRef),
-    /// `GET /management-server/jobs[?max_records=N][&offset=K]`.
+    /// `GET /api[/v2]/management-server/jobs/{key}`.
+    GetJob {
+        /// The job.
+        job: JobRef,
+        /// Under the versioned base `/api/v2`.
+        v2: bool,
+    },
+    /// `GET /api[/v2]/management-server/jobs[?max_records=N][&offset=K]`.
     ListJobs {
+        /// Under the versioned base `/api/v2`.
+        v2: bool,
         /// `max_records`.
         max: Option<usize>,
         /// `offset`.
@@ -283,7 +292,10 @@ impl ReferenceStateMachine for Model {
                 handle: HandleRef::Issued(i),
                 ..
             } => *i < state.handles.len(),
-            Transition::GetJob(JobRef::Started(i)) => *i < state.jobs.len(),
+            Transition::GetJob {
+                job: JobRef::Started(i),
+                ..
+            } => *i < state.jobs.len(),
             Transition::NextPage => state.can_follow,
             _ => true,
         }
@@ -323,7 +335,9 @@ impl ReferenceStateMachine for Model {
             Transition::ListJobs { .. } | Transition::NextPage => state.can_follow = true,
             Transition::WalkJobs(_) => state.can_follow = false,
             Transition::Advance(ms) => state.now += ms,
-            Transition::ListAsync(_) | Transition::GetJob(_) | Transition::GetAsyncBad { .. } => {}
+            Transition::ListAsync(_)
+            | Transition::GetJob { .. }
+            | Transition::GetAsyncBad { .. } => {}
         }
         state
     }

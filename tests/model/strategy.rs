@@ -127,14 +127,14 @@ pub fn transitions(state: &Model) -> BoxedStrategy<Transition> {
         3 => element_script().prop_map(Transition::StartElement),
         3 => aiqum_script().prop_map(Transition::StartAiqum),
         6 => (handle.clone(), keep).prop_map(|(handle, keep)| Transition::GetAsync { handle, keep }),
-        1 => (handle.clone(), select(&[Bad::Missing, Bad::StringHandle][..]))
+        1 => (handle.clone(), select(&[Bad::Missing, Bad::StringHandle, Bad::Fraction][..]))
             .prop_map(|(handle, bad)| Transition::GetAsyncBad { handle, bad }),
         1 => (handle, 2usize..=4)
             .prop_map(|(handle, clients)| Transition::GetAsyncRace { handle, clients }),
         2 => filter.prop_map(Transition::ListAsync),
-        4 => job.prop_map(Transition::GetJob),
-        2 => (max.clone(), prop::option::of(0usize..60))
-            .prop_map(|(max, offset)| Transition::ListJobs { max, offset }),
+        4 => (job, prop::bool::weighted(0.2)).prop_map(|(job, v2)| Transition::GetJob { job, v2 }),
+        2 => (prop::bool::weighted(0.2), max.clone(), prop::option::of(0usize..60))
+            .prop_map(|(v2, max, offset)| Transition::ListJobs { v2, max, offset }),
         2 => Just(Transition::NextPage),
         1 => prop::option::of(select(&[3usize, 7, 20][..])).prop_map(Transition::WalkJobs),
         5 => grid(&[0, 1, 2, 3, 4, 8, 15, 16, 24, 32, 64]).prop_map(Transition::Advance),

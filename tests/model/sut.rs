@@ -333,9 +333,9 @@ impl StateMachineTest for MockMachine {
             Transition::ListAsync(types) => {
                 super::element::list_async(&mut sut, model, types.as_deref())
             }
-            Transition::GetJob(job) => super::aiqum::get_job(&mut sut, model, *job),
-            Transition::ListJobs { max, offset } => {
-                super::aiqum::list_jobs(&mut sut, model, *max, *offset)
+            Transition::GetJob { job, v2 } => super::aiqum::get_job(&mut sut, model, *job, *v2),
+            Transition::ListJobs { v2, max, offset } => {
+                super::aiqum::list_jobs(&mut sut, model, *v2, *max, *offset)
             }
             Transition::NextPage => super::aiqum::next_page(&mut sut, model),
             Transition::WalkJobs(max) => super::aiqum::walk(&mut sut, model, *max),
