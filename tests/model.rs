@@ -124,6 +124,7 @@ const CAUGHT: &[&str] = &[
     "list-ignores-filter",
     "list-purges",
     "list-data-differs",
+    "clone-result-wrong-id",
     "list-keeps-purged",
     "jobs-text-plain",
     "errors-html",

@@ -40,6 +40,49 @@ pub fn start(sut: &mut Sut, script: &JobScript) {
     sut.handles.push(handle);
 }
 
+/// `CloneVolume` -> integer `asyncHandle`, `cloneID` and `volumeID` (EL-CLONE-START).
+pub fn start_clone(sut: &mut Sut) {
+    let n = sut.handles.len();
+    let params = json!({"volumeID": sut.source_volume, "name": format!("model-clone-{n}")});
+    let answer = sut.rpc("CloneVolume", params);
+    let r = &answer["result"];
+    let ids = (
+        r["asyncHandle"].as_u64(),
+        r["cloneID"].as_u64(),
+        r["volumeID"].as_u64(),
+    );
+    let (Some(handle), Some(clone), Some(_)) = ids else {
+        return sut.ensure(
+            false,
+            "asyncHandle, cloneID, volumeID integers (EL-CLONE-START)",
+            &answer,
+        );
+    };
+    let reused = sut.handles.contains(&handle) || sut.el_baseline.contains(&handle);
+    sut.ensure(
+        !reused,
+        "a new handle is never an old one (EL-HANDLE-UNIQUE)",
+        &answer,
+    );
+    sut.handles.push(handle);
+    sut.clone_ids.insert(n, clone);
+}
+
+/// A clone's result names the announced `cloneID`, a `volumeID` and a `message` (§3).
+fn check_clone_result(sut: &Sut, i: usize, result: &Value, answer: &Value) {
+    let Some(&clone) = sut.clone_ids.get(&i) else {
+        return;
+    };
+    let what = "the clone's result names the announced cloneID (EL-CLONE-START)";
+    sut.same(result["cloneID"].as_u64(), Some(clone), what, answer);
+    let shaped = result["volumeID"].is_u64() && result["message"].is_string();
+    sut.ensure(
+        shaped,
+        "a clone's result has volumeID and message (§3)",
+        answer,
+    );
+}
+
 /// GetAsyncResult on a started or never-issued handle, compared with the model's pre-state.
 pub fn get_async(sut: &mut Sut, which: HandleRef, keep: Option<bool>) {
     let expect = sut.prev.gar_expect(which);
@@ -200,6 +243,9 @@ fn check_gar(sut: &mut Sut, which: HandleRef, expect: GarExpect, answer: &Value)
                 (None, None) => {}
             }
             if let HandleRef::Issued(i) = which {
+                if ok {
+                    check_clone_result(sut, i, &got, &answer);
+                }
                 let first = sut.payloads.entry(i).or_insert_with(|| got.clone()).clone();
                 sut.same(
                     &got,
@@ -360,6 +406,7 @@ pub fn list_async(sut: &mut Sut, model: &Model, types: Option<&[String]>) {
         let stamped = iso(&e["createTime"]).is_some() && iso(&e["lastUpdateTime"]).is_some();
         sut.ensure(stamped, "times are ISO 8601 UTC (EL-LIST-SHAPE)", e);
         if done && job.ok() {
+            check_clone_result(sut, i, &e["data"], e);
             if let Some(p) = &job.script.result {
                 sut.same(
                     &e["data"],

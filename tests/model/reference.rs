@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use proptest_state_machine::ReferenceStateMachine;
 use serde_json::Value;
 
-use jobconform::mock::script::{JobScript, Outcome};
+use jobconform::mock::script::{JobScript, Outcome, ScriptStep};
 
 /// Every duration and clock advance is a multiple of this. The mock's clock computes target
 /// milliseconds as `(elapsed.as_secs_f64() * 1000.0) as u64`, which reads 1 ms early for many
@@ -22,6 +22,25 @@ pub const GRID_MS: u64 = 125;
 
 /// Element result types the scripts use (and `RtfiPendingNode`, which no script uses, for filters).
 pub const RESULT_TYPES: [&str; 4] = ["Clone", "BulkVolume", "DriveAdd", "RtfiPendingNode"];
+
+/// A clone's timeline: the mock's configured `clone_ms` (a parameter of the mock under test, like
+/// a script; 3000 ms by default, on the grid), then success with a `Clone` result whose payload
+/// the SUT learns from the CloneVolume answer (EL-CLONE-START).
+fn clone_script() -> JobScript {
+    JobScript {
+        steps: vec![ScriptStep {
+            ms: jobconform::mock::MockConfig::default().clone_ms,
+            state: None,
+            status: None,
+            details: None,
+        }],
+        outcome: Outcome::Success,
+        result_type: Some("Clone".into()),
+        result: None,
+        error: None,
+        name: None,
+    }
+}
 
 /// One Element job started by the sequence (index = order of starting).
 #[derive(Clone, Debug)]
@@ -132,6 +151,8 @@ pub enum JobRef {
 pub enum Transition {
     /// `POST /_jobconform/element/jobs`.
     StartElement(JobScript),
+    /// `CloneVolume` of the SUT's source volume (EL-CLONE-START).
+    StartClone,
     /// `POST /_jobconform/aiqum/jobs`.
     StartAiqum(JobScript),
     /// `GetAsyncResult {asyncHandle, keepResult?}`.
@@ -306,6 +327,11 @@ impl ReferenceStateMachine for Model {
             Transition::StartElement(script) => state.handles.push(ElJob {
                 created: state.now,
                 script: script.clone(),
+                purged: false,
+            }),
+            Transition::StartClone => state.handles.push(ElJob {
+                created: state.now,
+                script: clone_script(),
                 purged: false,
             }),
             Transition::StartAiqum(script) => {

@@ -125,6 +125,7 @@ pub fn transitions(state: &Model) -> BoxedStrategy<Transition> {
     let max = prop::option::of(select(&[1usize, 2, 3, 5, 10, 20, 50][..]));
     prop_oneof![
         3 => element_script().prop_map(Transition::StartElement),
+        1 => Just(Transition::StartClone),
         3 => aiqum_script().prop_map(Transition::StartAiqum),
         6 => (handle.clone(), keep).prop_map(|(handle, keep)| Transition::GetAsync { handle, keep }),
         1 => (handle.clone(), select(&[Bad::Missing, Bad::StringHandle, Bad::Fraction][..]))

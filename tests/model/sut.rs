@@ -53,6 +53,10 @@ pub struct Sut {
     pub keys: Vec<String>,
     /// The AIQUM history as first listed (all records, newest first).
     pub history: Vec<Value>,
+    /// The volume clones are made of (created when the SUT starts).
+    pub source_volume: u64,
+    /// `cloneID` the CloneVolume that started handle index i announced.
+    pub clone_ids: HashMap<usize, u64>,
     /// Element handles listed before the sequence started (none expected; ignored if any).
     pub el_baseline: BTreeSet<u64>,
     /// The model state before the current transition.
@@ -101,6 +105,8 @@ impl Sut {
             keys: Vec::new(),
             history: Vec::new(),
             el_baseline: BTreeSet::new(),
+            source_volume: 0,
+            clone_ids: HashMap::new(),
             prev: Model::default(),
             payloads: HashMap::new(),
             times: HashMap::new(),
@@ -123,6 +129,19 @@ impl Sut {
             &body,
         );
         self.history = records;
+        let account = self.rpc("AddAccount", json!({"username": "model"}));
+        let account = account["result"]["accountID"].as_u64();
+        self.ensure(
+            account.is_some(),
+            "AddAccount gives an accountID",
+            &Value::Null,
+        );
+        let params = json!({"name": "model-source", "accountID": account,
+            "totalSize": 1_000_000_000u64, "enable512e": true});
+        let volume = self.rpc("CreateVolume", params);
+        let id = volume["result"]["volumeID"].as_u64();
+        self.ensure(id.is_some(), "CreateVolume gives a volumeID", &volume);
+        self.source_volume = id.unwrap_or_default();
         let list = self.rpc("ListAsyncResults", json!({}));
         let entries = list["result"]["asyncHandles"].as_array().cloned();
         self.ensure(entries.is_some(), "ListAsyncResults answers a list", &list);
@@ -320,6 +339,7 @@ impl StateMachineTest for MockMachine {
         sut.doing = format!("{t:?}");
         match &t {
             Transition::StartElement(script) => super::element::start(&mut sut, script),
+            Transition::StartClone => super::element::start_clone(&mut sut),
             Transition::StartAiqum(script) => super::aiqum::start(&mut sut, script),
             Transition::GetAsync { handle, keep } => {
                 super::element::get_async(&mut sut, *handle, *keep)
