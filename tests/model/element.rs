@@ -125,13 +125,17 @@ pub fn get_async_bad(sut: &mut Sut, which: HandleRef, bad: Bad) {
     );
 }
 
-/// Concurrent fetches without keepResult: on a complete handle exactly one gets the result and
+/// Concurrent fetches: without keepResult, on a complete handle exactly one gets the result and
 /// the others the unknown-handle error (EL-KEEP-ONCE); otherwise all get the same answer.
-pub fn get_async_race(sut: &mut Sut, which: HandleRef, clients: usize) {
+pub fn get_async_race(sut: &mut Sut, which: HandleRef, clients: usize, keep: bool) {
     let expect = sut.prev.gar_expect(which);
     let id = handle_id(sut, which);
-    let answers = sut.rpc_many("GetAsyncResult", vec![json!({"asyncHandle": id}); clients]);
-    if !matches!(expect, GarExpect::Complete { .. }) {
+    let mut params = json!({"asyncHandle": id});
+    if keep {
+        params["keepResult"] = json!(true);
+    }
+    let answers = sut.rpc_many("GetAsyncResult", vec![params; clients]);
+    if keep || !matches!(expect, GarExpect::Complete { .. }) {
         for a in &answers {
             check_gar(sut, which, expect.clone(), a);
         }

@@ -170,13 +170,15 @@ pub enum Transition {
         /// What is wrong with the call.
         bad: Bad,
     },
-    /// `clients` concurrent GetAsyncResult calls without keepResult on one handle: on a complete
-    /// handle exactly one gets the result (EL-KEEP-ONCE).
+    /// `clients` concurrent GetAsyncResult calls on one handle: on a complete handle exactly one
+    /// gets the result without keepResult (EL-KEEP-ONCE), every one with it (EL-KEEP-TRUE).
     GetAsyncRace {
         /// The handle.
         handle: HandleRef,
         /// How many calls are in flight at once (2–4).
         clients: usize,
+        /// All calls with `keepResult: true` (else all without keepResult).
+        keep: bool,
     },
     /// `ListAsyncResults {asyncResultTypes?}`.
     ListAsync(Option<Vec<String>>),
@@ -350,10 +352,11 @@ impl ReferenceStateMachine for Model {
                     state.handles[*i].purged = true;
                 }
             }
-            Transition::GetAsyncRace { handle, .. } => {
+            Transition::GetAsyncRace { handle, keep, .. } => {
                 // EL-KEEP-ONCE: one of them fetched it without keepResult.
                 if let (GarExpect::Complete { .. }, HandleRef::Issued(i)) =
                     (state.gar_expect(*handle), handle)
+                    && !keep
                 {
                     state.handles[*i].purged = true;
                 }

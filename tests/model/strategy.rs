@@ -130,10 +130,11 @@ pub fn transitions(state: &Model) -> BoxedStrategy<Transition> {
         6 => (handle.clone(), keep).prop_map(|(handle, keep)| Transition::GetAsync { handle, keep }),
         1 => (handle.clone(), select(&[Bad::Missing, Bad::StringHandle, Bad::Fraction][..]))
             .prop_map(|(handle, bad)| Transition::GetAsyncBad { handle, bad }),
-        1 => (handle, 2usize..=4)
-            .prop_map(|(handle, clients)| Transition::GetAsyncRace { handle, clients }),
+        1 => (handle, 2usize..=4, prop::bool::weighted(0.3))
+            .prop_map(|(handle, clients, keep)| Transition::GetAsyncRace { handle, clients, keep }),
         2 => filter.prop_map(Transition::ListAsync),
-        4 => (job, prop::bool::weighted(0.2)).prop_map(|(job, v2)| Transition::GetJob { job, v2 }),
+        4 => (job, prop::bool::weighted(0.2))
+            .prop_map(|(job, v2)| Transition::GetJob { job, v2 }),
         2 => (prop::bool::weighted(0.2), max.clone(), prop::option::of(0usize..60))
             .prop_map(|(v2, max, offset)| Transition::ListJobs { v2, max, offset }),
         2 => Just(Transition::NextPage),

@@ -347,9 +347,11 @@ impl StateMachineTest for MockMachine {
             Transition::GetAsyncBad { handle, bad } => {
                 super::element::get_async_bad(&mut sut, *handle, *bad)
             }
-            Transition::GetAsyncRace { handle, clients } => {
-                super::element::get_async_race(&mut sut, *handle, *clients)
-            }
+            Transition::GetAsyncRace {
+                handle,
+                clients,
+                keep,
+            } => super::element::get_async_race(&mut sut, *handle, *clients, *keep),
             Transition::ListAsync(types) => {
                 super::element::list_async(&mut sut, model, types.as_deref())
             }
