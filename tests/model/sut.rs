@@ -1,9 +1,11 @@
-//! The system under test: one default mock on a paused current-thread tokio runtime that the SUT
-//! owns, driven over HTTP through `jobconform::transport` (each transition is one `block_on`).
-//! It owns the plumbing (requests, the handle and key each started job got, the facts learned at
-//! start: the AIQUM history and any pre-existing Element handles) and dispatches each transition
-//! to `element.rs` or `aiqum.rs`, which compare the answers with the model's predictions. It never
-//! changes the mock's state except through its HTTP interface.
+//! The system under test: one mock (configured by the thread's [`CONFIG`]) on a paused
+//! current-thread tokio runtime that the SUT owns, driven over HTTP through `jobconform::transport`
+//! (each transition is one `block_on`, with tokio's auto-advance held off so that only `Advance`
+//! moves the clock). It owns the plumbing (requests, the handle and key each started job got, the
+//! facts learned at start: the AIQUM history, any pre-existing Element handles, a source volume
+//! for clones) and dispatches each transition to `element.rs` or `aiqum.rs`, which compare the
+//! answers with the model's predictions. It never changes the mock's state except through its
+//! HTTP interface, and reads nothing of it but its clock.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -118,7 +120,8 @@ impl Sut {
         sut
     }
 
-    /// Reads the AIQUM history and any Element handles a fresh mock has.
+    /// Reads the AIQUM history and any Element handles a fresh mock has; creates the account and
+    /// volume clones are made of.
     fn learn(&mut self) {
         let (status, body) = self.get("/management-server/jobs", &[("max_records", "1000")]);
         self.ensure(status == 200, "initial job list answers 200", &body);
