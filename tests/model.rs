@@ -143,6 +143,7 @@ const CAUGHT: &[&str] = &[
     "list-oldest-first",
     "list-default-all",
     "pages-overlap",
+    "list-ignores-filters",
 ];
 
 /// The model has teeth: against a mock with one deviation, some sequence disagrees. The seed is

@@ -9,7 +9,7 @@ use serde_json::Value;
 use jobconform::mock::AiqumDialect;
 use jobconform::mock::script::{JobScript, Outcome};
 
-use super::reference::{JobRef, Model, UmView};
+use super::reference::{JobFilter, JobRef, Model, UmView};
 use super::sut::{Follow, Sut};
 
 /// Default page size (UM-LIST-DEFAULT).
@@ -38,11 +38,31 @@ pub fn start(sut: &mut Sut, script: &JobScript) {
     sut.keys.push(key);
 }
 
-fn rows(sut: &Sut, model: &Model) -> Vec<Row> {
+/// Every record of the list, newest first, that matches `filter` now.
+fn rows(sut: &Sut, model: &Model, filter: Option<JobFilter>) -> Vec<Row> {
     let started = model.jobs_newest_first().into_iter().map(Row::Started);
-    started
-        .chain((0..sut.history.len()).map(Row::History))
+    let all = started.chain((0..sut.history.len()).map(Row::History));
+    all.filter(|&row| filter.is_none_or(|f| matches(sut, model, row, f)))
         .collect()
+}
+
+/// Whether a row's current state or status is the filter's value (compared without case, U4).
+fn matches(sut: &Sut, model: &Model, row: Row, f: JobFilter) -> bool {
+    let value = match row {
+        Row::Started(i) => {
+            let view = model.jobs[i].view(model.now);
+            if f.field == "state" {
+                view.state
+            } else {
+                view.status
+            }
+        }
+        Row::History(j) => sut.history[j][f.field]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    value.eq_ignore_ascii_case(f.value)
 }
 
 fn iso(v: &Value) -> Option<jiff::Timestamp> {
@@ -206,15 +226,11 @@ pub fn get_job(sut: &mut Sut, model: &Model, which: JobRef, v2: bool) {
     }
 }
 
-/// Checks one list answer as the page at `offset` of size `max`; returns the next href, if any.
-fn check_page(
-    sut: &Sut,
-    model: &Model,
-    answer: &Value,
-    max: usize,
-    offset: usize,
-) -> Option<String> {
-    let all = rows(sut, model);
+/// Checks one list answer as the page at `offset` of size `max` of the records matching
+/// `filter`; returns the next href, if any.
+fn check_page(sut: &Sut, model: &Model, answer: &Value, f: &Follow) -> Option<String> {
+    let (max, offset) = (f.max, f.offset);
+    let all = rows(sut, model, f.filter);
     let end = all.len().min(offset.saturating_add(max));
     let want = all.get(offset..end).unwrap_or_default();
     let records = answer["records"].as_array().cloned().unwrap_or_default();
@@ -245,7 +261,7 @@ fn check_page(
     sut.same(
         keys,
         want_keys,
-        "page records, newest first (UM-LIST-ORDER, UM-LIST-PAGES)",
+        "page records, newest first (UM-LIST-ORDER, UM-LIST-PAGES, UM-LIST-FILTER)",
         answer,
     );
     for (row, rec) in want.iter().zip(&records) {
@@ -279,15 +295,29 @@ fn row_key(sut: &Sut, row: Row) -> &str {
     }
 }
 
-/// `GET /api[/v2]/management-server/jobs[?max_records=N][&offset=K]`.
-pub fn list_jobs(
-    sut: &mut Sut,
-    model: &Model,
-    v2: bool,
-    max: Option<usize>,
-    offset: Option<usize>,
-) {
-    let (m, o) = (max.map(|n| n.to_string()), offset.map(|k| k.to_string()));
+/// A list request.
+#[derive(Clone, Copy, Debug)]
+pub struct Page {
+    /// Under `/api/v2`.
+    pub v2: bool,
+    /// A `state` or `status` filter.
+    pub filter: Option<JobFilter>,
+    /// `max_records`.
+    pub max: Option<usize>,
+    /// `offset`.
+    pub offset: Option<usize>,
+}
+
+/// `GET /api[/v2]/management-server/jobs[?max_records=N][&offset=K][&state|status=V]`. In the
+/// literal dialect the filter is left out: what `state`/`status` filters match there is not
+/// decided by the register (U1 has no `status` member).
+pub fn list_jobs(sut: &mut Sut, model: &Model, page: Page) {
+    let literal = sut.config.aiqum_dialect == AiqumDialect::Literal;
+    let filter = page.filter.filter(|_| !literal);
+    let (m, o) = (
+        page.max.map(|n| n.to_string()),
+        page.offset.map(|k| k.to_string()),
+    );
     let mut query = Vec::new();
     if let Some(m) = &m {
         query.push(("max_records", m.as_str()));
@@ -295,14 +325,28 @@ pub fn list_jobs(
     if let Some(o) = &o {
         query.push(("offset", o.as_str()));
     }
-    let (status, answer) = sut.get(jobs_path(v2), &query);
+    if let Some(f) = filter {
+        query.push((f.field, f.value));
+    }
+    let (status, answer) = sut.get(jobs_path(page.v2), &query);
     sut.same(status, 200, "the list answers 200 (UM-LIST-SHAPE)", &answer);
-    let (max, offset) = (max.unwrap_or(DEFAULT_MAX), offset.unwrap_or(0));
-    let next = check_page(sut, model, &answer, max, offset);
+    let asked = Follow {
+        href: String::new(),
+        max: page.max.unwrap_or(DEFAULT_MAX),
+        offset: page.offset.unwrap_or(0),
+        filter,
+    };
+    follow_from(sut, model, &answer, asked);
+}
+
+/// Checks a page and remembers its next link with the page the model expects behind it.
+fn follow_from(sut: &mut Sut, model: &Model, answer: &Value, asked: Follow) {
+    let next = check_page(sut, model, answer, &asked);
+    let n = answer["num_records"].as_u64().unwrap_or(0) as usize;
     sut.follow = next.map(|href| Follow {
         href,
-        max,
-        offset: offset + answer["num_records"].as_u64().unwrap_or(0) as usize,
+        offset: asked.offset + n,
+        ..asked
     });
 }
 
@@ -316,28 +360,25 @@ pub fn next_page(sut: &mut Sut, model: &Model) {
         "a next link answers 200 (UM-LIST-PAGES)",
         &answer,
     );
-    let next = check_page(sut, model, &answer, f.max, f.offset);
-    sut.follow = next.map(|href| Follow {
-        href,
-        max: f.max,
-        offset: f.offset + answer["num_records"].as_u64().unwrap_or(0) as usize,
-    });
+    follow_from(sut, model, &answer, f);
 }
 
 /// Walks every page from the first: every job exactly once, the last page without `next`.
 pub fn walk(sut: &mut Sut, model: &Model, max: Option<usize>) {
-    let total = rows(sut, model).len();
-    list_jobs(sut, model, false, max, None);
-    let bound = total + 2;
-    for _ in 0..bound {
+    let total = rows(sut, model, None).len();
+    let page = Page {
+        v2: false,
+        filter: None,
+        max,
+        offset: None,
+    };
+    list_jobs(sut, model, page);
+    for _ in 0..total + 2 {
         if sut.follow.is_none() {
             return;
         }
         next_page(sut, model);
     }
-    sut.ensure(
-        false,
-        "the walk ends within one page per job (UM-LIST-PAGES)",
-        &Value::Null,
-    );
+    let what = "the walk ends within one page per job (UM-LIST-PAGES)";
+    sut.ensure(false, what, &Value::Null);
 }

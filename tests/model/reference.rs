@@ -146,6 +146,15 @@ pub enum JobRef {
     Unknown(u8),
 }
 
+/// A list filter on a job's `state` or `status` (UM-LIST-FILTER), lower case as served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobFilter {
+    /// `state` or `status`.
+    pub field: &'static str,
+    /// The value asked for.
+    pub value: &'static str,
+}
+
 /// One step of a sequence.
 #[derive(Clone, Debug)]
 pub enum Transition {
@@ -193,6 +202,8 @@ pub enum Transition {
     ListJobs {
         /// Under the versioned base `/api/v2`.
         v2: bool,
+        /// A `state` or `status` filter.
+        filter: Option<JobFilter>,
         /// `max_records`.
         max: Option<usize>,
         /// `offset`.
@@ -215,9 +226,11 @@ pub struct Model {
     pub handles: Vec<ElJob>,
     /// AIQUM jobs started, in order.
     pub jobs: Vec<UmJob>,
-    /// The last list answer may be followed (no job was submitted since, so the walk is
-    /// well-defined: UM-LIST-PAGES).
+    /// The last list answer may be followed (no job was submitted since, and for a filtered list
+    /// no time has passed, so the set being walked is the same: UM-LIST-PAGES).
     pub can_follow: bool,
+    /// The last list answer was filtered.
+    pub filtered: bool,
 }
 
 /// What GetAsyncResult must answer.
@@ -361,9 +374,16 @@ impl ReferenceStateMachine for Model {
                     state.handles[*i].purged = true;
                 }
             }
-            Transition::ListJobs { .. } | Transition::NextPage => state.can_follow = true,
+            Transition::ListJobs { filter, .. } => {
+                state.can_follow = true;
+                state.filtered = filter.is_some();
+            }
+            Transition::NextPage => state.can_follow = true,
             Transition::WalkJobs(_) => state.can_follow = false,
-            Transition::Advance(ms) => state.now += ms,
+            Transition::Advance(ms) => {
+                state.now += ms;
+                state.can_follow &= !state.filtered;
+            }
             Transition::ListAsync(_)
             | Transition::GetJob { .. }
             | Transition::GetAsyncBad { .. } => {}

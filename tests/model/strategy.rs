@@ -9,7 +9,9 @@ use serde_json::json;
 
 use jobconform::mock::script::{JobScript, Outcome, ScriptStep};
 
-use super::reference::{Bad, GRID_MS, HandleRef, JobRef, Model, RESULT_TYPES, Transition};
+use super::reference::{
+    Bad, GRID_MS, HandleRef, JobFilter, JobRef, Model, RESULT_TYPES, Transition,
+};
 
 const OUTCOMES: [Outcome; 5] = [
     Outcome::Success,
@@ -32,6 +34,22 @@ fn grid(multiples: &'static [u64]) -> BoxedStrategy<u64> {
         on_grid.boxed()
     }
 }
+
+const fn job_filter(field: &'static str, value: &'static str) -> JobFilter {
+    JobFilter { field, value }
+}
+
+/// Every lifecycle state and outcome status the scripts and history can show.
+const JOB_FILTERS: [JobFilter; 8] = [
+    job_filter("state", "running"),
+    job_filter("state", "queued"),
+    job_filter("state", "completed"),
+    job_filter("state", "aborted"),
+    job_filter("status", "normal"),
+    job_filter("status", "warning"),
+    job_filter("status", "error"),
+    job_filter("status", "partial_failures"),
+];
 
 fn element_script() -> impl Strategy<Value = JobScript> {
     (
@@ -122,6 +140,7 @@ pub fn transitions(state: &Model) -> BoxedStrategy<Transition> {
         prop::sample::subsequence(&RESULT_TYPES[..], 1..=2)
             .prop_map(|v| v.into_iter().map(str::to_string).collect::<Vec<_>>()),
     );
+    let filter_job = prop::option::weighted(0.3, select(&JOB_FILTERS[..]));
     let max = prop::option::of(select(&[1usize, 2, 3, 5, 10, 20, 50][..]));
     prop_oneof![
         3 => element_script().prop_map(Transition::StartElement),
@@ -135,8 +154,8 @@ pub fn transitions(state: &Model) -> BoxedStrategy<Transition> {
         2 => filter.prop_map(Transition::ListAsync),
         4 => (job, prop::bool::weighted(0.2))
             .prop_map(|(job, v2)| Transition::GetJob { job, v2 }),
-        2 => (prop::bool::weighted(0.2), max.clone(), prop::option::of(0usize..60))
-            .prop_map(|(v2, max, offset)| Transition::ListJobs { v2, max, offset }),
+        2 => (prop::bool::weighted(0.2), filter_job, max.clone(), prop::option::of(0usize..60))
+            .prop_map(|(v2, filter, max, offset)| Transition::ListJobs { v2, filter, max, offset }),
         2 => Just(Transition::NextPage),
         1 => prop::option::of(select(&[3usize, 7, 20][..])).prop_map(Transition::WalkJobs),
         5 => grid(&[0, 1, 2, 3, 4, 8, 15, 16, 24, 32, 64]).prop_map(Transition::Advance),

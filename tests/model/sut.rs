@@ -20,7 +20,7 @@ use jobconform::transport::{
     element,
 };
 
-use super::reference::{Model, Transition};
+use super::reference::{JobFilter, Model, Transition};
 
 thread_local! {
     /// The configuration the mocks of this thread's runs get (default: a faithful mock).
@@ -37,6 +37,8 @@ pub struct Follow {
     pub max: usize,
     /// Index of the first record expected.
     pub offset: usize,
+    /// The filter of the list being walked.
+    pub filter: Option<JobFilter>,
 }
 
 /// A running mock and what the SUT learned about it.
@@ -359,8 +361,19 @@ impl StateMachineTest for MockMachine {
                 super::element::list_async(&mut sut, model, types.as_deref())
             }
             Transition::GetJob { job, v2 } => super::aiqum::get_job(&mut sut, model, *job, *v2),
-            Transition::ListJobs { v2, max, offset } => {
-                super::aiqum::list_jobs(&mut sut, model, *v2, *max, *offset)
+            Transition::ListJobs {
+                v2,
+                filter,
+                max,
+                offset,
+            } => {
+                let page = super::aiqum::Page {
+                    v2: *v2,
+                    filter: *filter,
+                    max: *max,
+                    offset: *offset,
+                };
+                super::aiqum::list_jobs(&mut sut, model, page)
             }
             Transition::NextPage => super::aiqum::next_page(&mut sut, model),
             Transition::WalkJobs(max) => super::aiqum::walk(&mut sut, model, *max),
