@@ -31,13 +31,7 @@ pub fn start(sut: &mut Sut, script: &JobScript) {
     let handle = answer["asyncHandle"].as_u64();
     sut.ensure(handle.is_some(), "asyncHandle is an integer", &answer);
     let handle = handle.unwrap_or_default();
-    let reused = sut.handles.contains(&handle) || sut.el_baseline.contains(&handle);
-    sut.ensure(
-        !reused,
-        "a new handle is never an old one (EL-HANDLE-UNIQUE)",
-        &answer,
-    );
-    sut.handles.push(handle);
+    push_handle(sut, handle, &answer);
 }
 
 /// `CloneVolume` -> integer `asyncHandle`, `cloneID` and `volumeID` (EL-CLONE-START).
@@ -58,14 +52,16 @@ pub fn start_clone(sut: &mut Sut) {
             &answer,
         );
     };
-    let reused = sut.handles.contains(&handle) || sut.el_baseline.contains(&handle);
-    sut.ensure(
-        !reused,
-        "a new handle is never an old one (EL-HANDLE-UNIQUE)",
-        &answer,
-    );
-    sut.handles.push(handle);
+    push_handle(sut, handle, &answer);
     sut.clone_ids.insert(n, clone);
+}
+
+/// Records a newly issued handle, which must not be an old one (EL-HANDLE-UNIQUE).
+fn push_handle(sut: &mut Sut, handle: u64, answer: &Value) {
+    let reused = sut.handles.contains(&handle) || sut.el_baseline.contains(&handle);
+    let what = "a new handle is never an old one (EL-HANDLE-UNIQUE)";
+    sut.ensure(!reused, what, answer);
+    sut.handles.push(handle);
 }
 
 /// A clone's result names the announced `cloneID`, a `volumeID` and a `message` (§3).
@@ -166,31 +162,18 @@ fn handle_id(sut: &Sut, which: HandleRef) -> u64 {
 
 /// Compares one GetAsyncResult answer with what the model expects.
 fn check_gar(sut: &mut Sut, which: HandleRef, expect: GarExpect, answer: &Value) {
-    let answer = answer.clone();
     match expect {
-        GarExpect::Unknown => unknown(sut, &answer),
+        GarExpect::Unknown => unknown(sut, answer),
         GarExpect::Running(rt) => {
-            let r = nested(sut, &answer);
-            sut.same(
-                r["status"].as_str(),
-                Some("running"),
-                "status (EL-GAR-STATUS)",
-                &answer,
-            );
-            sut.same(
-                r["resultType"].as_str(),
-                Some(rt.as_str()),
-                "resultType",
-                &answer,
-            );
+            let r = nested(sut, answer, "running", &rt);
             let bare = r.get("result").is_none() && r.get("error").is_none();
             sut.ensure(
                 bare,
                 "running: no result, no error (EL-GAR-RUNNING)",
-                &answer,
+                answer,
             );
             let details = r.get("details").is_some_and(Value::is_object);
-            sut.ensure(details, "running: details object (EL-GAR-DETAILS)", &answer);
+            sut.ensure(details, "running: details object (EL-GAR-DETAILS)", answer);
         }
         GarExpect::Complete {
             result_type,
@@ -198,19 +181,7 @@ fn check_gar(sut: &mut Sut, which: HandleRef, expect: GarExpect, answer: &Value)
             payload,
             default_error,
         } => {
-            let r = nested(sut, &answer);
-            sut.same(
-                r["status"].as_str(),
-                Some("complete"),
-                "status (EL-GAR-STATUS)",
-                &answer,
-            );
-            sut.same(
-                r["resultType"].as_str(),
-                Some(result_type.as_str()),
-                "resultType",
-                &answer,
-            );
+            let r = nested(sut, answer, "complete", &result_type);
             let (member, other) = if ok {
                 ("result", "error")
             } else {
@@ -220,12 +191,12 @@ fn check_gar(sut: &mut Sut, which: HandleRef, expect: GarExpect, answer: &Value)
             sut.ensure(
                 one,
                 &format!("complete: an object {member}, no {other} (EL-GAR-COMPLETE)"),
-                &answer,
+                answer,
             );
             sut.ensure(
                 r.get("details").is_none(),
                 "complete: no details (EL-GAR-COMPLETE)",
-                &answer,
+                answer,
             );
             let got = r[member].clone();
             if !ok {
@@ -233,46 +204,59 @@ fn check_gar(sut: &mut Sut, which: HandleRef, expect: GarExpect, answer: &Value)
                 sut.ensure(
                     named,
                     "nested error has string name and message (EL-GAR-ASYNC-ERROR)",
-                    &answer,
+                    answer,
                 );
             }
             match (&payload, default_error) {
-                (Some(p), _) => sut.same(&got, p, "payload is the scripted one", &answer),
+                (Some(p), _) => sut.same(&got, p, "payload is the scripted one", answer),
                 (None, Some(name)) => sut.same(
                     got["name"].as_str(),
                     Some(name),
                     "default error name",
-                    &answer,
+                    answer,
                 ),
                 (None, None) => {}
             }
             if let HandleRef::Issued(i) = which {
                 if ok {
-                    check_clone_result(sut, i, &got, &answer);
+                    check_clone_result(sut, i, &got, answer);
                 }
                 let first = sut.payloads.entry(i).or_insert_with(|| got.clone()).clone();
                 sut.same(
                     &got,
                     &first,
                     "complete payload never changes (EL-KEEP-TRUE, EL-GAR-STABLE)",
-                    &answer,
+                    answer,
                 );
             }
         }
     }
     if let (HandleRef::Issued(i), Some(r)) = (which, answer.get("result")) {
-        times(sut, i, r, &answer);
+        times(sut, i, r, answer);
     }
 }
 
-fn nested(sut: &Sut, answer: &Value) -> Value {
+fn nested(sut: &Sut, answer: &Value, status: &str, result_type: &str) -> Value {
     let r = answer.get("result").filter(|r| r.is_object()).cloned();
     sut.ensure(
         r.is_some(),
         "GetAsyncResult answers a result object",
         answer,
     );
-    r.unwrap_or_default()
+    let r = r.unwrap_or_default();
+    sut.same(
+        r["status"].as_str(),
+        Some(status),
+        "status (EL-GAR-STATUS)",
+        answer,
+    );
+    sut.same(
+        r["resultType"].as_str(),
+        Some(result_type),
+        "resultType",
+        answer,
+    );
+    r
 }
 
 fn unknown(sut: &Sut, answer: &Value) {
