@@ -12,7 +12,7 @@
 //!
 //! `PROPTEST_CASES=N cargo test --test model` runs N sequences per model test (default 300 and
 //! 100); failures are shrunk and their seeds kept in `tests/model.proptest-regressions`, replayed
-//! first next time. `MODEL_OFF_GRID=1` reproduces the known clock disagreement
+//! first next time. Durations fall on and off a 125 ms grid (this caught a clock bug, since fixed)
 //! (`model/strategy.rs`).
 
 #[path = "model/aiqum.rs"]
@@ -40,12 +40,8 @@ const REGRESSIONS: &str = concat!(
     "/tests/model.proptest-regressions"
 );
 
-/// Failures are kept in the regression file, except while reproducing the known clock
-/// disagreement (`MODEL_OFF_GRID`, see `model/strategy.rs`).
+/// Failures are kept in the regression file and replayed first.
 fn persistence() -> Option<Box<dyn proptest::test_runner::FailurePersistence>> {
-    if std::env::var_os("MODEL_OFF_GRID").is_some() {
-        return None;
-    }
     Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS)))
 }
 
