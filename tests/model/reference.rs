@@ -39,6 +39,7 @@ fn clone_script() -> JobScript {
         result: None,
         error: None,
         name: None,
+        faults: Vec::new(),
     }
 }
 

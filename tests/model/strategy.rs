@@ -65,6 +65,7 @@ fn element_script() -> impl Strategy<Value = JobScript> {
                 json!({"name": "xScriptedFailure", "message": format!("scripted failure {n}"), "volumeID": n})
             }),
             name: None,
+            faults: Vec::new(),
         })
 }
 
@@ -102,6 +103,7 @@ fn aiqum_script() -> impl Strategy<Value = JobScript> {
             result: result.map(|n| json!([{"name": "lun_key", "value": format!("lun-{n}")}])),
             error: None,
             name: name.map(|n| format!("model job {n}")),
+            faults: Vec::new(),
         })
 }
 
