@@ -94,6 +94,14 @@ fn broken_dir() -> (tempfile::TempDir, PathBuf) {
     );
     write(
         &root,
+        "d/rule-not-listed.json",
+        &GOOD.replace(
+            "{\"rule\": \"EL-GAR-UNKNOWN\"",
+            "{\"rule\": \"EL-GAR-PARAMS\"",
+        ),
+    );
+    write(
+        &root,
         "d/bad-expect-field.json",
         &GOOD.replace("\"check\": \"unknown-handle-error\"", "\"chek\": \"x\""),
     );
@@ -121,6 +129,10 @@ fn broken_case_files_are_all_reported_with_file_and_pointer() {
         (
             "cases/d/bad-expect-field.json: /steps/0/rpc/expect/0: ",
             "chek",
+        ),
+        (
+            "cases/d/rule-not-listed.json: /steps/0/rpc/expect/0/rule: rule \"EL-GAR-PARAMS\" is not among the case's rules",
+            "",
         ),
         (
             "cases/d/scripted-without-needs.json: /steps/0/start/work: scripted work needs",
@@ -558,7 +570,7 @@ mod expected_failure {
     fn case(expect_failure: &str) -> jobconform::case::LoadedCase {
         let text = format!(
             r#"{{"description": "GetAPI without credentials, wrongly expected to answer 200",
-              "api": "element", "rules": ["EL-RPC-AUTH"], {expect_failure}
+              "api": "element", "rules": ["EL-RPC-AUTH", "EL-RPC-ENVELOPE"], {expect_failure}
               "steps": [{{"rpc": {{"method": "GetAPI", "auth": "none",
                 "expect": [{{"rule": "EL-RPC-AUTH", "status": 200}}]}}}}]}}"#
         );

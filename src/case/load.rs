@@ -1,9 +1,10 @@
 //! Case loading: discovers `cases/**/*.json` (sorted, so runs are deterministic), parses each
 //! file, validates it against `schemas/case.schema.json`, deserializes it into [`Case`], then
-//! checks what a schema cannot: rule IDs exist, schema and check names exist, templates use only
-//! variables defined earlier, `needs` matches the work started, counts are in range. Every broken
-//! file is reported at once, one line per problem with the file and a JSON pointer. Only this
-//! module deserializes case files; it sends nothing anywhere.
+//! checks what a schema cannot: rule IDs exist (every expectation's rule is one of the case's
+//! `rules`), schema and check names exist, templates use only variables defined earlier, `needs`
+//! matches the work started, counts are in range. Every broken file is reported at once, one line
+//! per problem with the file and a JSON pointer. Only this module deserializes case files; it
+//! sends nothing anywhere.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -273,7 +274,7 @@ fn semantic(case: &Case) -> Vec<(String, String)> {
     }
     if let Some(ef) = &case.expect_failure {
         for (i, r) in ef.rules.iter().enumerate() {
-            s.rule(r, format!("/expect_failure/rules/{i}"));
+            s.attributed(r, format!("/expect_failure/rules/{i}"));
         }
     }
     for (i, st) in case.steps.iter().enumerate() {
@@ -293,6 +294,15 @@ impl Sem<'_> {
     fn rule(&mut self, id: &str, at: String) {
         if !rule_known(id) {
             self.problem(at, format!("unknown rule ID {id:?}"));
+        }
+    }
+
+    /// A rule an expectation is attributed to: known, and one of the case's `rules`.
+    fn attributed(&mut self, id: &str, at: String) {
+        if !rule_known(id) {
+            self.problem(at, format!("unknown rule ID {id:?}"));
+        } else if !self.case.rules.iter().any(|r| r == id) {
+            self.problem(at, format!("rule {id:?} is not among the case's rules"));
         }
     }
 
@@ -322,7 +332,7 @@ impl Sem<'_> {
     fn expects(&mut self, list: &[Expect], at: &str) {
         for (k, e) in list.iter().enumerate() {
             let at = format!("{at}/expect/{k}");
-            self.rule(&e.rule, format!("{at}/rule"));
+            self.attributed(&e.rule, format!("{at}/rule"));
             let kinds = [
                 e.status.is_some(),
                 e.content_type.is_some(),
@@ -451,7 +461,7 @@ impl Sem<'_> {
                     }
                 }
                 if let Some(r) = &p.deadline_rule {
-                    self.rule(r, format!("{at}/deadline_rule"));
+                    self.attributed(r, format!("{at}/deadline_rule"));
                 }
                 self.expects(&p.expect, &at);
                 self.define(p.capture.keys().cloned());
@@ -472,7 +482,7 @@ impl Sem<'_> {
                     self.problem(format!("{at}/times"), "times must be 2..=64".into());
                 }
                 self.rpc(&c.rpc, &format!("{at}/rpc"));
-                self.rule(&c.check.rule, format!("{at}/check/rule"));
+                self.attributed(&c.check.rule, format!("{at}/check/rule"));
                 if !named::GROUP.contains(&c.check.name.as_str()) {
                     self.problem(
                         format!("{at}/check/name"),
@@ -482,7 +492,7 @@ impl Sem<'_> {
             }
             Step::Check(c) => {
                 let at = format!("{at}/check");
-                self.rule(&c.rule, format!("{at}/rule"));
+                self.attributed(&c.rule, format!("{at}/rule"));
                 if !named::STEP.contains(&c.name.as_str()) {
                     self.problem(
                         format!("{at}/name"),
