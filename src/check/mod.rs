@@ -59,6 +59,7 @@ pub mod aiqum;
 pub mod element;
 pub mod expect;
 pub mod named;
+mod shapes;
 
 /// What judging one thing concluded: findings, or a precondition that did not hold (which makes
 /// the case inconclusive rather than failed), plus facts worth recording (register decisions).
