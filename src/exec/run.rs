@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::Capabilities;
+use super::{Capabilities, retry};
 use crate::case::template::{self, Vars};
 use crate::case::{AuthMode, Case, Expect};
 use crate::check::expect::{Subject, evaluate};
@@ -204,27 +204,44 @@ impl<'a> Run<'a> {
     /// Sends one Element call (or raw body), records it and runs the automatic checks.
     pub async fn el_call(&mut self, call: ElCall<'_>) -> Result<usize, Stop> {
         let ep = self.element_ep()?;
-        let client = &self.target.client;
-        let ex = match &call.raw {
-            Some(raw) => element::call_raw(client, ep, raw.clone(), call.auth, call.version).await,
-            None => {
-                let id = match &call.id {
-                    Some(id) => id.clone(),
-                    None => self.fresh_id(),
-                };
-                let c = element::Call {
-                    method: call.method,
-                    params: call.params.clone(),
-                    id,
-                    auth: call.auth,
-                    version: call.version,
-                };
-                element::call(client, ep, c).await
+        let client = self.target.client.clone();
+        // The mock injects its faults before processing, so resending a write is harmless there.
+        let idempotent = retry::element_read_only(call.method) || self.target.is_mock();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let ex = match &call.raw {
+                Some(raw) => {
+                    element::call_raw(&client, ep, raw.clone(), call.auth, call.version).await
+                }
+                None => {
+                    let id = match &call.id {
+                        Some(id) => id.clone(),
+                        None => self.fresh_id(),
+                    };
+                    let c = element::Call {
+                        method: call.method,
+                        params: call.params.clone(),
+                        id,
+                        auth: call.auth,
+                        version: call.version,
+                    };
+                    element::call(&client, ep, c).await
+                }
+            };
+            let fault = retry::transient(&ex, idempotent);
+            let i = self.record(ex)?;
+            match fault {
+                Some(why) if attempt < retry::ATTEMPTS => {
+                    self.note(format!("CL-TRANSIENT: {} retried after {why}", call.method));
+                    tokio::time::sleep(self.target.real(retry::PAUSE_MS)).await;
+                }
+                _ => {
+                    self.element_checks(i, call.raw.is_some());
+                    return Ok(i);
+                }
             }
-        };
-        let i = self.record(ex)?;
-        self.element_checks(i, call.raw.is_some());
-        Ok(i)
+        }
     }
 
     /// The automatic Element checks on the answer at `i`.
@@ -281,8 +298,24 @@ impl<'a> Run<'a> {
     /// job by key.
     pub async fn um_request(&mut self, r: aiqum::Request<'_>) -> Result<usize, Stop> {
         let ep = self.aiqum_ep()?;
-        let ex = aiqum::request(&self.target.client, ep, r).await;
-        let i = self.record(ex)?;
+        let idempotent = r.method == reqwest::Method::GET || self.target.is_mock();
+        let mut attempt = 0;
+        let i = loop {
+            attempt += 1;
+            let ex = aiqum::request(&self.target.client, ep, r.clone()).await;
+            let fault = retry::transient(&ex, idempotent);
+            let i = self.record(ex)?;
+            match fault {
+                Some(why) if attempt < retry::ATTEMPTS => {
+                    self.note(format!(
+                        "CL-TRANSIENT: {} {} retried after {why}",
+                        r.method, r.path
+                    ));
+                    tokio::time::sleep(self.target.real(retry::PAUSE_MS)).await;
+                }
+                _ => break i,
+            }
+        };
         let ex = &self.transcript[i];
         if ex.request.method == "GET"
             && ex.request.auth == AuthMode::Default

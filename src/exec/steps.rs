@@ -146,8 +146,11 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
             let mut observe = |ex: &crate::transport::Exchange| seen.push(ex.clone());
             let out = poll::element(&client, &ep, &job, &policy, keep, &mut observe).await;
             for ex in seen {
+                let transient = super::retry::transient(&ex, true).is_some();
                 let i = run.record(ex)?;
-                run.element_checks(i, false);
+                if !transient {
+                    run.element_checks(i, false);
+                }
             }
             out
         }
@@ -161,8 +164,11 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
             let mut observe = |ex: &crate::transport::Exchange| seen.push(ex.clone());
             let out = poll::aiqum(&client, &ep, &key, &policy, &mut observe).await;
             for ex in seen {
+                let transient = super::retry::transient(&ex, true).is_some();
                 let i = run.record(ex)?;
-                run.aiqum_checks(i, &key);
+                if !transient {
+                    run.aiqum_checks(i, &key);
+                }
             }
             out
         }
