@@ -628,3 +628,15 @@ mod expected_failure {
         );
     }
 }
+
+/// The runner spawns `run_case` and `probe` on tokio tasks: their futures must be `Send`.
+#[expect(dead_code, reason = "a compile-time check, never called")]
+fn exec_futures_are_send(
+    c: &jobconform::case::LoadedCase,
+    t: &jobconform::target::Target,
+    caps: &jobconform::exec::Capabilities,
+) {
+    fn send<T: Send>(_: T) {}
+    send(jobconform::exec::run_case(c, t, caps));
+    send(jobconform::exec::probe(t));
+}
