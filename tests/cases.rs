@@ -464,6 +464,9 @@ mod suite {
                 let out = run_case(c, &t, &caps).await;
                 ran += 1;
                 let ok = out.status == Status::Ran && out.findings.is_empty();
+                if std::env::var("JOBCONFORM_SHOW").is_ok_and(|v| c.name.starts_with(&v)) {
+                    eprintln!("notes: {:#?}", out.notes);
+                }
                 eprintln!(
                     "{:<70} {:?} {} findings, {} exchanges, {:?}",
                     c.name,
