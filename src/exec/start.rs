@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::run::{ElCall, Run, StepResult, Stop};
+use crate::case::template::text_of;
 use crate::case::{Api, StartStep, Work};
 use crate::cleanup::Created;
 use crate::target::{AiqumCleanup, Kind};
@@ -59,6 +60,8 @@ pub async fn start(run: &mut Run<'_>, s: &StartStep) -> StepResult {
                     run.ex(i).status()
                 )));
             };
+            run.element_obs.remove(&text_of(&v));
+            run.aiqum_obs.remove(&text_of(&v));
             run.vars.insert(s.var.clone(), v);
             run.judge(&expects, i, None)?;
             let body = run.ex(i).json().cloned();
@@ -158,6 +161,8 @@ async fn clone(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect]
             body.map(|b| b.to_string()).unwrap_or_default()
         )));
     };
+    // A new job under a reused handle starts a new history (reuse is EL-HANDLE-UNIQUE's concern).
+    run.element_obs.remove(&text_of(&h));
     run.vars.insert(s.var.clone(), h);
     run.capture(&s.capture, body.as_ref())
 }
@@ -213,6 +218,7 @@ async fn call(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect])
     if let Some(c) = cleanup {
         run.pending_cleanup.insert(key.clone(), c);
     }
+    run.aiqum_obs.remove(&key);
     run.vars.insert(s.var.clone(), Value::String(key));
     run.capture(&s.capture, body.as_ref())
 }
