@@ -643,3 +643,45 @@ fn exec_futures_are_send(
     send(jobconform::exec::run_case(c, t, caps));
     send(jobconform::exec::probe(t));
 }
+
+mod skips {
+    use jobconform::exec::{Capabilities, Status, run_case};
+    use jobconform::mock::{self, MockConfig};
+    use jobconform::target::Kind;
+
+    /// A live target never runs scripted cases, runs mutating ones only with --allow-mutations,
+    /// and cases that need long polling only when the probe found it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cases_a_target_cannot_run_are_skipped_with_a_reason() {
+        let m = mock::spawn(MockConfig::default()).await.expect("mock");
+        let mut t = super::suite::target(&m, 1.0);
+        t.kind = Kind::Live;
+        t.allow_mutations = false;
+        let cases = jobconform::case::load::load_dir(&super::cases_dir()).expect("cases load");
+        let find = |n: &str| cases.iter().find(|c| c.name == n).expect("case exists");
+        let caps = Capabilities::default();
+        for (name, skipped) in [
+            (
+                "element/keep-result/default-invalidates-after-failure",
+                true,
+            ),
+            (
+                "element/keep-result/default-invalidates-after-success",
+                true,
+            ),
+            ("aiqum/poll-long/waits-for-timeout", true),
+            ("element/gar-unknown/never-issued", false),
+        ] {
+            let out = run_case(find(name), &t, &caps).await;
+            assert_eq!(
+                matches!(out.status, Status::Skipped { .. }),
+                skipped,
+                "{name}: {:?}",
+                out.status
+            );
+            if skipped {
+                assert!(out.transcript.is_empty(), "{name} sent requests");
+            }
+        }
+    }
+}
