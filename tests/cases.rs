@@ -420,7 +420,6 @@ mod suite {
     /// Transient faults (CL-TRANSIENT) are retried, by the poller and by the executor, and never
     /// show up as findings.
     #[test]
-    #[ignore = "the poller reads the mock's Element HTTP 503 fault (it has an error member) as a method error"]
     fn the_whole_suite_passes_with_transient_faults() {
         run_suite(
             mock::ElementDialect::Current,
