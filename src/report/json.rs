@@ -1,0 +1,179 @@
+//! The JSON verdict document (`--report-json`), shaped by `schemas/report.schema.json`: the tool,
+//! when, every target (fingerprint, dialects, capabilities, leftovers), every case on every target
+//! (verdict, findings, redacted transcript, duration) and every rule of the registry with its
+//! outcome across targets.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::text::{Counts, counts};
+use super::{CaseRecord, TargetRecord, Verdict};
+use crate::contract::Level;
+
+/// `$id` of the report schema.
+pub const SCHEMA_ID: &str = "https://jobconform.invalid/schemas/report.schema.json";
+
+/// The tool that wrote a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    /// `jobconform`.
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+/// A rule's outcome on one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleOnTarget {
+    /// Target name.
+    pub target: String,
+    /// `pass`, `warn`, `fail`, `inconclusive` or `untested`.
+    pub outcome: &'static str,
+}
+
+/// A rule and its outcome across targets.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleOutcome {
+    /// Rule ID.
+    pub id: String,
+    /// MUST or SHOULD.
+    pub level: Level,
+    /// Worst outcome across targets.
+    pub outcome: &'static str,
+    /// Per target.
+    pub targets: Vec<RuleOnTarget>,
+}
+
+/// The whole document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Document {
+    /// The schema it follows.
+    #[serde(rename = "$schema")]
+    pub schema: &'static str,
+    /// The tool.
+    pub tool: Tool,
+    /// Start of the run (RFC 3339, UTC).
+    pub started: jiff::Timestamp,
+    /// End of the run.
+    pub finished: jiff::Timestamp,
+    /// Whether SHOULD findings failed the run.
+    pub strict: bool,
+    /// The process exit code.
+    pub exit_code: u8,
+    /// Whether the run was interrupted.
+    pub interrupted: bool,
+    /// Verdict counts.
+    pub summary: Counts,
+    /// Targets.
+    pub targets: Vec<TargetRecord>,
+    /// Cases per target.
+    pub cases: Vec<CaseRecord>,
+    /// Rules.
+    pub rules: Vec<RuleOutcome>,
+}
+
+fn rank(o: &str) -> u8 {
+    match o {
+        "fail" => 4,
+        "warn" => 3,
+        "inconclusive" => 2,
+        "pass" => 1,
+        _ => 0,
+    }
+}
+
+fn rule_on(id: &str, records: &[&CaseRecord]) -> &'static str {
+    let mut out = "untested";
+    for r in records {
+        let this = if r.findings.iter().any(|f| f.finding.rule == id) {
+            if r.outcome == Verdict::Fail {
+                "fail"
+            } else {
+                "warn"
+            }
+        } else if r.rules.iter().any(|x| x == id) {
+            match r.outcome {
+                Verdict::Pass | Verdict::Warn | Verdict::Fail => "pass",
+                Verdict::Inconclusive => "inconclusive",
+                _ => "untested",
+            }
+        } else {
+            "untested"
+        };
+        if rank(this) > rank(out) {
+            out = this;
+        }
+    }
+    out
+}
+
+/// Every rule of the registry with its outcome per target and overall.
+pub fn rules(targets: &[TargetRecord], records: &[CaseRecord]) -> Vec<RuleOutcome> {
+    crate::contract::rules()
+        .iter()
+        .map(|rule| {
+            let per: Vec<RuleOnTarget> = targets
+                .iter()
+                .map(|t| {
+                    let mine: Vec<&CaseRecord> =
+                        records.iter().filter(|r| r.target == t.name).collect();
+                    RuleOnTarget {
+                        target: t.name.clone(),
+                        outcome: rule_on(&rule.id, &mine),
+                    }
+                })
+                .collect();
+            let outcome = per
+                .iter()
+                .map(|p| p.outcome)
+                .max_by_key(|o| rank(o))
+                .unwrap_or("untested");
+            RuleOutcome {
+                id: rule.id.clone(),
+                level: rule.level,
+                outcome,
+                targets: per,
+            }
+        })
+        .collect()
+}
+
+/// Inputs of a document besides the records.
+#[derive(Debug, Clone)]
+pub struct RunFacts {
+    /// Start.
+    pub started: jiff::Timestamp,
+    /// `--strict`.
+    pub strict: bool,
+    /// Exit code.
+    pub exit_code: u8,
+    /// Interrupted by Ctrl-C.
+    pub interrupted: bool,
+}
+
+/// Builds the document.
+pub fn document(facts: &RunFacts, targets: &[TargetRecord], records: &[CaseRecord]) -> Document {
+    Document {
+        schema: SCHEMA_ID,
+        tool: Tool {
+            name: "jobconform",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        started: facts.started,
+        finished: jiff::Timestamp::now(),
+        strict: facts.strict,
+        exit_code: facts.exit_code,
+        interrupted: facts.interrupted,
+        summary: counts(records),
+        targets: targets.to_vec(),
+        cases: records.to_vec(),
+        rules: rules(targets, records),
+    }
+}
+
+/// Writes a document as pretty JSON.
+pub fn write(path: &Path, doc: &Document) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(doc).map_err(std::io::Error::other)?;
+    std::fs::write(path, text + "\n")
+}

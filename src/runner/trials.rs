@@ -1,0 +1,172 @@
+//! Cases x targets -> libtest-mimic trials. One trial per (target, case), named `TARGET/CASE`.
+//! A case a target cannot run is ignored at run time with its reason, never dropped. Every trial
+//! records its result (libtest-mimic's conclusion only has counts) for the reports.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use libtest_mimic::{Completion, Failed, Trial};
+use tokio::sync::Semaphore;
+
+use crate::case::{Api, Capability, LoadedCase, Needs};
+use crate::exec::{Capabilities, CaseOutcome, Status};
+use crate::report::{self, CaseRecord, Verdict, text};
+use crate::target::Target;
+
+/// A target ready for trials: probed capabilities and its concurrency cap.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    /// The target.
+    pub target: Arc<Target>,
+    /// Its capabilities.
+    pub caps: Arc<Capabilities>,
+    /// At most this many of its cases at once.
+    pub permits: Arc<Semaphore>,
+}
+
+/// The per-trial records, filled as trials finish.
+pub type Records = Arc<Mutex<Vec<CaseRecord>>>;
+
+/// Why `target` cannot run `case`, if it cannot.
+pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Option<String> {
+    let c = &case.case;
+    match c.api {
+        Api::Element if target.element.is_none() => {
+            return Some("target has no Element endpoint (--element)".into());
+        }
+        Api::Aiqum if target.aiqum.is_none() => {
+            return Some("target has no AIQUM endpoint (--aiqum)".into());
+        }
+        _ => {}
+    }
+    match c.needs {
+        Needs::Scripted if !target.is_mock() => {
+            return Some("needs the mock's scripted jobs; never runs on a live target".into());
+        }
+        Needs::Mutations if !target.allow_mutations => {
+            return Some("creates objects on the target: run with --allow-mutations".into());
+        }
+        Needs::Mutations
+            if c.api == Api::Aiqum && !target.is_mock() && target.aiqum_call.is_none() =>
+        {
+            return Some("no aiqum_call configured for this target (see --profile)".into());
+        }
+        _ => {}
+    }
+    if c.requires.contains(&Capability::LongPoll) && !caps.long_poll {
+        return Some("target does not offer AIQUM long polling (register U3)".into());
+    }
+    None
+}
+
+fn panic_text(e: tokio::task::JoinError) -> String {
+    if e.is_panic() {
+        let p = e.into_panic();
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into())
+    } else {
+        "cancelled".into()
+    }
+}
+
+fn outcome_of(status: Status) -> CaseOutcome {
+    CaseOutcome {
+        status,
+        findings: Vec::new(),
+        transcript: Vec::new(),
+        notes: Vec::new(),
+        duration: std::time::Duration::ZERO,
+    }
+}
+
+/// Runs one case on one target (on the shared runtime, within the target's concurrency cap).
+fn execute(
+    rt: &'static tokio::runtime::Runtime,
+    case: &Arc<LoadedCase>,
+    ready: &Ready,
+) -> CaseOutcome {
+    let target = &ready.target;
+    if let Some(reason) = cannot_run(case, target, &ready.caps) {
+        return outcome_of(Status::Skipped { reason });
+    }
+    let (case, target, caps, permits) = (
+        case.clone(),
+        target.clone(),
+        ready.caps.clone(),
+        ready.permits.clone(),
+    );
+    rt.block_on(async move {
+        let Ok(_permit) = permits.acquire_owned().await else {
+            return outcome_of(Status::Skipped {
+                reason: "not started: run shutting down".into(),
+            });
+        };
+        if target.interrupted.load(Ordering::SeqCst) {
+            return outcome_of(Status::Skipped {
+                reason: "not started: run interrupted".into(),
+            });
+        }
+        let task = tokio::spawn(async move { crate::exec::run_case(&case, &target, &caps).await });
+        match task.await {
+            Ok(o) => o,
+            Err(e) => outcome_of(Status::HarnessError {
+                message: format!("run the case: it panicked: {}", panic_text(e)),
+            }),
+        }
+    })
+}
+
+/// Redacts everything of a record that came from the target (findings, notes, reason).
+fn redact(mut r: CaseRecord, target: &Target) -> CaseRecord {
+    let c = &target.client;
+    for f in &mut r.findings {
+        f.finding.message = c.redact_str(&f.finding.message);
+        f.finding.expected = f.finding.expected.take().map(|v| c.redact_value(v));
+        f.finding.actual = f.finding.actual.take().map(|v| c.redact_value(v));
+    }
+    r.notes = r.notes.iter().map(|n| c.redact_str(n)).collect();
+    r.reason = r.reason.as_deref().map(|s| c.redact_str(s));
+    r
+}
+
+/// Builds the trials for every target and case.
+pub fn build(
+    rt: &'static tokio::runtime::Runtime,
+    targets: &[Ready],
+    cases: &[Arc<LoadedCase>],
+    strict: bool,
+    records: &Records,
+) -> Vec<Trial> {
+    let mut trials = Vec::with_capacity(targets.len() * cases.len());
+    for ready in targets {
+        for case in cases {
+            let name = format!("{}/{}", ready.target.name, case.name);
+            let (ready, case, records) = (ready.clone(), case.clone(), records.clone());
+            let trial_name = name.clone();
+            trials.push(Trial::ignorable_test(name, move || {
+                let outcome = execute(rt, &case, &ready);
+                let rec = redact(
+                    report::record(&trial_name, &case, &ready.target.name, outcome, strict),
+                    &ready.target,
+                );
+                let result = completion(&rec);
+                records.lock().unwrap_or_else(|p| p.into_inner()).push(rec);
+                result
+            }));
+        }
+    }
+    trials
+}
+
+/// What libtest-mimic is told about a record.
+fn completion(r: &CaseRecord) -> Result<Completion, Failed> {
+    match r.outcome {
+        Verdict::Pass | Verdict::Warn => Ok(Completion::Completed),
+        Verdict::Skipped | Verdict::Inconclusive => Ok(Completion::ignored_with(
+            r.reason.clone().unwrap_or_default(),
+        )),
+        Verdict::Fail | Verdict::Error => Err(text::failure(r).into()),
+    }
+}
