@@ -43,7 +43,11 @@ pub enum Command {
     /// against live targets (read-only unless --allow-mutations). Takes libtest's flags too:
     /// FILTER, --exact, --skip, --list, --ignored, --include-ignored, --format
     /// pretty|terse|json, --test-threads.
-    #[command(after_long_help = EXIT_CODES)]
+    #[command(
+        help_template = "{about-with-newline}\nUsage: {usage}\n\n{all-args}{after-help}",
+        after_help = EXIT_CODES,
+        after_long_help = EXIT_CODES
+    )]
     Run(Box<jobconform::runner::RunArgs>),
     /// Serve the reference mock (Element JSON-RPC + AIQUM REST + control API) until SIGINT or
     /// SIGTERM; prints one JSON line with its URLs on stdout.

@@ -63,3 +63,20 @@ pub fn write(path: &Path, targets: &[TargetRecord], records: &[CaseRecord]) -> s
     let xml = render(targets, records).map_err(std::io::Error::other)?;
     std::fs::write(path, xml)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_carry_the_finding_and_xml_is_escaped() {
+        let (targets, mut records) = crate::report::json::tests::sample();
+        records[0].findings[0].finding.message = "a <b> & \"c\"".into();
+        let xml = render(&targets, &records).expect("renders");
+        assert!(xml.starts_with("<?xml"));
+        assert!(xml.contains("<testsuite name=\"lab\""));
+        assert!(xml.contains("EL-KEEP-TRUE: a &lt;b&gt; &amp;"));
+        assert!(xml.contains("<skipped"));
+        assert!(!xml.contains("<b>"));
+    }
+}
