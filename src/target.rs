@@ -302,7 +302,7 @@ pub fn live(name: &str, cfg: &TargetConfig) -> Result<Configured, TargetError> {
 }
 
 /// The password of a target: from the named environment variable, else asked on the terminal.
-fn password(target: &str, user: &str, var: Option<&str>) -> Result<Secret, TargetError> {
+pub fn password(target: &str, user: &str, var: Option<&str>) -> Result<Secret, TargetError> {
     use std::io::IsTerminal;
     let err = |why: String| TargetError::NoPassword {
         target: target.to_string(),

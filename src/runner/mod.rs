@@ -89,7 +89,12 @@ pub struct RunArgs {
     /// TOML file with several named live targets.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
-    /// Time scale of the embedded mock (used when no target is given).
+    /// The --element/--aiqum target is a `jobconform serve` mock with this control API
+    /// (http://HOST:PORT/_jobconform): scripted cases run on it; give its --time-scale as
+    /// --mock-time-scale.
+    #[arg(long, value_name = "URL", conflicts_with = "profile", requires_all = ["element", "aiqum"])]
+    pub control: Option<String>,
+    /// Time scale of the mock (the embedded one, or the one named by --control).
     #[arg(long, value_name = "F", default_value_t = 50.0)]
     pub mock_time_scale: f64,
     /// Write the JSON verdict (schemas/report.schema.json) here.

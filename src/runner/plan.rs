@@ -67,6 +67,9 @@ fn overrides(cfg: &mut TargetConfig, args: &RunArgs) {
 /// Builds the targets: a profile's, the flags' (target `live`), or an embedded mock.
 pub async fn targets(args: &RunArgs) -> Result<TargetSet, String> {
     let mut configs: Vec<(String, TargetConfig)> = Vec::new();
+    if let Some(control) = &args.control {
+        return served_mock(args, control);
+    }
     if let Some(path) = &args.profile {
         let p = profile::load(path).map_err(|e| e.to_string())?;
         configs.extend(p.targets);
@@ -112,6 +115,39 @@ async fn embedded(args: &RunArgs) -> Result<TargetSet, String> {
             concurrency: args.concurrency.unwrap_or(MOCK_CONCURRENCY).max(1),
         }],
         mock: Some(running),
+    })
+}
+
+/// The `--control` target: a `jobconform serve` mock treated as a mock (scripted cases run).
+fn served_mock(args: &RunArgs, control: &str) -> Result<TargetSet, String> {
+    let scale = args.mock_time_scale;
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(format!(
+            "use --mock-time-scale {scale}: it must be a positive number"
+        ));
+    }
+    let urls = mock::Urls {
+        element: args.element.clone().unwrap_or_default(),
+        aiqum: args.aiqum.clone().unwrap_or_default(),
+        control: control.trim_end_matches('/').to_string(),
+    };
+    let user = args
+        .user
+        .clone()
+        .unwrap_or_else(|| mock::DEFAULT_USER.into());
+    let password = match &args.password_env {
+        Some(_) => target::password("mock", &user, args.password_env.as_deref())
+            .map_err(|e| e.to_string())?,
+        None => Secret::new(mock::DEFAULT_PASSWORD),
+    };
+    let target = target::mock("mock", &urls, scale, Credentials { user, password })
+        .map_err(|e| e.to_string())?;
+    Ok(TargetSet {
+        targets: vec![Configured {
+            target,
+            concurrency: args.concurrency.unwrap_or(MOCK_CONCURRENCY).max(1),
+        }],
+        mock: None,
     })
 }
 
