@@ -1,10 +1,17 @@
 //! The contract as data: the rule registry (`rules.json`: every rule of CONTRACT.md with its level,
 //! text and evidence, plus the ambiguity register) and the compiled JSON Schema set (`schemas/`,
-//! `$ref`s resolved from a preloaded local registry, never the network). (BODY TO BE WRITTEN by the
-//! contract work; the signatures below are the agreed API.)
+//! embedded in the binary, `$ref`s resolved from a preloaded local registry, never the network).
+//!
+//! Owns no I/O and no judging: it answers "what does rule X say" and "does this value match schema
+//! Y". Deciding pass or fail from exchanges is `check`'s job.
+
+mod rules;
+mod schemas;
 
 use serde::Serialize;
-use serde_json::Value;
+
+pub use rules::{register, render_table, rule, rules, to_json};
+pub use schemas::{BASE_URI, compile, schema_names, schema_source, validate};
 
 /// MUST or SHOULD.
 #[derive(
@@ -18,15 +25,68 @@ pub enum Level {
     Should,
 }
 
+/// Which side of the contract a rule is about.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleApi {
+    /// SolidFire Element JSON-RPC (`EL-*`).
+    Element,
+    /// Active IQ Unified Manager REST (`UM-*`).
+    Aiqum,
+    /// A polling client's behaviour (`CL-*`).
+    Client,
+}
+
+/// Where a rule comes from (the tags of `research/*.md`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    /// NetApp's published documentation.
+    Doc,
+    /// Observed in NetApp/SolidFire SDK code or its live-cluster tests.
+    Sdk,
+    /// Observed in clients (Ansible modules, PowerShell, ...).
+    Client,
+    /// Deduced; stated nowhere.
+    Inferred,
+}
+
 /// One rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     /// `EL-KEEP-DEFAULT`
     pub id: String,
     /// MUST or SHOULD.
     pub level: Level,
-    /// The rule's sentence.
+    /// The CONTRACT.md section, e.g. `2. Element GetAsyncResult`.
+    pub section: String,
+    /// Element, AIQUM, or client behaviour.
+    pub api: RuleApi,
+    /// The rule's sentence, as CONTRACT.md words it.
     pub text: String,
+    /// Where the rule comes from.
+    pub evidence: Evidence,
+    /// Whether a server can break it (false for the `CL-*` client rules).
+    pub server: bool,
+    /// Ambiguity-register entries that apply (`["E1"]`).
+    pub register: Vec<String>,
+}
+
+/// One entry of the ambiguity register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterEntry {
+    /// `E1` .. `E5`, `U1` .. `U5`.
+    pub id: String,
+    /// What the docs leave open.
+    pub ambiguity: String,
+    /// What the harness does about it.
+    pub decision: String,
 }
 
 /// One schema violation.
@@ -38,24 +98,7 @@ pub struct SchemaError {
     pub message: String,
 }
 
-/// A schema name that is not in `schemas/`.
+/// A schema name that is not in `schemas/` (or a fragment that names nothing in it).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("find schema {0:?} in schemas/")]
 pub struct UnknownSchema(pub String);
-
-/// Every rule, in CONTRACT.md order.
-pub fn rules() -> &'static [Rule] {
-    todo!("contract work")
-}
-
-/// A rule by ID.
-pub fn rule(id: &str) -> Option<&'static Rule> {
-    rules().iter().find(|r| r.id == id)
-}
-
-/// Validates `value` against a schema named by file and optional fragment
-/// (`element/get-async-result.json#/$defs/running`).
-pub fn validate(schema: &str, value: &Value) -> Result<Vec<SchemaError>, UnknownSchema> {
-    let _ = (schema, value);
-    todo!("contract work")
-}
