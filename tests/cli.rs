@@ -318,7 +318,12 @@ fn rules_lists_the_contract() {
         .expect("run");
     assert!(o.status.success(), "{:?}", text(&o));
     let v: Value = serde_json::from_slice(&o.stdout).expect("JSON");
-    let rules = v.as_array().expect("array");
+    let rules = v["rules"].as_array().expect("rules array");
+    assert!(
+        v["register"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|e| e["id"] == "E1"))
+    );
     assert_eq!(rules.len(), jobconform::contract::rules().len());
     assert!(
         rules
@@ -587,11 +592,11 @@ fn live_runs_are_read_only_then_clean_up_what_they_create() {
 
 /// A case that clones a volume (needs mutations, Element).
 fn clone_case() -> String {
-    fn walk(dir: &Path, root: &Path, out: &mut Vec<PathBuf>) {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for e in std::fs::read_dir(dir).expect("read cases") {
             let p = e.expect("entry").path();
             if p.is_dir() {
-                walk(&p, root, out);
+                walk(&p, out);
             } else if p.extension().is_some_and(|x| x == "json") {
                 out.push(p);
             }
@@ -599,7 +604,7 @@ fn clone_case() -> String {
     }
     let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/cases"));
     let mut files = Vec::new();
-    walk(root, root, &mut files);
+    walk(root, &mut files);
     files.sort();
     for f in files {
         let mut s = String::new();

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::Format;
-use jobconform::contract::{self, Level};
+use jobconform::contract;
 use jobconform::mock::deviation;
 
 fn emit(text: String) -> u8 {
@@ -23,23 +23,11 @@ fn json(v: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| "[]".into()) + "\n"
 }
 
-/// Prints the rules.
+/// Prints the rules (and the ambiguity register).
 pub fn rules(format: Format) -> u8 {
-    let rules = contract::rules();
     emit(match format {
-        Format::Json => json(&rules),
-        Format::Table => {
-            let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
-            let mut s = String::new();
-            for r in rules {
-                let level = match r.level {
-                    Level::Must => "MUST",
-                    Level::Should => "SHOULD",
-                };
-                s.push_str(&format!("{:w$}  {level:6}  {}\n", r.id, r.text));
-            }
-            s
-        }
+        Format::Json => json(&contract::to_json()),
+        Format::Table => contract::render_table(),
     })
 }
 
