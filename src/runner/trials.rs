@@ -131,7 +131,7 @@ fn redact(mut r: CaseRecord, target: &Target) -> CaseRecord {
     r
 }
 
-/// Builds the trials for every target and case.
+/// Builds the trials for every case and target.
 pub fn build(
     rt: &'static tokio::runtime::Runtime,
     targets: &[Ready],
@@ -140,8 +140,10 @@ pub fn build(
     records: &Records,
 ) -> Vec<Trial> {
     let mut trials = Vec::with_capacity(targets.len() * cases.len());
-    for ready in targets {
-        for case in cases {
+    // Case-major order interleaves targets, so every target's cases start early (libtest-mimic
+    // hands trials to its threads in order) and no target waits behind another's permits.
+    for case in cases {
+        for ready in targets {
             let name = format!("{}/{}", ready.target.name, case.name);
             let (ready, case, records) = (ready.clone(), case.clone(), records.clone());
             let trial_name = name.clone();
