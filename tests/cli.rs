@@ -686,3 +686,38 @@ fn ctrl_c_mid_poll_cleans_up_and_exits_130() {
     );
     assert_no_secret("stderr", &err);
 }
+
+#[test]
+fn run_over_tls_needs_the_certificate() {
+    let s = Served::start(&["--tls", "--time-scale", "50"]);
+    let ca = s.url("ca_cert");
+    let element = s.url("element").replace("127.0.0.1", "localhost");
+    let aiqum = s.url("aiqum").replace("127.0.0.1", "localhost");
+    let base = [
+        "run",
+        "--element",
+        &element,
+        "--aiqum",
+        &aiqum,
+        "--password-env",
+        "JC_RUN_PW",
+    ];
+    let o = jobconform(&base)
+        .env("JC_RUN_PW", SECRET)
+        .output()
+        .expect("run");
+    let (out, err) = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "untrusted certificate:\n{out}\n{err}"
+    );
+    let mut args = base.to_vec();
+    args.extend(["--ca-cert", &ca, "--min-interval", "100"]);
+    let o = jobconform(&args)
+        .env("JC_RUN_PW", SECRET)
+        .output()
+        .expect("run");
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+}
