@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures_util::future::join_all;
 use libtest_mimic::Trial;
-use tokio::sync::Semaphore;
+use tokio::sync::{RwLock, Semaphore};
 
 use super::RunArgs;
 use super::trials::{Ready, cannot_run};
@@ -165,6 +165,7 @@ fn ready(c: &Configured, caps: Capabilities) -> Ready {
         target: Arc::new(c.target.clone()),
         caps: Arc::new(caps),
         permits: Arc::new(Semaphore::new(c.concurrency.max(1))),
+        list_lock: Arc::new(RwLock::new(())),
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Completion, Failed, Trial};
-use tokio::sync::Semaphore;
+use tokio::sync::{RwLock, Semaphore};
 
 use crate::case::{Api, Capability, LoadedCase, Needs};
 use crate::exec::{Capabilities, CaseOutcome, Status};
@@ -22,6 +22,14 @@ pub struct Ready {
     pub caps: Arc<Capabilities>,
     /// At most this many of its cases at once.
     pub permits: Arc<Semaphore>,
+    /// Cases about the whole job list take this exclusively, every other case shared.
+    pub list_lock: Arc<RwLock<()>>,
+}
+
+/// Whether a case judges a whole list of jobs or handles (`*-LIST-*` rules): other cases creating
+/// jobs meanwhile would change what it sees, so it runs alone on its target.
+pub fn needs_whole_target(case: &LoadedCase) -> bool {
+    case.case.rules.iter().any(|r| r.contains("-LIST-"))
 }
 
 /// The per-trial records, filled as trials finish.
@@ -91,13 +99,20 @@ fn execute(
     if let Some(reason) = cannot_run(case, target, &ready.caps) {
         return outcome_of(Status::Skipped { reason });
     }
-    let (case, target, caps, permits) = (
+    let (case, target, caps, permits, lock) = (
         case.clone(),
         target.clone(),
         ready.caps.clone(),
         ready.permits.clone(),
+        ready.list_lock.clone(),
     );
     rt.block_on(async move {
+        // Lock before permit, in every trial: no trial holds a permit while waiting for the lock.
+        let (_alone, _shared) = if needs_whole_target(&case) {
+            (Some(lock.write_owned().await), None)
+        } else {
+            (None, Some(lock.read_owned().await))
+        };
         let Ok(_permit) = permits.acquire_owned().await else {
             return outcome_of(Status::Skipped {
                 reason: "not started: run shutting down".into(),
