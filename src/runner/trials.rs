@@ -187,3 +187,72 @@ fn completion(r: &CaseRecord) -> Result<Completion, Failed> {
         Verdict::Fail | Verdict::Error => Err(text::failure(r).into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::TargetConfig;
+
+    fn case(api: &str, needs: &str, requires: &[&str], rules: &[&str]) -> LoadedCase {
+        let v = serde_json::json!({
+            "description": "d", "api": api, "rules": rules, "needs": needs,
+            "requires": requires, "steps": []
+        });
+        LoadedCase {
+            name: "x/y".into(),
+            path: "cases/x/y.json".into(),
+            case: serde_json::from_value(v).expect("case"),
+        }
+    }
+
+    fn live(allow_mutations: bool, aiqum: bool) -> Target {
+        // PATH is always set: it stands in for a password variable without touching the env.
+        let cfg = TargetConfig {
+            element: Some("https://192.0.2.1/json-rpc/12.5".into()),
+            aiqum: aiqum.then(|| "https://192.0.2.1/api".into()),
+            password_env: Some("PATH".into()),
+            allow_mutations,
+            ..TargetConfig::default()
+        };
+        crate::target::live("lab", &cfg).expect("target").target
+    }
+
+    #[test]
+    fn live_targets_refuse_with_a_reason() {
+        let caps = Capabilities::default();
+        let ro = live(false, false);
+        let why = |c: &LoadedCase, t: &Target| cannot_run(c, t, &caps).unwrap_or_default();
+        assert!(why(&case("element", "mutations", &[], &[]), &ro).contains("--allow-mutations"));
+        assert!(why(&case("element", "scripted", &[], &[]), &ro).contains("scripted"));
+        assert!(why(&case("aiqum", "read-only", &[], &[]), &ro).contains("no AIQUM endpoint"));
+        assert_eq!(
+            cannot_run(&case("element", "read-only", &[], &[]), &ro, &caps),
+            None
+        );
+        let rw = live(true, true);
+        assert_eq!(
+            cannot_run(&case("element", "mutations", &[], &[]), &rw, &caps),
+            None
+        );
+        assert!(why(&case("aiqum", "mutations", &[], &[]), &rw).contains("aiqum_call"));
+        assert!(
+            why(&case("aiqum", "read-only", &["long-poll"], &[]), &rw).contains("long polling")
+        );
+    }
+
+    #[test]
+    fn list_cases_run_alone() {
+        assert!(needs_whole_target(&case(
+            "aiqum",
+            "read-only",
+            &[],
+            &["UM-LIST-PAGES"]
+        )));
+        assert!(!needs_whole_target(&case(
+            "aiqum",
+            "read-only",
+            &[],
+            &["UM-JOB-SHAPE"]
+        )));
+    }
+}
