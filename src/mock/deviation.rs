@@ -55,31 +55,31 @@ deviations! {
     "getapi-missing-url-version" => ["EL-VER-GETAPI"]: "GetAPI's supportedVersions leaves out the URL's version";
     "cluster-version-number" => ["EL-VER-CLUSTER"]: "GetClusterVersionInfo's clusterVersion is a JSON number";
     // GetAsyncResult shape
-    "gar-missing-handle-result" => ["EL-GAR-PARAMS"]: "GetAsyncResult without asyncHandle answers with a result";
+    "gar-missing-handle-result" => ["EL-GAR-PARAMS"]: "GetAsyncResult without asyncHandle answers with an empty result object";
     "status-completed" => ["EL-GAR-STATUS"]: "a finished handle reports status \"completed\" instead of \"complete\"";
     "running-with-result" => ["EL-GAR-RUNNING"]: "a running handle carries an empty result object";
     "running-without-details" => ["EL-GAR-DETAILS"]: "a running handle has no details member";
     "details-when-complete" => ["EL-GAR-COMPLETE"]: "a complete handle still carries details";
     "both-result-and-error" => ["EL-GAR-COMPLETE"]: "a failed operation carries both result and error";
     "async-error-without-name" => ["EL-GAR-ASYNC-ERROR"]: "a nested async error has no name member";
-    "times-without-z" => ["EL-GAR-TIMES"]: "createTime and lastUpdateTime lack the trailing Z";
-    "last-update-backwards" => ["EL-GAR-STABLE"]: "lastUpdateTime of a complete handle moves back on later polls";
+    "times-without-z" => ["EL-GAR-TIMES"]: "GetAsyncResult's createTime and lastUpdateTime lack the trailing Z";
+    "last-update-backwards" => ["EL-GAR-STABLE"]: "lastUpdateTime of a complete handle moves back 1 s on each later poll (never before createTime)";
     "unknown-handle-wrong-code" => ["EL-GAR-UNKNOWN"]: "an unknown handle gets code 404 and name xNotFound";
     // keepResult and handles
     "purge-running" => ["EL-KEEP-RUNNING"]: "querying a running handle without keepResult invalidates it";
     "purge-despite-keep" => ["EL-KEEP-TRUE"]: "keepResult: true is ignored on complete handles (they are purged)";
     "keep-absent-ignored" => ["EL-KEEP-DEFAULT"]: "a complete handle fetched without keepResult is not purged";
     "keep-false-ignored" => ["EL-KEEP-FALSE"]: "a complete handle fetched with keepResult: false is not purged";
-    "purge-on-failed-call" => ["EL-KEEP-FAILED-CALL"]: "a GetAsyncResult call that fails on a bad parameter still purges the handle";
-    "racy-purge" => ["EL-KEEP-ONCE"]: "concurrent fetches of one complete handle all get the result (check-then-purge race)";
+    "purge-on-failed-call" => ["EL-KEEP-FAILED-CALL"]: "a GetAsyncResult call that fails on a bad parameter still purges the handle it names (integer or numeric string)";
+    "racy-purge" => ["EL-KEEP-ONCE"]: "concurrent fetches of one complete handle all get the result (check-then-purge race: the purge waits 50 ms of real time for fetches in flight)";
     "reuse-handles" => ["EL-HANDLE-UNIQUE"]: "a new asynchronous call reuses the newest handle while it is still queryable";
     // ListAsyncResults and CloneVolume
     "list-completed-as-string" => ["EL-LIST-SHAPE"]: "ListAsyncResults entries carry completed as a string";
     "list-ignores-filter" => ["EL-LIST-FILTER"]: "asyncResultTypes is ignored: every entry comes back";
     "list-purges" => ["EL-LIST-NO-PURGE"]: "ListAsyncResults invalidates the complete handles it lists";
-    "list-data-differs" => ["EL-LIST-AGREES"]: "a successful entry's data differs from GetAsyncResult's result";
+    "list-data-differs" => ["EL-LIST-AGREES"]: "a successful entry's data differs from GetAsyncResult's result (an extra listedOnly member)";
     "list-keeps-purged" => ["EL-LIST-PURGED"]: "invalidated handles stay listed";
-    "clone-result-wrong-id" => ["EL-CLONE-START"]: "a finished clone's result names a different cloneID";
+    "clone-result-wrong-id" => ["EL-CLONE-START"]: "a finished clone's result names a different cloneID (the real one + 1000)";
     // AIQUM
     "aiqum-no-auth" => ["UM-AUTH"]: "AIQUM requests without or with wrong credentials are served";
     "jobs-text-plain" => ["UM-JSON"]: "job responses are sent as text/plain";
@@ -89,13 +89,13 @@ deviations! {
     "accept-link-wrong-key" => ["UM-ACCEPT-LINK"]: "the 202 body's job._links.self.href names another key";
     "accept-404-window" => ["UM-ACCEPT-READABLE"]: "a new job answers 404 for its first 500 ms (target time)";
     "job-without-links" => ["UM-JOB-SHAPE"]: "job objects have no _links";
-    "status-success" => ["UM-JOB-STATUS"]: "a finished job's status is \"success\", outside the four values";
+    "status-success" => ["UM-JOB-STATUS"]: "a job that finished normally has status \"success\" (literal dialect: state \"SUCCESS\"), outside the four values";
     "complete-before-submit" => ["UM-JOB-TIMES"]: "complete_time is earlier than submit_time";
     "job-never-ends" => ["UM-TERMINAL"]: "jobs started by asynchronous calls never reach a terminal state";
-    "terminal-flaps" => ["UM-TERMINAL-ABSORBING"]: "a terminal job's status changes on later reads";
-    "state-backwards" => ["UM-STATE-FORWARD"]: "a running job's state goes back to queued";
+    "terminal-flaps" => ["UM-TERMINAL-ABSORBING"]: "a terminal job's status changes on later reads (every second read of it flips normal and warning)";
+    "state-backwards" => ["UM-STATE-FORWARD"]: "a running job's state goes back to queued (the second half of each running step; split dialect)";
     "warning-terminal" => ["UM-WARNING"]: "a job that reaches WARNING mid-run is served as finished with WARNING from then on";
-    "failed-job-500" => ["UM-FAILED-IS-200"]: "a failed job is read with HTTP 500";
+    "failed-job-500" => ["UM-FAILED-IS-200"]: "a failed job is read with HTTP 500 (the body is still the job, plus an error object)";
     "no-job-results" => ["UM-RESULTS"]: "finished jobs have no job_results";
     "standard-poll-blocks" => ["UM-POLL-STANDARD"]: "a plain GET of a running job blocks until the job changes";
     "long-poll-early" => ["UM-POLL-LONG"]: "a long poll returns a running job after half the requested timeout";

@@ -141,6 +141,17 @@ impl State {
     }
 }
 
+impl State {
+    /// Back to a fresh mock: new Element and AIQUM state, empty journal (the clock keeps running).
+    pub fn reset(&self) {
+        let element = element::ElementState::new(&self.config, &self.clock);
+        *self.element.lock().unwrap_or_else(|p| p.into_inner()) = element;
+        let aiqum = aiqum::AiqumState::new(&self.config, &self.clock);
+        *self.aiqum.lock().unwrap_or_else(|p| p.into_inner()) = aiqum;
+        self.journal.clear();
+    }
+}
+
 /// The mock's HTTP routes for a state.
 pub fn router(state: Arc<State>) -> axum::Router {
     axum::Router::new()

@@ -1,0 +1,247 @@
+//! `GET /management-server/jobs`: the job list. Filters (`key`, `name`, `state`, `status`: exact,
+//! case-insensitive, `|` for OR and `*` as wildcard), ordering (`order_by=<field>[ asc|desc]` on
+//! `key`, `name`, `state`, `status`, `submit_time`, `complete_time`; default newest-submitted
+//! first, ties by creation sequence), pagination (`max_records` 1..; capped at 1000, default 20;
+//! `offset` >= 0; `_links.next.href` is a full `/api...` path carrying every parameter). Other
+//! query parameters are ignored. In the literal dialect (no `status` member) the `status` filter
+//! matches `state`. Deviations served here: `list-num-records-wrong`, `list-oldest-first`,
+//! `list-default-all`, `pages-overlap`, `list-ignores-filters`. Pure: the caller locks and
+//! passes `now`.
+
+use serde_json::{Value, json};
+
+use super::super::MockConfig;
+use super::jobs::{self, Render};
+use super::reply::encode;
+use super::{AiqumState, Job};
+
+/// Default page size.
+pub const DEFAULT_MAX: usize = 20;
+/// Largest page.
+pub const CAP: usize = 1000;
+/// Fields `order_by` accepts.
+pub const ORDER_FIELDS: &[&str] = &[
+    "key",
+    "name",
+    "state",
+    "status",
+    "submit_time",
+    "complete_time",
+];
+const FILTERS: &[&str] = &["key", "name", "state", "status"];
+
+/// A rejected list request (400).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadQuery(pub String);
+
+#[derive(Debug, Default)]
+struct Query {
+    max: Option<usize>,
+    offset: usize,
+    order: Option<(String, bool)>,
+    filters: Vec<(String, String)>,
+}
+
+fn parse(pairs: &[(String, String)]) -> Result<Query, BadQuery> {
+    let mut q = Query::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "max_records" => {
+                let n: usize = v.trim().parse().map_err(|_| {
+                    BadQuery(format!("max_records must be a positive integer, got {v:?}"))
+                })?;
+                if n == 0 {
+                    return Err(BadQuery("max_records must be at least 1".into()));
+                }
+                q.max = Some(n.min(CAP));
+            }
+            "offset" => {
+                q.offset = v.trim().parse().map_err(|_| {
+                    BadQuery(format!("offset must be a non-negative integer, got {v:?}"))
+                })?;
+            }
+            "order_by" => {
+                let mut words = v.split_whitespace();
+                let field = words.next().unwrap_or("").to_ascii_lowercase();
+                let desc = match words.next().map(str::to_ascii_lowercase).as_deref() {
+                    None | Some("asc") => false,
+                    Some("desc") => true,
+                    Some(other) => {
+                        return Err(BadQuery(format!(
+                            "order_by direction {other:?} is not asc or desc"
+                        )));
+                    }
+                };
+                if !ORDER_FIELDS.contains(&field.as_str()) || words.next().is_some() {
+                    return Err(BadQuery(format!("order_by {v:?} is not supported")));
+                }
+                q.order = Some((field, desc));
+            }
+            f if FILTERS.contains(&f) => {
+                q.filters.retain(|(name, _)| name != f);
+                q.filters.push((f.to_string(), v.clone()));
+            }
+            _ => {}
+        }
+    }
+    Ok(q)
+}
+
+/// Whether `value` matches a filter: alternatives split on `|`, `*` matches any run, no case.
+pub fn matches(pattern: &str, value: &str) -> bool {
+    let value = value.to_ascii_lowercase();
+    pattern
+        .split('|')
+        .any(|alt| glob(&alt.to_ascii_lowercase(), &value))
+}
+
+fn glob(p: &str, v: &str) -> bool {
+    let parts: Vec<&str> = p.split('*').collect();
+    if parts.len() == 1 {
+        return p == v;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !v.starts_with(first) || v.len() < first.len() + last.len() || !v.ends_with(last) {
+        return false;
+    }
+    let mut rest = &v[first.len()..v.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn field<'a>(record: &'a Value, name: &str) -> &'a str {
+    let v = record.get(name).and_then(Value::as_str);
+    match (v, name) {
+        (None, "status") => record.get("state").and_then(Value::as_str).unwrap_or(""),
+        (v, _) => v.unwrap_or(""),
+    }
+}
+
+/// The list answer, or why the query is refused. `self_href` is the request's path and query.
+pub fn answer(
+    s: &AiqumState,
+    config: &MockConfig,
+    prefix: &str,
+    self_href: &str,
+    pairs: &[(String, String)],
+    now: i64,
+) -> Result<Value, BadQuery> {
+    let q = parse(pairs)?;
+    let render = Render {
+        config,
+        prefix,
+        wall0: s.wall0(),
+        flap: false,
+    };
+    let ignore = config.deviates("list-ignores-filters");
+    let mut rows: Vec<(&Job, Value)> = s
+        .jobs()
+        .iter()
+        .filter(|j| jobs::listed(j, config, now))
+        .filter_map(|j| {
+            let seg = jobs::segment_at(j, config, now)?;
+            Some((j, jobs::render(j, &seg, &render)))
+        })
+        .filter(|(_, r)| {
+            q.filters
+                .iter()
+                .all(|(f, pat)| (ignore && f != "name") || matches(pat, field(r, f)))
+        })
+        .collect();
+    let by_submit = |a: &(&Job, Value), b: &(&Job, Value)| {
+        (a.0.submit_ms, a.0.seq).cmp(&(b.0.submit_ms, b.0.seq))
+    };
+    match &q.order {
+        None if config.deviates("list-oldest-first") => rows.sort_by(by_submit),
+        None => rows.sort_by(|a, b| by_submit(b, a)),
+        Some((f, desc)) => rows.sort_by(|a, b| {
+            let o = if f == "submit_time" {
+                by_submit(a, b)
+            } else {
+                field(&a.1, f)
+                    .cmp(field(&b.1, f))
+                    .then(a.0.seq.cmp(&b.0.seq))
+            };
+            if *desc { o.reverse() } else { o }
+        }),
+    }
+    let total = rows.len();
+    let limit = match q.max {
+        Some(n) => n,
+        None if config.deviates("list-default-all") => total.max(1),
+        None => DEFAULT_MAX,
+    };
+    let start = q.offset.min(total);
+    let page: Vec<Value> = rows
+        .into_iter()
+        .skip(start)
+        .take(limit)
+        .map(|(_, r)| r)
+        .collect();
+    let n = page.len();
+    let mut links = json!({"self": {"href": self_href}});
+    if start + n < total {
+        let next = if config.deviates("pages-overlap") && n >= 2 {
+            start + n - 1
+        } else {
+            start + n
+        };
+        let mut href = format!("{prefix}/management-server/jobs?max_records={limit}&offset={next}");
+        if let Some((f, desc)) = &q.order {
+            let dir = if *desc { "desc" } else { "asc" };
+            href.push_str(&format!("&order_by={}", encode(&format!("{f} {dir}"))));
+        }
+        for (f, v) in &q.filters {
+            href.push_str(&format!("&{f}={}", encode(v)));
+        }
+        links["next"] = json!({"href": href});
+    }
+    let num = if config.deviates("list-num-records-wrong") {
+        n + 1
+    } else {
+        n
+    };
+    Ok(json!({
+        "records": page,
+        "num_records": num,
+        "total_records": total,
+        "_links": links,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_match_without_case_with_or_and_wildcards() {
+        assert!(matches("ERROR", "error"));
+        assert!(!matches("error", "errors"));
+        assert!(matches("normal|error", "error"));
+        assert!(matches("re*", "Rediscover cluster"));
+        assert!(matches("*cluster", "Acquire cluster"));
+        assert!(matches("a*q*r", "aiqum-jobs-r"));
+        assert!(!matches("a*z", "abc"));
+        assert!(matches("*", ""));
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        let q = |k: &str, v: &str| parse(&[(k.to_string(), v.to_string())]);
+        assert!(q("max_records", "0").is_err());
+        assert!(q("max_records", "x").is_err());
+        assert!(q("offset", "-1").is_err());
+        assert!(q("order_by", "nope").is_err());
+        assert!(q("order_by", "name up").is_err());
+        assert_eq!(q("max_records", "5000").map(|q| q.max), Ok(Some(CAP)));
+        assert_eq!(
+            q("order_by", "Submit_Time DESC").map(|q| q.order),
+            Ok(Some(("submit_time".to_string(), true)))
+        );
+    }
+}

@@ -1,0 +1,348 @@
+//! AIQUM provisioning calls that start jobs: LUNs and file shares under `/storage-provider/`.
+//! Validates bodies synchronously (400), answers 202 with `{"job": {"key", "_links"}}`, and
+//! records the object change as the job's effect (applied when the job succeeds). Also serves
+//! GET of the objects. Deviations served here: `accept-200`, `accept-no-key`,
+//! `accept-link-wrong-key`. Holds no lock across an `.await`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State as AxState};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+
+use super::super::State;
+use super::jobs::job_href;
+use super::reply::{self, Note};
+use super::{Effect, Kind, Origin, call_script};
+
+/// The provisioning routes under `/api` and `/api/v2`.
+pub fn routes() -> Router<Arc<State>> {
+    let mut r = Router::new();
+    for p in ["/api", "/api/v2"] {
+        for kind in [Kind::Lun, Kind::FileShare] {
+            let seg = kind.segment();
+            r = r
+                .route(
+                    &format!("{p}/storage-provider/{seg}"),
+                    get(list_objects).post(create).fallback(not_allowed),
+                )
+                .route(
+                    &format!("{p}/storage-provider/{seg}/{{key}}"),
+                    get(get_object)
+                        .patch(modify)
+                        .delete(remove)
+                        .fallback(not_allowed),
+                );
+        }
+    }
+    r
+}
+
+async fn not_allowed(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
+    if let Some(r) = reply::check_auth(&st.config, req.headers()) {
+        return r;
+    }
+    let m = format!("{} is not allowed on {}", req.method(), req.uri().path());
+    reply::error(&st.config, StatusCode::METHOD_NOT_ALLOWED, "405", &m)
+}
+
+fn kind_of(path: &str) -> Kind {
+    if path.contains("/storage-provider/file-shares") {
+        Kind::FileShare
+    } else {
+        Kind::Lun
+    }
+}
+
+fn object_key_of(path: &str, kind: Kind) -> Option<String> {
+    let raw = path
+        .rsplit_once(&format!("/storage-provider/{}/", kind.segment()))?
+        .1;
+    reply::percent_decode(raw, false)
+}
+
+fn non_empty_str<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn positive_int(v: &Value, pointer: &str) -> Option<u64> {
+    v.pointer(pointer)
+        .and_then(Value::as_u64)
+        .filter(|n| *n > 0)
+}
+
+/// Checks a POST body: `name` (non-empty string), `space.size` (integer > 0), `svm.key`
+/// (non-empty string).
+pub fn validate_create(body: &Value) -> Result<(), String> {
+    if !body.is_object() {
+        return Err("the body must be a JSON object".into());
+    }
+    if non_empty_str(body, "/name").is_none() {
+        return Err("name is required and must be a non-empty string".into());
+    }
+    if positive_int(body, "/space/size").is_none() {
+        return Err("space.size is required and must be an integer greater than 0".into());
+    }
+    if non_empty_str(body, "/svm/key").is_none() {
+        return Err("svm.key is required and must be a non-empty string".into());
+    }
+    Ok(())
+}
+
+/// Checks a PATCH body and returns the members to merge: at least one of `name` (non-empty
+/// string), `space.size` (integer > 0), `performance_service_level.key` (non-empty string).
+pub fn validate_patch(body: &Value) -> Result<Value, String> {
+    let Some(o) = body.as_object() else {
+        return Err("the body must be a JSON object".into());
+    };
+    let mut patch = Map::new();
+    if o.contains_key("name") {
+        let name = non_empty_str(body, "/name").ok_or("name must be a non-empty string")?;
+        patch.insert("name".into(), json!(name));
+    }
+    if o.contains_key("space") {
+        let size = positive_int(body, "/space/size")
+            .ok_or("space.size must be an integer greater than 0")?;
+        patch.insert("space".into(), json!({"size": size}));
+    }
+    if o.contains_key("performance_service_level") {
+        let psl = non_empty_str(body, "/performance_service_level/key")
+            .ok_or("performance_service_level.key must be a non-empty string")?;
+        patch.insert("performance_service_level".into(), json!({"key": psl}));
+    }
+    if patch.is_empty() {
+        return Err(
+            "nothing to change: give name, space.size or performance_service_level.key".into(),
+        );
+    }
+    Ok(Value::Object(patch))
+}
+
+fn uuid() -> String {
+    let h = |n: usize| -> String { (0..n).map(|_| fastrand::digit(16)).collect() };
+    format!("{}-{}-{}-{}-{}", h(8), h(4), h(4), h(4), h(12))
+}
+
+fn new_object_key(kind: Kind) -> String {
+    let t = match kind {
+        Kind::Lun => "lun",
+        Kind::FileShare => "volume",
+    };
+    format!("{}:type={t},uuid={}", uuid(), uuid())
+}
+
+async fn read_json(st: &State, req: Request) -> Result<Value, (StatusCode, String)> {
+    let bytes = axum::body::to_bytes(req.into_body(), st.config.max_body)
+        .await
+        .map_err(|e| {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("could not read the body: {e}"),
+            )
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("the body is not JSON: {e}"),
+        )
+    })
+}
+
+fn bad(st: &State, m: &str) -> Response {
+    reply::error(&st.config, StatusCode::BAD_REQUEST, "400", m)
+}
+
+fn no_object(st: &State, kind: Kind) -> Response {
+    let m = format!("no {} with that key", kind.label());
+    reply::error(&st.config, StatusCode::NOT_FOUND, "404", &m)
+}
+
+/// What a provisioning call asks for.
+struct Call {
+    kind: Kind,
+    verb: &'static str,
+    name: String,
+    description: String,
+    results: Value,
+    effect: Effect,
+}
+
+/// Starts the job of `call` and answers 202 (journaled).
+fn accept(st: &State, parts: &axum::http::request::Parts, call: Call) -> Response {
+    let prefix = reply::prefix_of(parts.uri.path());
+    let now = st.clock.now_ms();
+    let mut script = call_script(&st.config);
+    script.result = Some(call.results);
+    let (key, other) = {
+        let mut s = st.aiqum.lock().unwrap_or_else(|p| p.into_inner());
+        s.settle(now as i64);
+        let key = s.push_job(
+            call.name,
+            call.description,
+            now as i64,
+            script,
+            Origin::Call,
+            Some(call.effect),
+        );
+        let other = st
+            .config
+            .deviates("accept-link-wrong-key")
+            .then(|| s.fresh_key());
+        (key, other)
+    };
+    let href = job_href(prefix, other.as_deref().unwrap_or(&key));
+    let mut job = json!({"key": key, "_links": {"self": {"href": href}}});
+    if let (true, Some(o)) = (st.config.deviates("accept-no-key"), job.as_object_mut()) {
+        o.remove("key");
+    }
+    let status = if st.config.deviates("accept-200") {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let response = reply::json_answer(&st.config, status, &json!({"job": job}), false);
+    let note = Note {
+        op: format!("{} {}", call.verb, call.kind.segment()),
+        job: Some(key),
+        http_status: status.as_u16(),
+        ..Note::default()
+    };
+    reply::journal(
+        st,
+        &parts.headers,
+        reply::peer_of(&parts.extensions),
+        now,
+        note,
+    );
+    response
+}
+
+async fn create(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
+    if let Some(r) = reply::check_auth(&st.config, req.headers()) {
+        return r;
+    }
+    let kind = kind_of(req.uri().path());
+    let (parts, body) = req.into_parts();
+    let body = match read_json(&st, Request::new(body)).await {
+        Ok(b) => b,
+        Err((code, m)) => return reply::error(&st.config, code, code.as_str(), &m),
+    };
+    if let Err(m) = validate_create(&body) {
+        return bad(&st, &m);
+    }
+    let okey = new_object_key(kind);
+    let name = non_empty_str(&body, "/name")
+        .unwrap_or_default()
+        .to_string();
+    let mut object = body.clone();
+    object["key"] = json!(okey);
+    let call = Call {
+        kind,
+        verb: "POST",
+        name: format!("Create {}", kind.label()),
+        description: format!("Create {} {name}", kind.label()),
+        results: json!([{"name": kind.result_name(), "value": okey}]),
+        effect: Effect::Create(kind, okey.clone(), object),
+    };
+    accept(&st, &parts, call)
+}
+
+async fn modify(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
+    if let Some(r) = reply::check_auth(&st.config, req.headers()) {
+        return r;
+    }
+    let kind = kind_of(req.uri().path());
+    let okey = object_key_of(req.uri().path(), kind);
+    let (parts, body) = req.into_parts();
+    let body = match read_json(&st, Request::new(body)).await {
+        Ok(b) => b,
+        Err((code, m)) => return reply::error(&st.config, code, code.as_str(), &m),
+    };
+    let patch = match validate_patch(&body) {
+        Ok(p) => p,
+        Err(m) => return bad(&st, &m),
+    };
+    let Some(okey) = okey.filter(|k| exists(&st, kind, k)) else {
+        return no_object(&st, kind);
+    };
+    let call = Call {
+        kind,
+        verb: "PATCH",
+        name: format!("Modify {}", kind.label()),
+        description: format!("Modify {} {okey}", kind.label()),
+        results: json!([{"name": kind.result_name(), "value": okey}]),
+        effect: Effect::Update(kind, okey.clone(), patch),
+    };
+    accept(&st, &parts, call)
+}
+
+async fn remove(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
+    if let Some(r) = reply::check_auth(&st.config, req.headers()) {
+        return r;
+    }
+    let kind = kind_of(req.uri().path());
+    let okey = object_key_of(req.uri().path(), kind);
+    let (parts, _) = req.into_parts();
+    let Some(okey) = okey.filter(|k| exists(&st, kind, k)) else {
+        return no_object(&st, kind);
+    };
+    let call = Call {
+        kind,
+        verb: "DELETE",
+        name: format!("Delete {}", kind.label()),
+        description: format!("Delete {} {okey}", kind.label()),
+        results: json!([]),
+        effect: Effect::Delete(kind, okey.clone()),
+    };
+    accept(&st, &parts, call)
+}
+
+fn exists(st: &State, kind: Kind, key: &str) -> bool {
+    let now = st.clock.now_ms() as i64;
+    let mut s = st.aiqum.lock().unwrap_or_else(|p| p.into_inner());
+    s.settle(now);
+    s.object(kind, key).is_some()
+}
+
+async fn get_object(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
+    if let Some(r) = reply::check_auth(&st.config, req.headers()) {
+        return r;
+    }
+    let kind = kind_of(req.uri().path());
+    let okey = object_key_of(req.uri().path(), kind);
+    let now = st.clock.now_ms() as i64;
+    let found = okey.and_then(|k| {
+        let mut s = st.aiqum.lock().unwrap_or_else(|p| p.into_inner());
+        s.settle(now);
+        s.object(kind, &k).cloned()
+    });
+    match found {
+        Some(o) => reply::json_answer(&st.config, StatusCode::OK, &o, false),
+        None => no_object(&st, kind),
+    }
+}
+
+async fn list_objects(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
+    if let Some(r) = reply::check_auth(&st.config, req.headers()) {
+        return r;
+    }
+    let kind = kind_of(req.uri().path());
+    let now = st.clock.now_ms() as i64;
+    let records: Vec<Value> = {
+        let mut s = st.aiqum.lock().unwrap_or_else(|p| p.into_inner());
+        s.settle(now);
+        s.objects(kind).into_iter().cloned().collect()
+    };
+    let body = json!({
+        "records": records,
+        "num_records": records.len(),
+        "total_records": records.len(),
+        "_links": {"self": {"href": req.uri().to_string()}},
+    });
+    reply::json_answer(&st.config, StatusCode::OK, &body, false)
+}

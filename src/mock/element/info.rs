@@ -1,0 +1,166 @@
+//! The read-only Element methods a harness fingerprints a cluster with: GetAPI (register E5),
+//! GetClusterVersionInfo, GetClusterInfo and GetLimits, shaped like a 12.5 cluster's answers.
+
+use serde_json::{Value, json};
+
+use super::rpc::{Params, RpcError};
+use super::{Ctx, ElementState, METHODS, Note};
+use crate::mock::{ELEMENT_CURRENT, ELEMENT_VERSIONS, ElementDialect};
+
+/// Firmware the mock claims.
+pub const FIRMWARE: &str = "12.5.0.897";
+/// Smallest volume (`GetLimits.volumeSizeMin`).
+pub const VOLUME_SIZE_MIN: u64 = 1_000_000_000;
+/// Largest volume (`GetLimits.volumeSizeMax`).
+pub const VOLUME_SIZE_MAX: u64 = 17_592_186_044_416;
+
+fn version_value(v: &str, dialect: ElementDialect) -> Value {
+    match dialect {
+        ElementDialect::DocLiteral => json!(v),
+        ElementDialect::Current => v.parse::<f64>().map_or_else(|_| json!(v), |f| json!(f)),
+    }
+}
+
+/// GetAPI.
+pub fn get_api(
+    _st: &mut ElementState,
+    ctx: &Ctx,
+    _p: &Params,
+    _n: &mut Note,
+) -> Result<Value, RpcError> {
+    let dialect = ctx.config.element_dialect;
+    let supported: Vec<Value> = ELEMENT_VERSIONS
+        .iter()
+        .filter(|v| !(ctx.config.deviates("getapi-missing-url-version") && **v == ctx.version))
+        .map(|v| version_value(v, dialect))
+        .collect();
+    let mut names: Vec<&str> = METHODS.iter().map(|m| m.name).collect();
+    names.sort_unstable();
+    Ok(json!({
+        "currentVersion": version_value(ELEMENT_CURRENT, dialect),
+        "supportedVersions": supported,
+        ELEMENT_CURRENT: names,
+    }))
+}
+
+/// GetClusterVersionInfo.
+pub fn get_cluster_version_info(
+    _st: &mut ElementState,
+    ctx: &Ctx,
+    _p: &Params,
+    _n: &mut Note,
+) -> Result<Value, RpcError> {
+    let cluster_version = if ctx.config.deviates("cluster-version-number") {
+        json!(12.5)
+    } else {
+        json!(FIRMWARE)
+    };
+    let nodes: Vec<Value> = (1..=4)
+        .map(|id| {
+            json!({"nodeID": id, "nodeVersion": FIRMWARE,
+                   "nodeInternalRevision": format!("BuildType=Release Element=lithium Release=lithium ReleaseShort=lithium Version={FIRMWARE} sfdev=12.5.0.897 Repository=lithium Revision=jobconform-mock BuildDate=2026-01-01T00:00:00")})
+        })
+        .collect();
+    Ok(json!({
+        "clusterAPIVersion": ELEMENT_CURRENT,
+        "clusterVersion": cluster_version,
+        "clusterVersionInfo": nodes,
+        "softwareVersionInfo": {
+            "currentVersion": FIRMWARE,
+            "nodeID": 0,
+            "packageName": "",
+            "pendingVersion": FIRMWARE,
+            "startTime": "",
+        },
+    }))
+}
+
+/// GetClusterInfo.
+pub fn get_cluster_info(
+    _st: &mut ElementState,
+    _ctx: &Ctx,
+    _p: &Params,
+    _n: &mut Note,
+) -> Result<Value, RpcError> {
+    Ok(json!({"clusterInfo": {
+        "attributes": {},
+        "defaultProtectionScheme": "doubleHelix",
+        "enabledProtectionSchemes": ["doubleHelix"],
+        "encryptionAtRestState": "disabled",
+        "ensemble": ["10.117.0.1", "10.117.0.2", "10.117.0.3"],
+        "mvip": "10.117.0.10",
+        "mvipInterface": "team1G",
+        "mvipNodeID": 1,
+        "mvipVlanTag": "0",
+        "name": "jobconform-mock",
+        "repCount": 2,
+        "softwareEncryptionAtRestState": "disabled",
+        "supportedProtectionSchemes": ["doubleHelix"],
+        "svip": "10.117.1.10",
+        "svipInterface": "team10G",
+        "svipNodeID": 1,
+        "svipVlanTag": "0",
+        "uniqueID": "jcmk",
+        "uuid": "6b1c3a1e-1d2e-4c59-9c4b-5a7b0c1d2e3f",
+    }}))
+}
+
+/// GetLimits.
+pub fn get_limits(
+    _st: &mut ElementState,
+    _ctx: &Ctx,
+    _p: &Params,
+    _n: &mut Note,
+) -> Result<Value, RpcError> {
+    let limits: [(&str, u64); 43] = [
+        ("accountCountMax", 5000),
+        ("accountNameLengthMax", 64),
+        ("accountNameLengthMin", 1),
+        ("bulkVolumeJobsPerNodeMax", 8),
+        ("bulkVolumeJobsPerVolumeMax", 2),
+        ("cloneJobsPerNodeMax", 8),
+        ("cloneJobsPerVolumeMax", 2),
+        ("clusterAdminAccountMax", 5000),
+        ("clusterPairsCountMax", 4),
+        ("fibreChannelVolumeAccessMax", 16384),
+        ("initiatorAliasLengthMax", 224),
+        ("initiatorCountMax", 10000),
+        ("initiatorNameLengthMax", 224),
+        ("initiatorsPerVolumeAccessGroupCountMax", 128),
+        ("iscsiSessionsFromFibreChannelNodesMax", 4096),
+        ("qosPolicyCountMax", 500),
+        ("scheduleNameLengthMax", 244),
+        ("secretLengthMax", 16),
+        ("secretLengthMin", 12),
+        ("snapshotNameLengthMax", 255),
+        ("snapshotsPerVolumeMax", 32),
+        ("virtualVolumeCountMax", 8000),
+        ("virtualVolumesPerAccountCountMax", 10000),
+        ("volumeAccessGroupCountMax", 1000),
+        ("volumeAccessGroupLunMax", 16383),
+        ("volumeAccessGroupNameLengthMax", 64),
+        ("volumeAccessGroupNameLengthMin", 1),
+        ("volumeAccessGroupsPerInitiatorCountMax", 1),
+        ("volumeAccessGroupsPerVolumeCountMax", 64),
+        ("volumeBurstIOPSMax", 200000),
+        ("volumeBurstIOPSMin", 100),
+        ("volumeCountMax", 4000),
+        ("volumeMaxIOPSMax", 200000),
+        ("volumeMaxIOPSMin", 100),
+        ("volumeMinIOPSMax", 15000),
+        ("volumeMinIOPSMin", 50),
+        ("volumeNameLengthMax", 64),
+        ("volumeNameLengthMin", 1),
+        ("volumeSizeMax", VOLUME_SIZE_MAX),
+        ("volumeSizeMin", VOLUME_SIZE_MIN),
+        ("volumesPerAccountCountMax", 2000),
+        ("volumesPerGroupSnapshotMax", 32),
+        ("volumesPerVolumeAccessGroupCountMax", 2000),
+    ];
+    Ok(Value::Object(
+        limits
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect(),
+    ))
+}
