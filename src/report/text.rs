@@ -54,10 +54,39 @@ fn finding_text(out: &mut String, r: &CaseRecord, f: &RatedFinding) {
     if let Some(e) = &x.expected {
         let _ = writeln!(out, "    expected:\n{}", indent(&pretty(e), "      "));
     }
-    if let Some(a) = &x.actual {
-        let _ = writeln!(out, "    actual:\n{}", indent(&pretty(a), "      "));
+    match (&x.actual, &x.expected) {
+        (Some(a), _) => {
+            let _ = writeln!(out, "    actual:\n{}", indent(&pretty(a), "      "));
+        }
+        (None, Some(_)) if x.pointer.is_some() => {
+            let _ = writeln!(out, "    actual: nothing at this pointer");
+        }
+        _ => {}
+    }
+    // Without an actual value, the answer itself is the evidence (cut to stay readable).
+    if x.actual.is_none()
+        && let Some(body) = x
+            .exchange
+            .and_then(|i| r.transcript.get(i))
+            .and_then(|ex| ex.json())
+    {
+        let text = pretty(body);
+        let mut lines: Vec<&str> = text.lines().take(ANSWER_LINES + 1).collect();
+        let cut = lines.len() > ANSWER_LINES;
+        lines.truncate(ANSWER_LINES);
+        let _ = writeln!(
+            out,
+            "    answer body:\n{}",
+            indent(&lines.join("\n"), "      ")
+        );
+        if cut {
+            let _ = writeln!(out, "      [...]");
+        }
     }
 }
+
+/// Most lines of an answer body shown in a failure.
+const ANSWER_LINES: usize = 30;
 
 /// The failure text of a record (what libtest prints for a failed trial).
 pub fn failure(r: &CaseRecord) -> String {
