@@ -161,12 +161,15 @@ pub fn summary(targets: &[TargetRecord], records: &[CaseRecord]) -> String {
     if !warned.is_empty() {
         let _ = writeln!(out, "  warnings (SHOULD rules; fail with --strict):");
         for r in warned {
+            let mut seen = std::collections::BTreeSet::new();
             for f in &r.findings {
-                let _ = writeln!(
-                    out,
-                    "    {} {}: {}",
-                    r.trial, f.finding.rule, f.finding.message
-                );
+                if seen.insert((&f.finding.rule, &f.finding.message)) {
+                    let _ = writeln!(
+                        out,
+                        "    {} {}: {}",
+                        r.trial, f.finding.rule, f.finding.message
+                    );
+                }
             }
         }
     }
