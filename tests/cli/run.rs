@@ -5,7 +5,7 @@ use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::support::*;
 
@@ -274,4 +274,81 @@ fn run_over_tls_needs_the_certificate() {
         .expect("run");
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+}
+
+#[test]
+fn a_profile_runs_several_targets_with_results_kept_apart() {
+    let a = Served::start(&["--time-scale", "50"]);
+    let b = Served::start(&["--time-scale", "50"]);
+    let before_b = created_objects(&state(&b));
+    let dir = tmp();
+    let profile = dir.path().join("targets.toml");
+    let report = dir.path().join("r.json");
+    std::fs::write(
+        &profile,
+        format!(
+            "[targets.alpha]\nelement = \"{}\"\naiqum = \"{}\"\npassword_env = \"JC_RUN_PW\"\nmin_interval_ms = 100\nconcurrency = 2\nlabel = \"fw-alpha\"\n\n\
+             [targets.beta]\nelement = \"{}\"\npassword_env = \"JC_RUN_PW\"\nmin_interval_ms = 100\nallow_mutations = true\n",
+            a.url("element"),
+            a.url("aiqum"),
+            b.url("element"),
+        ),
+    )
+    .expect("write profile");
+    let o = jobconform(&[
+        "run",
+        "--profile",
+        profile.to_str().expect("utf8"),
+        "--report-json",
+        report.to_str().expect("utf8"),
+    ])
+    .env("JC_RUN_PW", SECRET)
+    .output()
+    .expect("run");
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let doc = validate_report(&report);
+    let names: Vec<&str> = doc["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .map(|t| t["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["alpha", "beta"]);
+    assert_eq!(doc["targets"][0]["fingerprint"]["label"], "fw-alpha");
+    let cases = doc["cases"].as_array().expect("cases");
+    let on = |t: &str| {
+        cases
+            .iter()
+            .filter(|c| c["target"] == t)
+            .collect::<Vec<_>>()
+    };
+    let (alpha, beta) = (on("alpha"), on("beta"));
+    assert_eq!(alpha.len(), beta.len(), "every case on every target");
+    assert!(
+        alpha
+            .iter()
+            .all(|c| c["trial"].as_str().expect("trial").starts_with("alpha/"))
+    );
+    // beta has no AIQUM endpoint: its AIQUM cases are skipped with that reason, never dropped.
+    assert!(beta.iter().any(|c| {
+        c["outcome"] == "skipped"
+            && c["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("no AIQUM endpoint"))
+    }));
+    // beta allows mutations and alpha does not: only beta ran the clone cases.
+    let ran = |cs: &[&Value], name: &str| {
+        cs.iter()
+            .any(|c| c["name"] == name && c["outcome"] != "skipped")
+    };
+    let clone = clone_case();
+    assert!(ran(&beta, &clone) && !ran(&alpha, &clone));
+    assert!(err.contains("target beta WILL BE CHANGED"), "{err}");
+    assert!(!err.contains("target alpha WILL BE CHANGED"), "{err}");
+    assert_eq!(
+        created_objects(&state(&b)),
+        before_b,
+        "objects left on beta"
+    );
 }
