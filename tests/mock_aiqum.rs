@@ -414,12 +414,32 @@ async fn a_long_poll_answers_promptly_when_the_job_ends() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_long_poll_answers_when_the_state_changes() {
+async fn a_plain_long_poll_sleeps_through_state_changes_until_terminal() {
     let m = M::start(MockConfig::default()).await;
     let k = m
         .script(json!({"steps": [{"ms": 1_000, "state": "queued"}, {"ms": 9_000}], "outcome": "success"}))
         .await;
     let r = long(&m, &k, "?poll_timeout=30").await;
+    assert!(terminal(r.j()), "{:?}", r.json);
+    assert!(
+        (10_000..=10_000 + SLACK).contains(&r.elapsed_ms),
+        "{}",
+        r.elapsed_ms
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_poll_with_last_modified_answers_when_the_state_changes() {
+    let m = M::start(MockConfig::default()).await;
+    let k = m
+        .script(json!({"steps": [{"ms": 1_000, "state": "queued"}, {"ms": 9_000}], "outcome": "success"}))
+        .await;
+    let first = m.job(&k, "").await;
+    let lm = first.j()["last_modified"]
+        .as_str()
+        .expect("last_modified")
+        .to_string();
+    let r = long(&m, &k, &format!("?poll_timeout=30&last_modified={lm}")).await;
     assert_eq!(state(r.j()), "running");
     assert!(
         (1_000..=1_000 + SLACK).contains(&r.elapsed_ms),
@@ -736,7 +756,8 @@ async fn reads_and_calls_are_journaled() {
     assert_eq!(e[1].client, "127.0.0.1");
     assert_eq!(
         (e[2].observed.as_deref(), e[2].terminal),
-        (Some("running"), false)
+        (Some("completed"), true),
+        "a plain long poll answers when the job is terminal"
     );
     assert_eq!(e[2].client, "poller-7");
     assert_eq!(e[2].t_ms, e[1].t_ms, "journaled at arrival");

@@ -79,5 +79,6 @@ async fn state_summary(AxState(state): AxState<Arc<State>>, headers: HeaderMap) 
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .summary(now);
-    Json(json!({"t_ms": now, "element": element})).into_response()
+    let aiqum = super::aiqum::state_summary(&state.aiqum.lock().unwrap_or_else(|p| p.into_inner()));
+    Json(json!({"t_ms": now, "element": element, "aiqum": aiqum})).into_response()
 }

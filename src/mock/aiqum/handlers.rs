@@ -1,11 +1,12 @@
 //! AIQUM job routes: `GET /management-server/jobs[/{key}]` (plain and long-polled reads, the
 //! list), 405 for every other method there (`jobs-writable` lets DELETE remove a job), and the
 //! control route that creates scripted jobs. Long polling (register U3): `poll_timeout` in whole
-//! seconds 1..=120 of target time (else 400), optional `last_modified` (ISO 8601, else 400); the
-//! answer comes at once if the job is terminal or changed after `last_modified`, otherwise when
-//! its (state, status) changes or the timeout passes. Job objects then carry `last_modified`
-//! (the time of the job's last change) for the client to pass back, since without it "changed"
-//! can only mean "changed since the poll arrived". Waiting sleeps on the clock to the next
+//! seconds 1..=120 of target time (else 400), optional `last_modified` (ISO 8601, else 400).
+//! Without `last_modified` the answer comes when the job is terminal or the timeout passes (the
+//! doc: "when the job state moves to NORMAL, ERROR, or PARTIAL_FAILURES"; UM-POLL-LONG). With
+//! it (ONTAP Select Deploy's semantics) the answer also comes at once if the job changed after
+//! `last_modified`, or when its (state, status) changes during the wait. Job objects carry
+//! `last_modified` (the time of the job's last change) for the client to pass back. Waiting sleeps on the clock to the next
 //! timeline boundary; no lock is held across an `.await`. Without `config.long_poll` both
 //! parameters are ignored.
 
@@ -142,6 +143,11 @@ struct Wait {
     last_modified: Option<i64>,
     /// `long-poll-overstays`: a job that turns terminal mid-wait is answered only at `full`.
     overstay: bool,
+    /// Answer when the job changes during the wait. Only with `last_modified` (the Deploy-style
+    /// "changed since" long poll) or for `standard-poll-blocks`: a plain long poll answers early
+    /// only when the job is terminal (UM-POLL-LONG, the doc's "when the job state moves to
+    /// NORMAL, ERROR, or PARTIAL_FAILURES").
+    wake_on_change: bool,
 }
 
 /// Waits as a long poll does; `None` if the job is (or becomes) unknown.
@@ -160,7 +166,7 @@ async fn wait(st: &State, key: &str, w: &Wait) -> Option<()> {
             return Some(());
         }
         let fresh = w.last_modified.is_some_and(|lm| l.changed > lm);
-        if changed || fresh || now >= w.deadline {
+        if (changed && w.wake_on_change) || fresh || now >= w.deadline {
             return Some(());
         }
         if baseline.is_none() {
@@ -209,6 +215,7 @@ fn parse_long_poll(st: &State, parts: &Parts, t0: i64) -> Result<Option<Wait>, S
     Ok(Some(Wait {
         deadline,
         full,
+        wake_on_change: last_modified.is_some(),
         last_modified,
         overstay: st.config.deviates("long-poll-overstays"),
     }))
@@ -249,6 +256,7 @@ async fn get_job(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
                         full,
                         last_modified: None,
                         overstay: false,
+                        wake_on_change: true,
                     };
                     wait(&st, key, &w).await
                 }
