@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str = "\
 Exit codes:
   0    conformant: every MUST rule held (and every SHOULD rule under --strict)
-  1    a MUST rule failed (or a SHOULD rule under --strict)
+  1    a MUST rule failed (or a SHOULD rule under --strict), or a stored snapshot
+       no longer matches (see --snapshots)
   2    harness or configuration error (bad flag, profile, case file, unknown deviation),
        a harness error in a trial, or nothing ran (everything filtered out or skipped)
   3    a target was unreachable (connection refused, TLS, timeout) or refused the

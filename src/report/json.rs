@@ -266,6 +266,11 @@ pub(crate) mod tests {
             notes: vec!["E1: unknown handle named xAsyncHandleDoesNotExist".into()],
             transcript: vec![exchange(true), exchange(false)],
             duration_ms: 12,
+            snapshot: Some(crate::report::SnapshotCheck {
+                status: "changed",
+                path: "snapshots/12.5.0.897/element/keep.snap".into(),
+                message: Some("failed to match snapshot".into()),
+            }),
         };
         let skipped = CaseRecord {
             trial: "lab/element/scripted".into(),

@@ -86,6 +86,28 @@ pub struct CaseRecord {
     pub transcript: Vec<Exchange>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
+    /// The snapshot check, if the trial was checked against a stored snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotCheck>,
+}
+
+/// What the snapshot check of one trial found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotCheck {
+    /// `matched`, `created`, `updated`, `changed`, `missing` or `error`.
+    pub status: &'static str,
+    /// The `.snap` file.
+    pub path: String,
+    /// The difference or error, for failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl SnapshotCheck {
+    /// Whether the trial fails because of its snapshot.
+    pub fn failed(&self) -> bool {
+        matches!(self.status, "changed" | "missing" | "error")
+    }
 }
 
 /// Element and AIQUM dialects seen on a target.
@@ -189,7 +211,22 @@ pub fn record(
         notes: outcome.notes,
         transcript: outcome.transcript,
         duration_ms: outcome.duration.as_millis() as u64,
+        snapshot: None,
     }
+}
+
+/// Adds a snapshot check to a record: a failed check fails a trial that ran (the target no
+/// longer answers what was recorded), with the difference as its reason.
+pub fn with_snapshot(mut r: CaseRecord, check: Option<SnapshotCheck>) -> CaseRecord {
+    if let Some(c) = &check
+        && c.failed()
+        && matches!(r.outcome, Verdict::Pass | Verdict::Warn | Verdict::Fail)
+    {
+        r.outcome = Verdict::Fail;
+        r.reason = Some(format!("snapshot {}: {}", c.status, c.path));
+    }
+    r.snapshot = check;
+    r
 }
 
 /// The Element dialect the notes of a target's cases reveal (register E1).

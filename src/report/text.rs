@@ -101,6 +101,12 @@ pub fn failure(r: &CaseRecord) -> String {
     for f in &r.findings {
         finding_text(&mut out, r, f);
     }
+    if let Some(s) = r.snapshot.as_ref().filter(|s| s.failed()) {
+        let _ = writeln!(out, "snapshot {} ({}):", s.status, s.path);
+        if let Some(m) = &s.message {
+            let _ = writeln!(out, "{}", indent(m, "  "));
+        }
+    }
     out.trim_end().to_string()
 }
 

@@ -11,6 +11,7 @@
 pub mod cases;
 pub mod plan;
 pub mod signals;
+pub mod snapshots;
 pub mod trials;
 
 use std::path::PathBuf;
@@ -97,6 +98,17 @@ pub struct RunArgs {
     /// Time scale of the mock (the embedded one, or the one named by --control).
     #[arg(long, value_name = "F", default_value_t = 50.0)]
     pub mock_time_scale: f64,
+    /// Check trials against stored snapshots (snapshots/<firmware label>/<case>.snap): auto
+    /// checks the stored ones only; check also creates missing ones (fails on them under CI);
+    /// update rewrites them; off ignores them.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = snapshots::Mode::Auto)]
+    pub snapshots: snapshots::Mode,
+    /// Same as --snapshots update.
+    #[arg(long, conflicts_with = "snapshots")]
+    pub update: bool,
+    /// Snapshot directory [default: the crate's snapshots/, or $INSTA_WORKSPACE_ROOT/snapshots].
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
     /// Write the JSON verdict (schemas/report.schema.json) here.
     #[arg(long, value_name = "PATH")]
     pub report_json: Option<PathBuf>,
@@ -175,7 +187,25 @@ pub fn run(mut args: RunArgs) -> Exit {
     let records: trials::Records = Arc::new(Mutex::new(Vec::new()));
     let case_refs: Vec<_> = loaded.into_iter().map(Arc::new).collect();
     let ready: Vec<_> = prepared.iter().map(|p| p.ready.clone()).collect();
-    let list = trials::build(rt, &ready, &case_refs, args.strict, &records);
+    let snapshot_settings = snapshots::Settings {
+        mode: if args.update {
+            snapshots::Mode::Update
+        } else {
+            args.snapshots
+        },
+        root: args
+            .snapshot_dir
+            .clone()
+            .unwrap_or_else(crate::snapshot::default_root),
+    };
+    let list = trials::build(
+        rt,
+        &ready,
+        &case_refs,
+        args.strict,
+        &snapshot_settings,
+        &records,
+    );
     if !listing {
         plan::announce_mutations(&args.test, &list, &ready, &case_refs);
     }

@@ -160,8 +160,9 @@ pub struct Prepared {
     pub fingerprint: Fingerprint,
 }
 
-fn ready(c: &Configured, caps: Capabilities) -> Ready {
+fn ready(c: &Configured, caps: Capabilities, label: &str) -> Ready {
     Ready {
+        label: label.to_string(),
         target: Arc::new(c.target.clone()),
         caps: Arc::new(caps),
         permits: Arc::new(Semaphore::new(c.concurrency.max(1))),
@@ -174,7 +175,7 @@ pub fn unprobed(set: &TargetSet) -> Vec<Prepared> {
     set.targets
         .iter()
         .map(|c| Prepared {
-            ready: ready(c, Capabilities::default()),
+            ready: ready(c, Capabilities::default(), "unknown"),
             fingerprint: Fingerprint::default(),
         })
         .collect()
@@ -205,7 +206,7 @@ pub async fn prepare(set: &TargetSet) -> Result<Vec<Prepared>, Unusable> {
         .zip(prints_ok)
         .zip(caps)
         .map(|((c, fp), caps)| Prepared {
-            ready: ready(c, caps),
+            ready: ready(c, caps, &fp.label),
             fingerprint: fp,
         })
         .collect())

@@ -24,6 +24,8 @@ pub struct Ready {
     pub permits: Arc<Semaphore>,
     /// Cases about the whole job list take this exclusively, every other case shared.
     pub list_lock: Arc<RwLock<()>>,
+    /// Firmware label (snapshot directory).
+    pub label: String,
 }
 
 /// Whether a case judges a whole list of jobs or handles (`*-LIST-*` rules): other cases creating
@@ -152,6 +154,7 @@ pub fn build(
     targets: &[Ready],
     cases: &[Arc<LoadedCase>],
     strict: bool,
+    snapshots: &super::snapshots::Settings,
     records: &Records,
 ) -> Vec<Trial> {
     let mut trials = Vec::with_capacity(targets.len() * cases.len());
@@ -161,11 +164,22 @@ pub fn build(
         for ready in targets {
             let name = format!("{}/{}", ready.target.name, case.name);
             let (ready, case, records) = (ready.clone(), case.clone(), records.clone());
+            let snapshots = snapshots.clone();
             let trial_name = name.clone();
             trials.push(Trial::ignorable_test(name, move || {
                 let outcome = execute(rt, &case, &ready);
+                let snap = super::snapshots::check(
+                    &snapshots,
+                    &ready.label,
+                    &case,
+                    &outcome,
+                    &ready.target,
+                );
                 let rec = redact(
-                    report::record(&trial_name, &case, &ready.target.name, outcome, strict),
+                    report::with_snapshot(
+                        report::record(&trial_name, &case, &ready.target.name, outcome, strict),
+                        snap,
+                    ),
                     &ready.target,
                 );
                 let result = completion(&rec);
