@@ -2,7 +2,8 @@
 //! the moment the answer that created it arrives, and removed by [`clean`] whatever happened
 //! (case failure, deadline, Ctrl-C). Removal order: Element volumes newest first (clones before
 //! their sources), each DeleteVolume then PurgeDeletedVolume; then Element accounts
-//! (RemoveAccount); then AIQUM objects through their recorded cleanup call (a 202 is polled to a
+//! (RemoveAccount; volumes still in an account the run created are the run's too, and are removed
+//! first); then AIQUM objects through their recorded cleanup call (a 202 is polled to a
 //! terminal state, bounded). What could not be removed comes back as a [`Leftover`]; this module
 //! never decides pass or fail.
 
@@ -161,7 +162,33 @@ async fn remove_volume(target: &Target, id: i64) -> Result<(), String> {
     answered(&purge, "PurgeDeletedVolume").map(|_| ())
 }
 
+/// Removes an account the run created. If it still holds volumes (a clone the ledger never
+/// heard of), those are the run's too: they are deleted and purged, then removal is retried once.
 async fn remove_account(target: &Target, id: i64) -> Result<(), String> {
+    let x = rpc(target, "RemoveAccount", json!({ "accountID": id })).await?;
+    let first = answered(&x, "RemoveAccount");
+    let has_volumes = x
+        .json()
+        .and_then(|b| b.pointer("/error/name"))
+        .and_then(Value::as_str)
+        == Some("xAccountHasVolumes");
+    if first.is_ok() || !has_volumes {
+        return first.map(|_| ());
+    }
+    let list = rpc(target, "ListVolumes", json!({ "accounts": [id] })).await?;
+    let ids: Vec<i64> = list
+        .json()
+        .and_then(|b| b.pointer("/result/volumes"))
+        .and_then(Value::as_array)
+        .map(|vs| {
+            vs.iter()
+                .filter_map(|v| v.get("volumeID").and_then(Value::as_i64))
+                .collect()
+        })
+        .unwrap_or_default();
+    for v in ids.into_iter().rev() {
+        remove_volume(target, v).await?;
+    }
     let x = rpc(target, "RemoveAccount", json!({ "accountID": id })).await?;
     answered(&x, "RemoveAccount").map(|_| ())
 }
