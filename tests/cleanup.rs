@@ -137,3 +137,87 @@ async fn what_cannot_be_removed_is_a_leftover_with_its_reason() {
         "the ledger keeps what is left"
     );
 }
+
+async fn aiqum(
+    t: &Target,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    use jobconform::transport::{Query, aiqum};
+    let ep = t.aiqum.as_ref().expect("aiqum endpoint");
+    let x = aiqum::request(
+        &t.client,
+        ep,
+        aiqum::Request {
+            method,
+            path,
+            query: Query::new(),
+            body,
+            auth: AuthMode::Default,
+            extra_wait: std::time::Duration::ZERO,
+        },
+    )
+    .await;
+    (
+        x.status().expect("an answer"),
+        x.json().cloned().unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_runs_the_recorded_aiqum_call_and_waits_for_its_job() {
+    let m = mock::spawn(MockConfig {
+        time_scale: 50.0,
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock");
+    let t = target::mock("mock", &m.urls, 50.0, creds()).expect("target");
+    let body = json!({"name": "jc-lun", "space": {"size": 1048576}, "svm": {"key": "svm-1"}});
+    let (status, accepted) = aiqum(
+        &t,
+        reqwest::Method::POST,
+        "/storage-provider/luns",
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 202, "{accepted}");
+    let key = accepted["job"]["key"]
+        .as_str()
+        .expect("job key")
+        .to_string();
+    let done = jobconform::poll::aiqum(
+        &t.client,
+        t.aiqum.as_ref().expect("ep"),
+        &key,
+        &t.policy,
+        &mut |_| {},
+    )
+    .await;
+    assert_eq!(done.end, jobconform::poll::End::Terminal);
+    let results = done.last.expect("job")["job_results"].clone();
+    let lun = results
+        .as_array()
+        .and_then(|r| r.iter().find(|x| x["name"] == "lunKey"))
+        .and_then(|x| x["value"].as_str())
+        .expect("lunKey in job_results")
+        .to_string();
+    let path = format!("/storage-provider/luns/{lun}");
+    assert_eq!(aiqum(&t, reqwest::Method::GET, &path, None).await.0, 200);
+    t.ledger.record(Created::AiqumObject {
+        method: "DELETE".into(),
+        path: path.clone(),
+    });
+
+    let leftovers = clean(&t).await;
+    assert_eq!(leftovers, vec![]);
+    assert_eq!(
+        aiqum(&t, reqwest::Method::GET, &path, None).await.0,
+        404,
+        "the LUN is gone once clean returns (its delete job was polled to the end)"
+    );
+    // Cleaning again finds nothing to do: the ledger forgot the object.
+    assert!(t.ledger.outstanding().is_empty());
+    m.stop().await;
+}
