@@ -28,6 +28,21 @@ pub fn rules(format: Format) -> u8 {
     emit(match format {
         Format::Json => json(&contract::to_json()),
         Format::Table => contract::render_table(),
+        Format::Markdown => {
+            let mut s = String::from("| ID | Level | Rule |\n|---|---|---|\n");
+            for r in contract::rules() {
+                let level = serde_json::to_value(r.level)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                s.push_str(&format!(
+                    "| {} | {level} | {} |\n",
+                    r.id,
+                    r.text.replace('|', "\\|")
+                ));
+            }
+            s
+        }
     })
 }
 
@@ -36,6 +51,7 @@ pub fn deviations(format: Format) -> u8 {
     let all = deviation::ALL;
     emit(match format {
         Format::Json => json(&all),
+        Format::Markdown => deviation::markdown_table(),
         Format::Table => {
             let w = all.iter().map(|d| d.name.len()).max().unwrap_or(4);
             let rw = all

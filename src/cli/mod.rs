@@ -33,8 +33,10 @@ pub enum Format {
     /// Aligned columns.
     #[default]
     Table,
-    /// A JSON array.
+    /// JSON.
     Json,
+    /// A Markdown table (for the README).
+    Markdown,
 }
 
 /// Subcommands.

@@ -31,6 +31,10 @@ fn deviations_lists_the_registry() {
         .map(|d| d.name)
         .collect();
     assert_eq!(names, expected);
+    let o = jobconform(&["deviations", "--format", "markdown"])
+        .output()
+        .expect("run");
+    assert_eq!(text(&o).0, jobconform::mock::deviation::markdown_table());
     let o = jobconform(&["deviations"]).output().expect("run");
     let (out, _) = text(&o);
     assert_eq!(out.lines().count(), expected.len());
