@@ -182,15 +182,12 @@ fn live_runs_are_read_only_then_clean_up_what_they_create() {
     assert_no_secret("report", &std::fs::read_to_string(&report).expect("report"));
 }
 
-/// A case that clones a volume (needs mutations, Element).
-#[test]
-fn ctrl_c_mid_poll_cleans_up_and_exits_130() {
-    // Time scale 1: a clone takes 3 s of real time, so the poll is surely running when we signal.
-    let s = Served::start(&["--time-scale", "1"]);
-    let before = created_objects(&state(&s));
+/// Starts a read-write run of one clone case on `s` and returns once its handle is being polled
+/// (the journal shows a GetAsyncResult).
+fn clone_run_polling(s: &Served) -> std::process::Child {
     let case = clone_case();
     let mut child = live_run(
-        &s,
+        s,
         &[
             "--allow-mutations",
             "--exact",
@@ -199,11 +196,10 @@ fn ctrl_c_mid_poll_cleans_up_and_exits_130() {
             "100",
         ],
     )
-    .stdout(Stdio::piped())
+    .stdout(Stdio::null())
     .stderr(Stdio::piped())
     .spawn()
     .expect("spawn run");
-    // Wait until the clone's handle is being polled (the journal shows a GetAsyncResult).
     let journal = format!("{}/journal", s.url("control"));
     let polling = || {
         let (_, body) = http("GET", &journal, None, SECRET, None);
@@ -222,8 +218,10 @@ fn ctrl_c_mid_poll_cleans_up_and_exits_130() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    signal(child.id(), "-INT");
-    let status = wait_bounded(&mut child, Duration::from_secs(30)).expect("run ends after Ctrl-C");
+    child
+}
+
+fn stderr_of(child: &mut std::process::Child) -> String {
     let mut err = String::new();
     child
         .stderr
@@ -231,6 +229,18 @@ fn ctrl_c_mid_poll_cleans_up_and_exits_130() {
         .expect("stderr")
         .read_to_string(&mut err)
         .expect("read");
+    err
+}
+
+#[test]
+fn ctrl_c_mid_poll_cleans_up_and_exits_130() {
+    // Time scale 1: a clone takes 3 s of real time, so the poll is surely running when we signal.
+    let s = Served::start(&["--time-scale", "1"]);
+    let before = created_objects(&state(&s));
+    let mut child = clone_run_polling(&s);
+    signal(child.id(), "-INT");
+    let status = wait_bounded(&mut child, Duration::from_secs(30)).expect("run ends after Ctrl-C");
+    let err = stderr_of(&mut child);
     assert_eq!(status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted"), "{err}");
     assert_eq!(
@@ -239,6 +249,24 @@ fn ctrl_c_mid_poll_cleans_up_and_exits_130() {
         "objects left after Ctrl-C:\n{err}"
     );
     assert_no_secret("stderr", &err);
+}
+
+#[test]
+fn a_second_ctrl_c_aborts_at_once_and_lists_what_is_left() {
+    // Time scale 0.2: the clone takes 15 s, so the first Ctrl-C's wait is surely still going.
+    let s = Served::start(&["--time-scale", "0.2"]);
+    let mut child = clone_run_polling(&s);
+    signal(child.id(), "-INT");
+    std::thread::sleep(Duration::from_millis(200));
+    signal(child.id(), "-INT");
+    let status = wait_bounded(&mut child, Duration::from_secs(5)).expect("run aborts at once");
+    let err = stderr_of(&mut child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("aborted"), "{err}");
+    assert!(
+        err.contains("NOT CLEANED UP on live: Element volume"),
+        "what is left is listed:\n{err}"
+    );
 }
 
 #[test]
