@@ -467,3 +467,109 @@ fn real_mock_journal_is_audited_per_client() {
         m.stop().await;
     });
 }
+
+/// End to end through the real mock: a careless client (fixed 20 ms polls without keepResult,
+/// then one more query after the result was released) and jobconform's poller share one mock;
+/// `GET /_jobconform/audit` names the careless client's broken rules and finds the poller clean.
+#[tokio::test(start_paused = true)]
+async fn audit_route_judges_real_clients_of_the_mock() {
+    use jobconform::mock::{self, MockConfig};
+    let m = mock::spawn(MockConfig::default()).await.expect("mock");
+    jobconform::transport::install_crypto();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("reqwest");
+    let auth = (mock::DEFAULT_USER, mock::DEFAULT_PASSWORD);
+    let start = || async {
+        let r: serde_json::Value = http
+            .post(format!("{}/element/jobs", m.urls.control))
+            .basic_auth(auth.0, Some(auth.1))
+            .json(&json!({"steps": [{"ms": 300}], "outcome": "success"}))
+            .send()
+            .await
+            .expect("start")
+            .json()
+            .await
+            .expect("json");
+        r["asyncHandle"].clone()
+    };
+    // The careless client.
+    let h = start().await;
+    for _ in 0..40 {
+        let r: serde_json::Value = http
+            .post(&m.urls.element)
+            .basic_auth(auth.0, Some(auth.1))
+            .header("x-jobconform-client", "careless")
+            .json(&json!({"method": "GetAsyncResult", "params": {"asyncHandle": h}, "id": 1}))
+            .send()
+            .await
+            .expect("poll")
+            .json()
+            .await
+            .expect("json");
+        if r.get("error").is_some() {
+            break; // it polled once after the handle was released
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // jobconform's own poller.
+    let h2 = start().await;
+    let client = Client::new(
+        Some(jobconform::transport::Credentials {
+            user: auth.0.into(),
+            password: jobconform::transport::Secret::new(auth.1),
+        }),
+        Limits::default(),
+        &TlsConfig::default(),
+    )
+    .expect("client");
+    let policy = Policy {
+        min_interval: Duration::from_millis(100),
+        max_interval: Duration::from_millis(400),
+        deadline: Duration::from_secs(10),
+        ..Policy::default()
+    };
+    let ep = element::Endpoint::parse(&m.urls.element).expect("endpoint");
+    let out = poll::element(
+        &client,
+        &ep,
+        &h2,
+        &policy,
+        Keep::KeepThenRelease,
+        &mut |_| {},
+    )
+    .await;
+    assert_eq!(out.end, poll::End::Terminal);
+
+    let report: serde_json::Value = http
+        .get(format!("{}/audit?min_interval_ms=100", m.urls.control))
+        .basic_auth(auth.0, Some(auth.1))
+        .send()
+        .await
+        .expect("audit")
+        .json()
+        .await
+        .expect("json");
+    let text = serde_json::to_string(&report).expect("text");
+    let careless = &report["clients"]
+        .as_array()
+        .expect("clients")
+        .iter()
+        .find(|c| c["client"] == "careless")
+        .expect("careless audited")
+        .to_string();
+    assert!(careless.contains("CL-NO-HAMMER"), "{careless}");
+    assert!(careless.contains("CL-KEEP"), "{careless}");
+    let own = report["clients"]
+        .as_array()
+        .expect("clients")
+        .iter()
+        .find(|c| c["client"] == "127.0.0.1")
+        .expect("own poller audited");
+    assert!(
+        !own.to_string().contains("\"CL-"),
+        "own poller broke a rule: {text}"
+    );
+    m.stop().await;
+}

@@ -10,8 +10,8 @@
 //! - `observed` carries everything a client may treat as a change (Element: status and details;
 //!   AIQUM: state and status), since "unchanged" means "same `observed`". A bare lower-case
 //!   lifecycle word (Element `running`, AIQUM split-dialect `running`) is taken as "maybe
-//!   changed" and the shrink check is skipped after it, so the mocks should journal e.g.
-//!   `running {"percentComplete":50}` / `running/warning` for that check to bite;
+//!   changed" and the shrink check is skipped after it; the mocks journal
+//!   `running {"percentComplete":50}` (Element) and `running/warning` (AIQUM split) so it bites;
 //! - every journaled answer is assumed to have reached the client.
 //!
 //! Rules as judged here:

@@ -271,7 +271,12 @@ async fn get_job(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
     let response = match found {
         None => not_found(&st),
         Some((seg, body)) => {
-            note.observed = body.get("state").and_then(Value::as_str).map(String::from);
+            note.observed = body.get("state").and_then(Value::as_str).map(|st| {
+                match body.get("status").and_then(Value::as_str) {
+                    Some(status) => format!("{st}/{status}"),
+                    None => st.to_string(),
+                }
+            });
             note.terminal = crate::poll::aiqum_terminal(&body).unwrap_or(false);
             if jobs::failed_500(&seg, &st.config) {
                 let mut b = body;

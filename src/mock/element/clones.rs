@@ -28,7 +28,7 @@ fn clone_script(ctx: &Ctx, clone_id: u64, volume_id: u64, message: &str) -> JobS
 
 fn note_start(note: &mut Note, handle: u64) {
     note.job = Some(handle.to_string());
-    note.observed = Some("running");
+    note.observed = Some("running".into());
 }
 
 /// CloneVolume.

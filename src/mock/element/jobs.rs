@@ -197,13 +197,13 @@ pub fn get_async_result(
     };
     let cfg = ctx.config;
     let Some(h) = st.handles.get_mut(&id).filter(|h| !h.purged) else {
-        note.observed = Some("unknown");
+        note.observed = Some("unknown".into());
         return Err(unknown(ctx, id));
     };
     let mut out = json!({"createTime": time(ctx, h.created_ms), "resultType": h.result_type});
     match h.view(ctx.now) {
         View::Running { details, last_ms } => {
-            note.observed = Some("running");
+            note.observed = Some(format!("running {details}"));
             out["status"] = json!("running");
             out["lastUpdateTime"] = json!(time(ctx, last_ms));
             if !cfg.deviates("running-without-details") {
@@ -218,7 +218,7 @@ pub fn get_async_result(
             }
         }
         View::Complete { last_ms } => {
-            note.observed = Some("complete");
+            note.observed = Some("complete".into());
             note.terminal = true;
             h.complete_polls += 1;
             let last_ms = if cfg.deviates("last-update-backwards") {
