@@ -1,6 +1,7 @@
 //! `jobconform serve`: the reference mock as a process. Prints exactly one JSON line on stdout
 //! (`{"element": ..., "aiqum": ..., "control": ..., "ca_cert": ...}`), then serves until SIGINT
-//! or SIGTERM and shuts down gracefully. The password may be given as a flag because this is a
+//! or SIGTERM and shuts down gracefully; with `--audit`, it then judges every client's polling
+//! from its journal (CL-* rules) and exits 1 if a client broke one. The password may be given as a flag because this is a
 //! test server; live targets never take one.
 
 use std::collections::BTreeSet;
@@ -43,6 +44,22 @@ pub struct ServeArgs {
     /// Serve HTTPS with a self-signed certificate (its PEM path is printed as `ca_cert`).
     #[arg(long)]
     pub tls: bool,
+    /// At shutdown, audit every client's polling (CL-STOP, CL-NO-HAMMER, CL-KEEP, CL-DEADLINE):
+    /// print the audit on stderr and exit 1 if a client broke a rule.
+    #[arg(long)]
+    pub audit: bool,
+    /// The minimum poll interval the audited clients promised, in target milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500, requires = "audit")]
+    pub audit_min_interval: u64,
+    /// The audited clients' deadline per job, in target milliseconds (CL-DEADLINE).
+    #[arg(long, value_name = "MS", requires = "audit")]
+    pub audit_deadline: Option<u64>,
+    /// Measurement slack of the audit, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2, requires = "audit")]
+    pub audit_tolerance: u64,
+    /// Also write the audit as JSON here.
+    #[arg(long, value_name = "PATH", requires = "audit")]
+    pub audit_json: Option<std::path::PathBuf>,
 }
 
 fn config(a: &ServeArgs) -> Result<MockConfig, String> {
@@ -119,7 +136,7 @@ pub fn main(a: ServeArgs) -> u8 {
     jobconform::transport::install_crypto();
     let rt = jobconform::runner::rt();
     match rt.block_on(serve(a, config)) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("jobconform: failed to {e}");
             2
@@ -127,7 +144,23 @@ pub fn main(a: ServeArgs) -> u8 {
     }
 }
 
-async fn serve(a: ServeArgs, config: MockConfig) -> Result<(), String> {
+/// Judges the clients' polling from the journal; the exit code (1 if a rule was broken).
+fn audit(a: &ServeArgs, state: &mock::State) -> Result<u8, String> {
+    let config = mock::audit::AuditConfig {
+        min_interval_ms: a.audit_min_interval,
+        tolerance_ms: a.audit_tolerance,
+        deadline_ms: a.audit_deadline,
+    };
+    let report = mock::audit::audit(&state.journal.snapshot(), &config);
+    eprint!("{}", report.to_text());
+    if let Some(path) = &a.audit_json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n").map_err(|e| format!("write {}: {e}", path.display()))?;
+    }
+    Ok(if report.clean() { 0 } else { 1 })
+}
+
+async fn serve(a: ServeArgs, config: MockConfig) -> Result<u8, String> {
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .map_err(|e| format!("listen on {}: {e}", a.listen))?;
@@ -161,11 +194,12 @@ async fn serve(a: ServeArgs, config: MockConfig) -> Result<(), String> {
         let _ = out.flush();
     }
     let served = match &tls {
-        Some(tls) => mock::tls::serve(listener, state, tls, shutdown).await,
-        None => mock::serve(listener, state, shutdown).await,
+        Some(tls) => mock::tls::serve(listener, state.clone(), tls, shutdown).await,
+        None => mock::serve(listener, state.clone(), shutdown).await,
     };
     if let Some(p) = ca_path {
         let _ = std::fs::remove_file(p);
     }
-    served.map_err(|e| format!("serve: {e}"))
+    served.map_err(|e| format!("serve: {e}"))?;
+    if a.audit { audit(&a, &state) } else { Ok(0) }
 }

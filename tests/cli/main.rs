@@ -8,6 +8,7 @@ mod run;
 mod support;
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -148,4 +149,54 @@ fn serve_refuses_an_unknown_deviation_with_exit_2() {
         err.contains("no-such-deviation") && err.contains("purge-despite-keep"),
         "{err}"
     );
+}
+
+fn scripted_element_job(s: &Served) -> i64 {
+    let (status, body) = http(
+        "POST",
+        &format!("{}/element/jobs", s.url("control")),
+        Some(json!({"steps": [{"ms": 60000}], "outcome": "success"})),
+        SECRET,
+        None,
+    );
+    assert!((200..300).contains(&status), "scripted job: {status}");
+    body.expect("JSON")["asyncHandle"]
+        .as_i64()
+        .expect("asyncHandle")
+}
+
+fn poll_once(s: &Served, handle: i64) {
+    let (status, _) = http(
+        "POST",
+        &s.url("element"),
+        Some(
+            json!({"method": "GetAsyncResult", "params": {"asyncHandle": handle, "keepResult": true}, "id": 1}),
+        ),
+        SECRET,
+        None,
+    );
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn serve_audit_exits_1_when_a_client_hammers() {
+    let s = Served::start(&["--time-scale", "50", "--audit"]);
+    let h = scripted_element_job(&s);
+    for _ in 0..4 {
+        poll_once(&s, h);
+    }
+    let (status, err) = s.stop_with_stderr();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("CL-NO-HAMMER"), "{err}");
+}
+
+#[test]
+fn serve_audit_exits_0_for_a_polite_client() {
+    let s = Served::start(&["--time-scale", "50", "--audit"]);
+    let h = scripted_element_job(&s);
+    poll_once(&s, h);
+    // 100 ms real is 5 s of target time at scale 50: far above the 500 ms minimum.
+    std::thread::sleep(Duration::from_millis(100));
+    poll_once(&s, h);
+    assert!(s.stop().success(), "a polite client passes the audit");
 }

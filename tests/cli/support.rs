@@ -78,6 +78,17 @@ impl Served {
             .unwrap_or_else(|| panic!("no {k} in {}", self.urls))
             .to_string()
     }
+    /// Stops it with SIGTERM and returns its exit status and everything it wrote on stderr.
+    pub fn stop_with_stderr(mut self) -> (ExitStatus, String) {
+        signal(self.child.id(), "-TERM");
+        let status =
+            wait_bounded(&mut self.child, Duration::from_secs(10)).expect("serve stops on SIGTERM");
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            e.read_to_string(&mut err).expect("read stderr");
+        }
+        (status, err)
+    }
     pub fn stop(mut self) -> ExitStatus {
         signal(self.child.id(), "-TERM");
         let s =
