@@ -54,6 +54,7 @@ pub fn job_script(sc: &Scenario) -> JobScript {
         result: Some(expected_result()),
         error: Some(json!({"name": "xAsyncJobFailed", "message": "scripted failure"})),
         name: None,
+        faults: Vec::new(),
     }
 }
 

@@ -23,6 +23,7 @@ fn clone_script(ctx: &Ctx, clone_id: u64, volume_id: u64, message: &str) -> JobS
         result: Some(json!({"cloneID": reported, "volumeID": volume_id, "message": message})),
         error: None,
         name: None,
+        faults: Vec::new(),
     }
 }
 
