@@ -41,6 +41,13 @@ pub struct ServeArgs {
     /// Do not offer AIQUM long polling.
     #[arg(long)]
     pub no_long_poll: bool,
+    /// Probability (0..1) of a random transient fault per API request (xDBVersionMismatch, 503,
+    /// a broken connection, a slow answer), injected before the request is processed.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub faults: f64,
+    /// Seed of the random faults (same seed and request order, same faults).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub faults_seed: u64,
     /// Serve HTTPS with a self-signed certificate (its PEM path is printed as `ca_cert`).
     #[arg(long)]
     pub tls: bool,
@@ -84,6 +91,12 @@ fn config(a: &ServeArgs) -> Result<MockConfig, String> {
             a.time_scale
         ));
     }
+    if !(0.0..=1.0).contains(&a.faults) {
+        return Err(format!(
+            "use --faults {}: it must be between 0 and 1",
+            a.faults
+        ));
+    }
     let password = match &a.password_env {
         Some(var) => std::env::var(var)
             .map_err(|_| format!("read the password: environment variable {var} is not set"))?,
@@ -97,6 +110,8 @@ fn config(a: &ServeArgs) -> Result<MockConfig, String> {
         aiqum_dialect: a.aiqum_dialect,
         deviations,
         long_poll: !a.no_long_poll,
+        faults: a.faults,
+        faults_seed: a.faults_seed,
         ..MockConfig::default()
     })
 }

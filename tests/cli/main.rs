@@ -200,3 +200,41 @@ fn serve_audit_exits_0_for_a_polite_client() {
     poll_once(&s, h);
     assert!(s.stop().success(), "a polite client passes the audit");
 }
+
+#[test]
+fn serve_faults_break_requests_before_they_are_processed() {
+    use jobconform::transport::{
+        AuthMode, Client, Credentials, Limits, Secret, SendBody, TlsConfig,
+    };
+    let s = Served::start(&["--time-scale", "50", "--faults", "1", "--faults-seed", "7"]);
+    let creds = Credentials {
+        user: "admin".into(),
+        password: Secret::new(SECRET),
+    };
+    let client =
+        Client::new(Some(creds), Limits::default(), &TlsConfig::default()).expect("client");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut faulted = 0;
+    for id in 0..12 {
+        let body = json!({"method": "GetAPI", "params": {}, "id": id});
+        let x = rt.block_on(client.send(
+            reqwest::Method::POST,
+            &s.url("element"),
+            Some(SendBody::Json(body)),
+            AuthMode::Default,
+            Duration::ZERO,
+        ));
+        let normal = x.status() == Some(200) && x.json().is_some_and(|b| b.get("result").is_some());
+        if !normal {
+            faulted += 1;
+        }
+    }
+    assert!(faulted > 0, "--faults 1 faulted nothing");
+    let o = jobconform(&["serve", "--faults", "1.5"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+}
