@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let code = match args.command {
         cli::Command::Run(run) => jobconform::runner::run(*run).code(),
-        cli::Command::Serve(serve) => cli::serve::main(serve),
+        cli::Command::Serve(serve) => cli::serve::main(*serve),
         cli::Command::Rules { format } => cli::lists::rules(format),
         cli::Command::Deviations { format } => cli::lists::deviations(format),
     };

@@ -54,7 +54,7 @@ pub enum Command {
     Run(Box<jobconform::runner::RunArgs>),
     /// Serve the reference mock (Element JSON-RPC + AIQUM REST + control API) until SIGINT or
     /// SIGTERM; prints one JSON line with its URLs on stdout.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// List the contract's rules.
     Rules {
         /// Output format.
