@@ -202,11 +202,23 @@ pub fn summary(targets: &[TargetRecord], records: &[CaseRecord]) -> String {
             let _ = writeln!(out, "    {}: {}", l.object, l.error);
         }
     }
-    let c = counts(records);
-    let _ = writeln!(
-        out,
-        "  {} passed, {} warned, {} failed, {} skipped, {} inconclusive, {} harness errors",
-        c.pass, c.warn, c.fail, c.skipped, c.inconclusive, c.error
-    );
+    if targets.len() > 1 {
+        for t in targets {
+            let mine: Vec<CaseRecord> = records
+                .iter()
+                .filter(|r| r.target == t.name)
+                .cloned()
+                .collect();
+            let _ = writeln!(out, "  {}: {}", t.name, count_line(&counts(&mine)));
+        }
+    }
+    let _ = writeln!(out, "  {}", count_line(&counts(records)));
     out
+}
+
+fn count_line(c: &Counts) -> String {
+    format!(
+        "{} passed, {} warned, {} failed, {} skipped, {} inconclusive, {} harness errors",
+        c.pass, c.warn, c.fail, c.skipped, c.inconclusive, c.error
+    )
 }
