@@ -380,3 +380,21 @@ fn a_profile_runs_several_targets_with_results_kept_apart() {
         "objects left on beta"
     );
 }
+
+#[test]
+fn run_exits_2_on_a_broken_case_file_naming_it() {
+    let dir = tmp();
+    std::fs::create_dir_all(dir.path().join("element")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("element/broken.json"),
+        r#"{"description": "d", "api": "element", "rules": [], "steps": [], "surprise": 1}"#,
+    )
+    .expect("write");
+    let o = jobconform(&["run", "--cases", dir.path().to_str().expect("utf8")])
+        .output()
+        .expect("run");
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}\n{err}");
+    assert!(err.contains("broken.json"), "{err}");
+    assert!(!out.contains("test result"), "no trial may run");
+}
