@@ -398,3 +398,29 @@ fn run_exits_2_on_a_broken_case_file_naming_it() {
     assert!(err.contains("broken.json"), "{err}");
     assert!(!out.contains("test result"), "no trial may run");
 }
+
+#[test]
+fn should_findings_warn_and_fail_only_under_strict() {
+    // EL-GAR-DETAILS is a SHOULD rule.
+    let s = Served::start(&[
+        "--deviation",
+        "running-without-details",
+        "--time-scale",
+        "50",
+    ]);
+    let control = s.url("control");
+    let base = ["--control", control.as_str(), "--mock-time-scale", "50"];
+    let o = live_run(&s, &base).output().expect("run");
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(
+        err.contains("warnings") && err.contains("EL-GAR-DETAILS"),
+        "{err}"
+    );
+    let mut strict = base.to_vec();
+    strict.push("--strict");
+    let o = live_run(&s, &strict).output().expect("run");
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(out.contains("EL-GAR-DETAILS (SHOULD)"), "{out}");
+}
