@@ -39,7 +39,8 @@
 //! - Preconditions (inconclusive when they do not hold): `is-running` / `is-complete`
 //!   (GetAsyncResult `result.status`), `is-error` / `is-result` (JSON-RPC answer), `um-running`
 //!   (job not terminal), `um-terminal` (job terminal), `key-has-colon` (the job key at `/key`, `/job/key`
-//!   or `/records/0/key` contains `:`).
+//!   or `/records/0/key` contains `:`), `has-entries` (ListAsyncResults' `asyncHandles` is not an
+//!   empty array: an empty list is well-shaped, but leaves no entry to judge).
 //!
 //! Group checks (`concurrent` step): `exactly-one-result`: among the answers exactly one has a
 //! `result`, every other one is an error (EL-KEEP-ONCE; the error's shape is EL-GAR-UNKNOWN's).
@@ -86,6 +87,7 @@ pub const RESPONSE: &[&str] = &[
     "um-running",
     "um-terminal",
     "key-has-colon",
+    "has-entries",
 ];
 
 /// Names of group checks.
@@ -306,6 +308,16 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
                     "precondition: a method error was expected, the answer was {}",
                     brief(b)
                 ));
+            }
+        }
+        "has-entries" => {
+            if b.pointer("/result/asyncHandles")
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
+            {
+                j.inconclusive(
+                    "precondition: ListAsyncResults listed no entry (the handles it should list are gone: another rule's failure)",
+                );
             }
         }
         "is-result" => {

@@ -202,6 +202,7 @@ async fn call(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect])
         extra_wait: Duration::ZERO,
     };
     let i = run.um_request(req).await?;
+    let before = run.findings.len();
     run.judge(expects, i, None)?;
     let body = run.ex(i).json().cloned();
     let key = body
@@ -210,6 +211,11 @@ async fn call(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect])
         .and_then(Value::as_str)
         .map(str::to_string);
     let Some(key) = key else {
+        if run.findings.len() > before {
+            // The case's own expectations on this answer already failed (UM-ACCEPT-202): they
+            // say why the case cannot go on; it failed, it is not inconclusive.
+            return Err(Stop::Halt);
+        }
         return Err(Stop::Inconclusive(format!(
             "the asynchronous call answered {:?} without job.key",
             run.ex(i).status()

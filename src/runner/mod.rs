@@ -149,6 +149,20 @@ fn harness(msg: impl std::fmt::Display) -> Exit {
     Exit::Harness
 }
 
+/// The exit code of a run from its records (already judged, `--strict` applied), the number of
+/// trials that ran (passed or failed), and whether it was interrupted.
+pub fn exit_of(records: &[report::CaseRecord], ran: u64, interrupted: bool) -> Exit {
+    if interrupted {
+        Exit::Interrupted
+    } else if ran == 0 || records.iter().any(|r| r.outcome == Verdict::Error) {
+        Exit::Harness
+    } else if records.iter().any(|r| r.outcome == Verdict::Fail) {
+        Exit::Nonconformant
+    } else {
+        Exit::Conformant
+    }
+}
+
 /// Runs the suite and returns the exit code.
 pub fn run(mut args: RunArgs) -> Exit {
     let started = jiff::Timestamp::now();
@@ -225,18 +239,11 @@ pub fn run(mut args: RunArgs) -> Exit {
         .collect();
     set.stop(rt);
     eprint!("{}", report::text::summary(&targets, &records));
-    let exit = if signals::interrupted() {
-        Exit::Interrupted
-    } else if records.iter().any(|r| r.outcome == Verdict::Error) {
-        Exit::Harness
-    } else if conclusion.num_passed + conclusion.num_failed == 0 {
+    let ran = conclusion.num_passed + conclusion.num_failed;
+    let exit = exit_of(&records, ran, signals::interrupted());
+    if exit == Exit::Harness && ran == 0 {
         eprintln!("jobconform: nothing ran: every trial was filtered out or skipped");
-        Exit::Harness
-    } else if records.iter().any(|r| r.outcome == Verdict::Fail) {
-        Exit::Nonconformant
-    } else {
-        Exit::Conformant
-    };
+    }
     let facts = report::json::RunFacts {
         started,
         strict: args.strict,
