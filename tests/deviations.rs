@@ -323,9 +323,9 @@ mod cli {
 
     #[test]
     fn a_must_deviation_on_element_exits_1_naming_its_rule() {
-        let (code, out, err) = run("status-completed", "element", &[]);
+        let (code, out, err) = run("unknown-handle-wrong-code", "element", &[]);
         assert_eq!(code, Some(1), "{out}\n{err}");
-        assert!(out.contains("EL-GAR-STATUS"), "{out}");
+        assert!(out.contains("EL-GAR-UNKNOWN"), "{out}");
     }
 
     #[test]
