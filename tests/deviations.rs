@@ -4,11 +4,13 @@
 //! real binary (`serve --deviation` + `run --control`), and the README's deviation table is the
 //! registry's.
 //!
-//! The matrix runs each deviation on its own embedded mock (127.0.0.1:0), several deviations at
-//! once, but the cases of one deviation one after another (a deviation like `list-purges` breaks
-//! the handles of cases running beside it), and only the cases of the deviation's API. Verdicts
-//! and exit codes come from the library functions the runner uses (`report::record`,
-//! `runner::exit_of`); nothing here re-judges a finding.
+//! The matrix runs only the cases of the deviation's API, each case on a fresh embedded mock
+//! (127.0.0.1:0) with that one deviation: no case ever shares a deviating mock with another (a
+//! deviation like `list-purges` breaks the handles of cases running beside it), so cases of all
+//! deviations can run side by side (`AT_ONCE` of them). Verdicts and exit codes come from the
+//! library functions the runner uses (`report::record`, `runner::exit_of`); nothing here
+//! re-judges a finding. `JOBCONFORM_DEVIATIONS=PREFIX` runs only some deviations,
+//! `JOBCONFORM_SHOW=PREFIX` prints their cases as they end (with `--nocapture`).
 
 #[allow(
     dead_code,
