@@ -426,16 +426,18 @@ async fn client_audit(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult
             "the mock journaled no poll of {job}"
         )));
     }
-    if let Some(max) = args.get("max_polls").and_then(Value::as_u64) {
-        if polls > max {
-            run.findings.push(
-                Finding::new(
-                    rule,
-                    format!("jobconform's own poller sent {polls} polls of {job}, more than {max}"),
-                )
-                .values(Some(json!(max)), Some(json!(polls))),
-            );
-        }
+    if let Some(max) = args
+        .get("max_polls")
+        .and_then(Value::as_u64)
+        .filter(|max| polls > *max)
+    {
+        run.findings.push(
+            Finding::new(
+                rule,
+                format!("jobconform's own poller sent {polls} polls of {job}, more than {max}"),
+            )
+            .values(Some(json!(max)), Some(json!(polls))),
+        );
     }
     run.note(format!(
         "client audit: {polls} polls of {job} judged for {rule} (minimum interval {min} ms)"
