@@ -424,3 +424,59 @@ fn should_findings_warn_and_fail_only_under_strict() {
     assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
     assert!(out.contains("EL-GAR-DETAILS (SHOULD)"), "{out}");
 }
+
+/// Nothing lost under faults: a live run with `--allow-mutations` against a mock that injects
+/// random transient faults (xDBVersionMismatch, 503, broken connections, slow answers) on 15% of
+/// requests still removes every object it created, as the mock's own state shows.
+#[test]
+fn mutations_are_cleaned_up_even_when_the_target_faults() {
+    let s = Served::start(&[
+        "--time-scale",
+        "50",
+        "--faults",
+        "0.15",
+        "--faults-seed",
+        "3",
+    ]);
+    let before = created_objects(&state(&s));
+    let dir = tmp();
+    let report = dir.path().join("r.json");
+    let o = live_run(
+        &s,
+        &[
+            "--allow-mutations",
+            "--min-interval",
+            "100",
+            "--report-json",
+            report.to_str().expect("utf8"),
+        ],
+    )
+    .output()
+    .expect("run");
+    let (out, err) = text(&o);
+    // Faults may make cases inconclusive or fail; what must hold is the cleanup.
+    assert!(
+        matches!(o.status.code(), Some(0..=2)),
+        "the run finished: {:?}\n{out}\n{err}",
+        o.status
+    );
+    assert!(
+        err.contains("WILL BE CHANGED"),
+        "mutations were announced:\n{err}"
+    );
+    let doc = validate_report(&report);
+    let mutated = doc["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter(|c| c["outcome"] != "skipped")
+        .count();
+    assert!(mutated > 0, "cases ran");
+    assert_eq!(doc["targets"][0]["leftovers"], json!([]), "{err}");
+    assert_eq!(
+        created_objects(&state(&s)),
+        before,
+        "objects left on the faulting target:\n{err}"
+    );
+    assert_no_secret("stderr", &err);
+}
