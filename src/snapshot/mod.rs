@@ -8,6 +8,7 @@
 
 pub mod foreign;
 pub mod infer;
+pub mod order;
 mod patterns;
 pub mod redact;
 pub mod shape;
@@ -43,8 +44,9 @@ pub struct Context {
 /// other cases running at the same time are left out ([`foreign::drop_foreign`]). The case name
 /// and label are not part of the value (they are the file's path and header).
 ///
-/// Consecutive identical exchanges (after redaction) are recorded once, so the number of polls
-/// of a running job does not matter; JSON-RPC integer ids become `[id]` (`[other-id]` when the
+/// Consecutive identical exchanges (after redaction) are recorded once, and a run of polls of one
+/// job keeps each distinct answer once, so the number of polls of a running job does not matter;
+/// the exchanges of a `concurrent` group keep every answer, sorted ([`order`]); JSON-RPC integer ids become `[id]` (`[other-id]` when the
 /// answer echoes a different one).
 ///
 /// Members: `status`, `rules` (sorted), `findings` (sorted unique rule IDs), `expected_findings`
@@ -55,6 +57,23 @@ pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> 
     let _ = case_name;
     let transcript = foreign::drop_foreign(&outcome.transcript);
     let volatile = infer::infer_unknowns(&ctx.volatile, &transcript);
+    // Which of N concurrent calls wins is a race: each concurrent group is sorted by its redacted
+    // form, then redacted again in that order so placeholders are numbered the same every time.
+    let groups = order::groups(&outcome.notes, transcript.len());
+    let first: Vec<Value> = {
+        let mut red = Redactor::new(&volatile);
+        transcript
+            .iter()
+            .map(|x| red.value(&exchange_raw(x), None))
+            .collect()
+    };
+    let transcript: Vec<&Exchange> = order::permutation(&first, &groups)
+        .into_iter()
+        .map(|i| &transcript[i])
+        .collect();
+    let grouped: Vec<bool> = (0..transcript.len())
+        .map(|i| groups.iter().any(|g| g.contains(&i)))
+        .collect();
     let mut red = Redactor::new(&volatile);
     let exchanges: Vec<Value> = transcript
         .iter()
@@ -77,10 +96,9 @@ pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> 
             Err(_) => shape.add_kind("no-response"),
         }
     }
-    // A job polled while running answers the same thing several times, and how many times depends
-    // on timing: consecutive identical exchanges are recorded once.
-    let mut exchanges = exchanges;
-    exchanges.dedup();
+    // A job polled while running answers the same thing several times, and how many times (and
+    // whether a short phase is seen at all) depends on timing: see [`order::condense`].
+    let exchanges = order::condense(exchanges, &grouped);
     let error_names: BTreeSet<String> = shapes
         .values()
         .flat_map(|s| s.error_names.iter().cloned())
