@@ -44,7 +44,8 @@ pub struct Context {
 /// other cases running at the same time are left out ([`foreign::drop_foreign`]). The case name
 /// and label are not part of the value (they are the file's path and header).
 ///
-/// Consecutive identical exchanges (after redaction) are recorded once, and a run of polls of one
+/// Exchanges exec marks as target-wide setup are left out. Consecutive identical exchanges
+/// (after redaction) are recorded once, and a run of polls of one
 /// job keeps each distinct answer once, so the number of polls of a running job does not matter;
 /// the exchanges of a `concurrent` group keep every answer, sorted ([`order`]); JSON-RPC integer ids become `[id]` (`[other-id]` when the
 /// answer echoes a different one).
@@ -55,11 +56,23 @@ pub struct Context {
 /// kind, see [`Shape`]) and `error_names`.
 pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> Value {
     let _ = case_name;
-    let transcript = foreign::drop_foreign(&outcome.transcript);
+    // Target-wide setup (the scratch account) is sent by whichever case needs it first.
+    let len = outcome.transcript.len();
+    let shared = order::shared(&outcome.notes, len);
+    let is_shared = |i: usize| shared.iter().any(|r| r.contains(&i));
+    let own: Vec<Exchange> = (0..len)
+        .filter(|&i| !is_shared(i))
+        .map(|i| outcome.transcript[i].clone())
+        .collect();
+    let shift = |i: usize| i - (0..i).filter(|&j| is_shared(j)).count();
+    let transcript = foreign::drop_foreign(&own);
     let volatile = infer::infer_unknowns(&ctx.volatile, &transcript);
     // Which of N concurrent calls wins is a race: each concurrent group is sorted by its redacted
     // form, then redacted again in that order so placeholders are numbered the same every time.
-    let groups = order::groups(&outcome.notes, transcript.len());
+    let groups: Vec<std::ops::Range<usize>> = order::groups(&outcome.notes, len)
+        .into_iter()
+        .map(|g| shift(g.start)..shift(g.end))
+        .collect();
     let first: Vec<Value> = {
         let mut red = Redactor::new(&volatile);
         transcript

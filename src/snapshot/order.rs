@@ -1,7 +1,8 @@
 //! The order and repetition of exchanges that depend on timing, not on the target: the answers of
 //! a `concurrent` group (which of N simultaneous calls wins is a race) are put in a canonical
-//! order, and the answers of repeated polls are recorded once each. Owns the note that marks a
-//! concurrent group in a [`crate::exec::CaseOutcome`] (written by exec, read here).
+//! order, and the answers of repeated polls are recorded once each. Owns the notes that mark a
+//! concurrent group and target-wide setup in a [`crate::exec::CaseOutcome`] (written by exec,
+//! read here).
 //!
 //! Pure (no I/O) and it never drops an answer a firmware diff needs: every distinct answer of a
 //! poll stays, in order of first appearance, and every answer of a concurrent group stays (only
@@ -20,12 +21,30 @@ pub fn concurrent_note(range: &Range<usize>) -> String {
     format!("{CONCURRENT_NOTE}{}..{}", range.start, range.end)
 }
 
+/// Prefix of the note exec records for target-wide setup that whichever case needs it first
+/// sends (the Element scratch account): `shared setup: exchanges 0..1`. Left out of snapshots.
+pub const SHARED_NOTE: &str = "shared setup: exchanges ";
+
+/// The note marking transcript indexes `range` as target-wide setup.
+pub fn shared_note(range: &Range<usize>) -> String {
+    format!("{SHARED_NOTE}{}..{}", range.start, range.end)
+}
+
 /// The concurrent groups the notes mark, clipped to a transcript of `len` exchanges.
 pub fn groups(notes: &[String], len: usize) -> Vec<Range<usize>> {
+    ranges(notes, CONCURRENT_NOTE, len)
+}
+
+/// The target-wide setup exchanges the notes mark, clipped to a transcript of `len` exchanges.
+pub fn shared(notes: &[String], len: usize) -> Vec<Range<usize>> {
+    ranges(notes, SHARED_NOTE, len)
+}
+
+fn ranges(notes: &[String], prefix: &str, len: usize) -> Vec<Range<usize>> {
     notes
         .iter()
         .filter_map(|n| {
-            let (a, b) = n.strip_prefix(CONCURRENT_NOTE)?.split_once("..")?;
+            let (a, b) = n.strip_prefix(prefix)?.split_once("..")?;
             let (a, b) = (
                 a.trim().parse::<usize>().ok()?,
                 b.trim().parse::<usize>().ok()?,
@@ -78,7 +97,10 @@ pub fn condense(exchanges: Vec<Value>, grouped: &[bool]) -> Vec<Value> {
             continue;
         }
         let ends_run = !(poll(i + 1) && exchanges[i + 1]["request"] == x["request"]);
-        let key = super::strip_numbers(&serde_json::to_string(x).unwrap_or_default());
+        // The same answer to the same kind of request (a plain poll after long polls, or
+        // another job's poll), placeholder numbers aside.
+        let answer = serde_json::to_string(&x["response"]).unwrap_or_default();
+        let key = super::strip_numbers(&format!("{} {answer}", super::signature(x)));
         if !seen.insert(key) && !ends_run {
             keep[i] = false;
         }
