@@ -114,11 +114,23 @@ pub struct RunArgs {
     pub label: Option<String>,
     /// Element dialect of the embedded mock (register E1, E5); a served mock's is set by
     /// `jobconform serve --element-dialect`.
-    #[arg(long, value_enum, value_name = "DIALECT", default_value_t = crate::mock::ElementDialect::Current, conflicts_with_all = ["element", "aiqum", "profile"])]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "DIALECT",
+        default_value_t = crate::mock::ElementDialect::Current,
+        conflicts_with_all = ["element", "aiqum", "profile"]
+    )]
     pub mock_element_dialect: crate::mock::ElementDialect,
     /// AIQUM dialect of the embedded mock (register U1, U4); a served mock's is set by
     /// `jobconform serve --aiqum-dialect`.
-    #[arg(long, value_enum, value_name = "DIALECT", default_value_t = crate::mock::AiqumDialect::Split, conflicts_with_all = ["element", "aiqum", "profile"])]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "DIALECT",
+        default_value_t = crate::mock::AiqumDialect::Split,
+        conflicts_with_all = ["element", "aiqum", "profile"]
+    )]
     pub mock_aiqum_dialect: crate::mock::AiqumDialect,
     /// Snapshot directory [default: the crate's snapshots/, or $INSTA_WORKSPACE_ROOT/snapshots].
     #[arg(long, value_name = "DIR")]

@@ -45,10 +45,10 @@ pub struct Context {
 /// and label are not part of the value (they are the file's path and header).
 ///
 /// Exchanges exec marks as target-wide setup are left out. Consecutive identical exchanges
-/// (after redaction) are recorded once, and a run of polls of one
-/// job keeps each distinct answer once, so the number of polls of a running job does not matter;
-/// the exchanges of a `concurrent` group keep every answer, sorted ([`order`]); JSON-RPC integer ids become `[id]` (`[other-id]` when the
-/// answer echoes a different one).
+/// (after redaction) are recorded once, and a run of polls of one job keeps each distinct answer
+/// once, so the number of polls of a running job does not matter; the exchanges of a
+/// `concurrent` group keep every answer, sorted ([`order`]); JSON-RPC integer ids become `[id]`
+/// (`[other-id]` when the answer echoes a different one).
 ///
 /// Members: `status`, `rules` (sorted), `findings` (sorted unique rule IDs), `expected_findings`
 /// (rule IDs of an expected failure that happened), `exchanges`
