@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn a_group_is_sorted_and_the_rest_stays() {
         let xs = vec![rpc("z"), rpc("b"), rpc("a"), rpc("b"), rpc("0")];
-        let groups = vec![1..4];
+        let groups = [Range { start: 1, end: 4 }];
         assert_eq!(permutation(&xs, &groups), vec![0, 2, 1, 3, 4]);
     }
 
