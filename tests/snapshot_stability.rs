@@ -156,3 +156,41 @@ fn another_dialect_checked_against_the_mock_label_fails_naming_the_member() {
         .collect();
     assert!(!pending.is_empty(), "a .snap.new is written for review");
 }
+
+#[test]
+fn diff_between_the_committed_labels_names_the_renamed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (md, html) = (dir.path().join("d.md"), dir.path().join("d.html"));
+    let o = jobconform(&[
+        "diff",
+        "mock",
+        "mock-doc-literal",
+        "--root",
+        committed().to_str().unwrap(),
+        "--markdown",
+        md.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", texts(&o));
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(
+        md.contains("# Conformance diff: `mock` → `mock-doc-literal`"),
+        "{md}"
+    );
+    let section = md
+        .split("### `element/gar-unknown/never-issued`")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the case is listed:\n{md}"));
+    let section = section.split("###").next().unwrap();
+    assert!(
+        section.contains("`/error/name`: error name removed `xAsyncHandleDoesNotExist`")
+            && section.contains("`/error/name`: error name added `xDBNoSuchPath`"),
+        "{section}"
+    );
+    let html = std::fs::read_to_string(html).unwrap();
+    assert!(html.contains("xDBNoSuchPath") && html.contains("</html>"));
+    let o = jobconform(&["diff", "mock", "no-such-label"]);
+    assert_eq!(o.status.code(), Some(2), "{}", texts(&o));
+    assert!(texts(&o).contains("no-such-label"));
+}
