@@ -319,6 +319,9 @@ async fn concurrent(run: &mut Run<'_>, c: &ConcurrentStep) -> StepResult {
         run.judge(&expects, i, None)?;
         indexes.push(i);
     }
+    if let (Some(a), Some(b)) = (indexes.first(), indexes.last()) {
+        run.note(crate::snapshot::order::concurrent_note(&(*a..*b + 1)));
+    }
     let group: Vec<(usize, &crate::transport::Exchange)> =
         indexes.iter().map(|i| (*i, run.ex(*i))).collect();
     let j = check::named::group(&c.check.name, &c.check.rule, &group).ok_or_else(|| {
