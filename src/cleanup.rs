@@ -115,23 +115,50 @@ pub async fn clean(target: &Target) -> Vec<Leftover> {
     leftovers
 }
 
+/// Attempts per cleanup call: cleanup must not give up on a transient fault (CL-TRANSIENT).
+const CLEANUP_ATTEMPTS: usize = 8;
+
+/// Sends a cleanup request, resending it after a transient fault (a broken connection, a 503, a
+/// transient Element error) with a growing pause, at most [`CLEANUP_ATTEMPTS`] times. Every
+/// cleanup call is idempotent (removing an object twice answers "does not exist", which counts as
+/// removed), so resending after a broken connection is safe.
+async fn retrying<F, Fut>(target: &Target, mut send: F) -> Exchange
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Exchange>,
+{
+    let mut pause = target.real(crate::exec::retry::PAUSE_MS);
+    let mut x = send().await;
+    for _ in 1..CLEANUP_ATTEMPTS {
+        if crate::exec::retry::transient(&x, true).is_none() {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        pause = pause.mul_f64(1.5);
+        x = send().await;
+    }
+    x
+}
+
 async fn rpc(target: &Target, method: &str, params: Value) -> Result<Exchange, String> {
     let ep = target
         .element
         .as_ref()
         .ok_or("target has no Element endpoint")?;
-    Ok(element::call(
-        &target.client,
-        ep,
-        element::Call {
-            method,
-            params,
-            id: json!(format!("cleanup-{method}")),
-            auth: AuthMode::Default,
-            version: None,
-        },
-    )
-    .await)
+    let send = || {
+        element::call(
+            &target.client,
+            ep,
+            element::Call {
+                method,
+                params: params.clone(),
+                id: json!(format!("cleanup-{method}")),
+                auth: AuthMode::Default,
+                version: None,
+            },
+        )
+    };
+    Ok(retrying(target, send).await)
 }
 
 /// `Ok(true)` for a result, `Ok(false)` for an error saying the object does not exist, else the
@@ -200,19 +227,21 @@ async fn remove_aiqum(target: &Target, method: &str, path: &str) -> Result<(), S
         .ok_or("target has no AIQUM endpoint")?;
     let m = reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| format!("{method} is not an HTTP method"))?;
-    let x = aiqum::request(
-        &target.client,
-        ep,
-        aiqum::Request {
-            method: m,
-            path,
-            query: Query::new(),
-            body: None,
-            auth: AuthMode::Default,
-            extra_wait: Duration::ZERO,
-        },
-    )
-    .await;
+    let send = || {
+        aiqum::request(
+            &target.client,
+            ep,
+            aiqum::Request {
+                method: m.clone(),
+                path,
+                query: Query::new(),
+                body: None,
+                auth: AuthMode::Default,
+                extra_wait: Duration::ZERO,
+            },
+        )
+    };
+    let x = retrying(target, send).await;
     let r = x
         .response
         .as_ref()

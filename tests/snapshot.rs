@@ -929,3 +929,86 @@ mod against_the_aiqum_mock {
         );
     }
 }
+
+#[test]
+fn a_job_read_from_a_list_is_reduced_to_its_key_whatever_its_state() {
+    let other = "dd:-4:5:-6";
+    let job = |state: &str| json!({"key": other, "state": state, "status": "normal"});
+    let transcript = |state: &str| {
+        vec![
+            ex(
+                "GET",
+                "https://127.0.0.1:1/api/management-server/jobs?max_records=1".into(),
+                None,
+                200,
+                Body::Json(json!({"records": [job(state)], "num_records": 1})),
+            ),
+            ex(
+                "GET",
+                format!("https://127.0.0.1:1/api/management-server/jobs/{other}"),
+                None,
+                200,
+                Body::Json(job(state)),
+            ),
+        ]
+    };
+    let mut o = outcome(&RUN_A);
+    o.transcript = transcript("running");
+    let running = snapshot_value("aiqum/newest", &o, &Context::default());
+    o.transcript = transcript("completed");
+    let completed = snapshot_value("aiqum/newest", &o, &Context::default());
+    assert_eq!(running, completed);
+    let borrowed = json!({"key": "[job-key-1]", "borrowed": "[another job]"});
+    assert_eq!(
+        running["exchanges"][0]["response"]["body"]["records"],
+        json!([borrowed])
+    );
+    assert_eq!(running["exchanges"][1]["response"]["body"], borrowed);
+}
+
+#[test]
+fn a_concurrent_group_is_sorted_and_shared_setup_left_out() {
+    let rpc = |id: i64, answer: Value| {
+        ex(
+            "POST",
+            "https://127.0.0.1:1/json-rpc/12.5".into(),
+            Some(json!({"id": id, "method": "GetAsyncResult", "params": {"asyncHandle": 7}})),
+            200,
+            Body::Json(answer),
+        )
+    };
+    let result = |id: i64| rpc(id, json!({"id": id, "result": {"status": "complete"}}));
+    let error = |id: i64| {
+        rpc(
+            id,
+            json!({"id": id, "error": {"name": "xAsyncHandleDoesNotExist"}}),
+        )
+    };
+    let account = ex(
+        "POST",
+        "https://127.0.0.1:1/json-rpc/12.5".into(),
+        Some(json!({"id": 1, "method": "AddAccount", "params": {"username": "jobconform-x1"}})),
+        200,
+        Body::Json(json!({"id": 1, "result": {"accountID": 3}})),
+    );
+    let mut o = outcome(&RUN_A);
+    o.notes = vec![snapshot::order::concurrent_note(&(0..3))];
+    o.transcript = vec![error(2), result(3), error(4)];
+    let first = snapshot_value("element/once", &o, &Context::default());
+    o.transcript = vec![result(2), error(3), error(4), account];
+    o.notes.push(snapshot::order::shared_note(&(3..4)));
+    let second = snapshot_value("element/once", &o, &Context::default());
+    assert_eq!(first, second);
+    let answers: Vec<bool> = first["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["response"]["body"].get("error").is_some())
+        .collect();
+    assert_eq!(
+        answers.iter().filter(|e| **e).count(),
+        2,
+        "every answer stays"
+    );
+    assert_eq!(answers.len(), 3);
+}

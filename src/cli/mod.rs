@@ -1,6 +1,7 @@
 //! Argument definitions of the `jobconform` binary (clap derive) and the exit-code table its help
 //! shows. The `run` arguments live in `jobconform::runner` (they include libtest's).
 
+pub mod diff;
 pub mod lists;
 pub mod serve;
 
@@ -55,6 +56,10 @@ pub enum Command {
     /// Serve the reference mock (Element JSON-RPC + AIQUM REST + control API) until SIGINT or
     /// SIGTERM; prints one JSON line with its URLs on stdout.
     Serve(Box<serve::ServeArgs>),
+    /// Compare two snapshot labels (or two `run --report-json` verdicts): rules fixed and
+    /// broken, response shapes changed, cases added and removed. Markdown on stdout (or
+    /// --markdown), HTML with --html. Exit 0 when the report was written, 2 on error.
+    Diff(Box<diff::DiffArgs>),
     /// List the contract's rules.
     Rules {
         /// Output format.

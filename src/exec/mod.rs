@@ -15,7 +15,7 @@ use crate::transport::Exchange;
 mod builtins;
 pub mod named;
 mod probe;
-mod retry;
+pub mod retry;
 pub mod run;
 mod start;
 mod steps;

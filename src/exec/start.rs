@@ -104,6 +104,9 @@ async fn account(run: &mut Run<'_>) -> Result<i64, Stop> {
     if let Some(a) = known {
         return Ok(a);
     }
+    // The account is the target's, made by whichever case needs it first: its exchange is marked
+    // so that snapshots leave it out.
+    let first = run.transcript.len();
     let v = setup(
         run,
         "AddAccount",
@@ -111,6 +114,9 @@ async fn account(run: &mut Run<'_>) -> Result<i64, Stop> {
         "/result/accountID",
     )
     .await?;
+    run.note(crate::snapshot::order::shared_note(
+        &(first..run.transcript.len()),
+    ));
     let id = v.as_i64().ok_or_else(|| {
         Stop::Inconclusive(format!("set up the clone: accountID {v} is not an integer"))
     })?;

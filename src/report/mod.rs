@@ -6,6 +6,7 @@
 
 pub mod json;
 pub mod junit;
+pub mod read;
 pub mod text;
 
 use serde::Serialize;

@@ -149,15 +149,19 @@ pub fn summary(targets: &[TargetRecord], records: &[CaseRecord]) -> String {
     for t in targets {
         let _ = writeln!(
             out,
-            "  target {} ({}): firmware {}{}",
+            "  target {} ({}): firmware {}{}, snapshot label {}",
             t.name,
             t.kind,
-            t.fingerprint.label,
+            t.fingerprint
+                .element_firmware
+                .as_deref()
+                .unwrap_or("unknown"),
             t.fingerprint
                 .aiqum_version
                 .as_ref()
                 .map(|v| format!(", AIQUM {v}"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            t.fingerprint.label,
         );
     }
     let warned: Vec<_> = records

@@ -106,6 +106,32 @@ pub struct RunArgs {
     /// Same as --snapshots update.
     #[arg(long, conflicts_with = "snapshots")]
     pub update: bool,
+    /// Snapshot label, i.e. the directory snapshots/<LABEL>/ [default: `mock` on the embedded
+    /// mock, whatever its dialects; else the profile's `label`, else the fingerprinted firmware].
+    /// The committed references are `mock` (default dialects) and `mock-doc-literal`
+    /// (--mock-element-dialect doc-literal --mock-aiqum-dialect literal).
+    #[arg(long, value_name = "LABEL")]
+    pub label: Option<String>,
+    /// Element dialect of the embedded mock (register E1, E5); a served mock's is set by
+    /// `jobconform serve --element-dialect`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "DIALECT",
+        default_value_t = crate::mock::ElementDialect::Current,
+        conflicts_with_all = ["element", "aiqum", "profile"]
+    )]
+    pub mock_element_dialect: crate::mock::ElementDialect,
+    /// AIQUM dialect of the embedded mock (register U1, U4); a served mock's is set by
+    /// `jobconform serve --aiqum-dialect`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "DIALECT",
+        default_value_t = crate::mock::AiqumDialect::Split,
+        conflicts_with_all = ["element", "aiqum", "profile"]
+    )]
+    pub mock_aiqum_dialect: crate::mock::AiqumDialect,
     /// Snapshot directory [default: the crate's snapshots/, or $INSTA_WORKSPACE_ROOT/snapshots].
     #[arg(long, value_name = "DIR")]
     pub snapshot_dir: Option<PathBuf>,
@@ -133,14 +159,21 @@ pub fn rt() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// `main` of the `conformance` test target: `RunArgs` from the process arguments.
+/// `main` of the `conformance` test target: `RunArgs` from the process arguments, with
+/// `--snapshots check` unless another mode is given (the embedded mock's label is `mock`, the
+/// root the crate's `snapshots/`).
 pub fn harness_main() -> std::process::ExitCode {
     #[derive(clap::Parser)]
     struct Cli {
         #[command(flatten)]
         run: RunArgs,
     }
-    let cli = <Cli as clap::Parser>::parse();
+    let mut cli = <Cli as clap::Parser>::parse();
+    // The suite guards the committed snapshots: every case that asks for one is checked (a missing
+    // one is created outside CI and fails under CI), unless a mode is given.
+    if cli.run.snapshots == snapshots::Mode::Auto && !cli.run.update {
+        cli.run.snapshots = snapshots::Mode::Check;
+    }
     std::process::ExitCode::from(run(cli.run).code())
 }
 

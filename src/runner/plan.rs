@@ -82,12 +82,21 @@ pub async fn targets(args: &RunArgs) -> Result<TargetSet, String> {
     let mut out = Vec::new();
     for (name, mut cfg) in configs {
         overrides(&mut cfg, args);
+        if args.label.is_some() {
+            cfg.label = args.label.clone();
+        }
         out.push(target::live(&name, &cfg).map_err(|e| e.to_string())?);
     }
     Ok(TargetSet {
         targets: out,
         mock: None,
     })
+}
+
+/// The snapshot label of the embedded mock: `--label`, else `mock` (a mock's firmware version is
+/// made up, and its snapshots must not mix with a real cluster's).
+fn mock_label(args: &RunArgs) -> String {
+    args.label.clone().unwrap_or_else(|| "mock".into())
 }
 
 async fn embedded(args: &RunArgs) -> Result<TargetSet, String> {
@@ -99,6 +108,8 @@ async fn embedded(args: &RunArgs) -> Result<TargetSet, String> {
     }
     let config = MockConfig {
         time_scale: scale,
+        element_dialect: args.mock_element_dialect,
+        aiqum_dialect: args.mock_aiqum_dialect,
         ..MockConfig::default()
     };
     let running = mock::spawn(config)
@@ -108,7 +119,9 @@ async fn embedded(args: &RunArgs) -> Result<TargetSet, String> {
         user: mock::DEFAULT_USER.into(),
         password: Secret::new(mock::DEFAULT_PASSWORD),
     };
-    let target = target::mock("mock", &running.urls, scale, creds).map_err(|e| e.to_string())?;
+    let mut target =
+        target::mock("mock", &running.urls, scale, creds).map_err(|e| e.to_string())?;
+    target.label = Some(mock_label(args));
     Ok(TargetSet {
         targets: vec![Configured {
             target,
@@ -140,8 +153,10 @@ fn served_mock(args: &RunArgs, control: &str) -> Result<TargetSet, String> {
             .map_err(|e| e.to_string())?,
         None => Secret::new(mock::DEFAULT_PASSWORD),
     };
-    let target = target::mock("mock", &urls, scale, Credentials { user, password })
+    let mut target = target::mock("mock", &urls, scale, Credentials { user, password })
         .map_err(|e| e.to_string())?;
+    // A served mock may run any dialect or deviation: it is not `mock` unless told so.
+    target.label = args.label.clone();
     Ok(TargetSet {
         targets: vec![Configured {
             target,

@@ -8,6 +8,7 @@
 
 pub mod foreign;
 pub mod infer;
+pub mod order;
 mod patterns;
 pub mod redact;
 pub mod shape;
@@ -43,9 +44,11 @@ pub struct Context {
 /// other cases running at the same time are left out ([`foreign::drop_foreign`]). The case name
 /// and label are not part of the value (they are the file's path and header).
 ///
-/// Consecutive identical exchanges (after redaction) are recorded once, so the number of polls
-/// of a running job does not matter; JSON-RPC integer ids become `[id]` (`[other-id]` when the
-/// answer echoes a different one).
+/// Exchanges exec marks as target-wide setup are left out. Consecutive identical exchanges
+/// (after redaction) are recorded once, and a run of polls of one job keeps each distinct answer
+/// once, so the number of polls of a running job does not matter; the exchanges of a
+/// `concurrent` group keep every answer, sorted ([`order`]); JSON-RPC integer ids become `[id]`
+/// (`[other-id]` when the answer echoes a different one).
 ///
 /// Members: `status`, `rules` (sorted), `findings` (sorted unique rule IDs), `expected_findings`
 /// (rule IDs of an expected failure that happened), `exchanges`
@@ -53,8 +56,37 @@ pub struct Context {
 /// kind, see [`Shape`]) and `error_names`.
 pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> Value {
     let _ = case_name;
-    let transcript = foreign::drop_foreign(&outcome.transcript);
+    // Target-wide setup (the scratch account) is sent by whichever case needs it first.
+    let len = outcome.transcript.len();
+    let shared = order::shared(&outcome.notes, len);
+    let is_shared = |i: usize| shared.iter().any(|r| r.contains(&i));
+    let own: Vec<Exchange> = (0..len)
+        .filter(|&i| !is_shared(i))
+        .map(|i| outcome.transcript[i].clone())
+        .collect();
+    let shift = |i: usize| i - (0..i).filter(|&j| is_shared(j)).count();
+    let transcript = foreign::drop_foreign(&own);
     let volatile = infer::infer_unknowns(&ctx.volatile, &transcript);
+    // Which of N concurrent calls wins is a race: each concurrent group is sorted by its redacted
+    // form, then redacted again in that order so placeholders are numbered the same every time.
+    let groups: Vec<std::ops::Range<usize>> = order::groups(&outcome.notes, len)
+        .into_iter()
+        .map(|g| shift(g.start)..shift(g.end))
+        .collect();
+    let first: Vec<Value> = {
+        let mut red = Redactor::new(&volatile);
+        transcript
+            .iter()
+            .map(|x| red.value(&exchange_raw(x), None))
+            .collect()
+    };
+    let transcript: Vec<&Exchange> = order::permutation(&first, &groups)
+        .into_iter()
+        .map(|i| &transcript[i])
+        .collect();
+    let grouped: Vec<bool> = (0..transcript.len())
+        .map(|i| groups.iter().any(|g| g.contains(&i)))
+        .collect();
     let mut red = Redactor::new(&volatile);
     let exchanges: Vec<Value> = transcript
         .iter()
@@ -77,10 +109,9 @@ pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> 
             Err(_) => shape.add_kind("no-response"),
         }
     }
-    // A job polled while running answers the same thing several times, and how many times depends
-    // on timing: consecutive identical exchanges are recorded once.
-    let mut exchanges = exchanges;
-    exchanges.dedup();
+    // A job polled while running answers the same thing several times, and how many times (and
+    // whether a short phase is seen at all) depends on timing: see [`order::condense`].
+    let exchanges = order::condense(exchanges, &grouped);
     let error_names: BTreeSet<String> = shapes
         .values()
         .flat_map(|s| s.error_names.iter().cloned())

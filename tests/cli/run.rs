@@ -424,3 +424,142 @@ fn should_findings_warn_and_fail_only_under_strict() {
     assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
     assert!(out.contains("EL-GAR-DETAILS (SHOULD)"), "{out}");
 }
+
+/// Nothing lost under faults: a live run with `--allow-mutations` against a mock that injects
+/// random transient faults (xDBVersionMismatch, 503, broken connections, slow answers) on 15% of
+/// requests still removes every object it created, as the mock's own state shows.
+#[test]
+fn mutations_are_cleaned_up_even_when_the_target_faults() {
+    let s = Served::start(&[
+        "--time-scale",
+        "50",
+        "--faults",
+        "0.15",
+        "--faults-seed",
+        "3",
+    ]);
+    let before = created_objects(&state(&s));
+    let dir = tmp();
+    let report = dir.path().join("r.json");
+    let o = live_run(
+        &s,
+        &[
+            "--allow-mutations",
+            "--min-interval",
+            "100",
+            "--report-json",
+            report.to_str().expect("utf8"),
+        ],
+    )
+    .output()
+    .expect("run");
+    let (out, err) = text(&o);
+    // Faults may make cases inconclusive or fail; what must hold is the cleanup.
+    assert!(
+        matches!(o.status.code(), Some(0..=2)),
+        "the run finished: {:?}\n{out}\n{err}",
+        o.status
+    );
+    assert!(
+        err.contains("WILL BE CHANGED"),
+        "mutations were announced:\n{err}"
+    );
+    let doc = validate_report(&report);
+    let mutated = doc["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter(|c| c["outcome"] != "skipped")
+        .count();
+    assert!(mutated > 0, "cases ran");
+    assert_eq!(doc["targets"][0]["leftovers"], json!([]), "{err}");
+    assert_eq!(
+        created_objects(&state(&s)),
+        before,
+        "objects left on the faulting target:\n{err}"
+    );
+    assert_no_secret("stderr", &err);
+}
+
+/// Copies the committed `snapshots/` into `to` (so a check never writes into the repository).
+fn copy_committed_snapshots(to: &std::path::Path) {
+    fn walk(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for e in std::fs::read_dir(from).expect("read snapshots") {
+            let p = e.expect("entry").path();
+            let dest = to.join(p.file_name().expect("name"));
+            if p.is_dir() {
+                walk(&p, &dest);
+            } else {
+                std::fs::copy(&p, &dest).expect("copy");
+            }
+        }
+    }
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"),
+        to,
+    );
+}
+
+#[test]
+fn a_renamed_error_fails_the_snapshot_check_naming_the_member() {
+    let s = Served::start(&[
+        "--deviation",
+        "unknown-handle-wrong-code",
+        "--time-scale",
+        "50",
+    ]);
+    let control = s.url("control");
+    let dir = tmp();
+    copy_committed_snapshots(dir.path());
+    let o = live_run(
+        &s,
+        &[
+            "--control",
+            &control,
+            "--mock-time-scale",
+            "50",
+            "--label",
+            "mock",
+            "--snapshots",
+            "check",
+            "--snapshot-dir",
+            dir.path().to_str().expect("utf8"),
+            "element/keep-result/",
+        ],
+    )
+    .output()
+    .expect("run");
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    // keep-result cases check no EL-GAR-UNKNOWN finding: they fail on the snapshot alone.
+    assert!(!out.contains("EL-GAR-UNKNOWN"), "{out}");
+    assert!(out.contains("snapshot changed"), "{out}");
+    assert!(
+        out.contains("first difference at \"/exchanges/") && out.contains("/error/"),
+        "the mismatch names the member's JSON pointer:\n{out}"
+    );
+    assert!(
+        out.contains("xNotFound"),
+        "the diff shows the new name:\n{out}"
+    );
+    assert_no_secret("stdout", &out);
+    assert_no_secret("stderr", &err);
+    for e in walkdir(dir.path()) {
+        let text = std::fs::read_to_string(&e).expect("read");
+        assert_no_secret(&e.display().to_string(), &text);
+    }
+}
+
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            out.extend(walkdir(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

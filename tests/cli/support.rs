@@ -17,6 +17,11 @@ pub fn jobconform(args: &[&str]) -> Command {
     c.args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("CI")
+        // Runs check the committed snapshots only when a test names them (--snapshot-dir).
+        .env(
+            "INSTA_WORKSPACE_ROOT",
+            std::env::temp_dir().join("jobconform-cli-tests-no-snapshots"),
+        )
         .stdin(Stdio::null());
     c
 }
