@@ -4,7 +4,8 @@
 //! real binary (`serve --deviation` + `run --control`), and the README's deviation table is the
 //! registry's.
 //!
-//! The matrix runs only the cases of the deviation's API, each case on a fresh embedded mock
+//! The matrix runs only the cases of the deviation's API that judge the target (not the CL-*
+//! cases of `cases/client/`, which judge jobconform's own client), each case on a fresh embedded mock
 //! (127.0.0.1:0) with that one deviation: no case ever shares a deviating mock with another (a
 //! deviation like `list-purges` breaks the handles of cases running beside it), so cases of all
 //! deviations can run side by side (`AT_ONCE` of them). Verdicts and exit codes come from the
@@ -59,6 +60,13 @@ fn api_of(d: &Deviation) -> Api {
     } else {
         Api::Element
     }
+}
+
+/// Whether a case judges the target (EL-/UM- rules). Cases with only CL-* rules (`cases/client/`)
+/// judge jobconform's own client against the faithful mock; against a deviating mock they are
+/// not about the deviation, so the matrix leaves them out.
+fn judges_the_target(c: &LoadedCase) -> bool {
+    c.case.rules.iter().any(|r| !r.starts_with("CL-"))
 }
 
 fn must(d: &Deviation) -> bool {
@@ -143,7 +151,11 @@ async fn run_deviation(
     let api = api_of(d);
     let show = std::env::var("JOBCONFORM_SHOW").is_ok_and(|v| d.name.starts_with(&v));
     let mut set = JoinSet::new();
-    for (i, c) in cases.iter().enumerate().filter(|(_, c)| c.case.api == api) {
+    let chosen = cases
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.case.api == api && judges_the_target(c));
+    for (i, c) in chosen {
         let (cases, limit, caps, base) = (cases.clone(), limit.clone(), caps.clone(), base.clone());
         let name = c.name.clone();
         set.spawn(async move {
