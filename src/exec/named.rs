@@ -258,7 +258,12 @@ async fn long_poll_timing(run: &mut Run<'_>, rule: &str, args: &Value) -> StepRe
     let secs = arg(args, "poll_timeout_s")?.as_u64().unwrap_or(10);
     let mode = arg(args, "expect")?.as_str().unwrap_or("wait").to_string();
     let timeout_ms = secs * 1000;
-    let slack_ms = (timeout_ms / 4).max(2000);
+    // Slack in target time, plus 250 ms of real time for transport and scheduling latency: on the
+    // mock (time scale 50) the target-time part alone is 50 ms of real time, less than the
+    // scheduling noise of a busy machine.
+    let latency_ms =
+        (crate::check::expect::LATENCY_REAL_MS as f64 * run.target.time_scale()).round() as u64;
+    let slack_ms = (timeout_ms / 4).max(2000) + latency_ms;
     let mut query = Query::new();
     query.insert("poll_timeout".into(), secs.to_string());
     let path = format!("/management-server/jobs/{key}");
