@@ -1,0 +1,330 @@
+//! Bench: the mock's throughput and latency under 1, 16 and 64 concurrent keep-alive connections,
+//! each figure against a minimal axum handler that returns the same bytes, measured in the same
+//! process with baseline and subject runs interleaved (ratio = median of per-round ratios); then
+//! the cost of live jobs (10, 10,000, 100,000) per request, to create, and in resident memory.
+//! Owns nothing but measurement: never changes the mock.
+//!
+//! Knobs (env): `JC_BENCH_ROUND_MS` (default 300), `JC_BENCH_ROUNDS` (default 5),
+//! `JC_BENCH_MAX_JOBS` (default 100000).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use common::{
+    MockUrls, Req, Sample, Table, bare_client, fmt_pct, fmt_rps, fmt_us, median, percentile,
+};
+use serde_json::json;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A minimal axum server answering `route` with fixed JSON bytes (any method, body consumed).
+async fn baseline(route: &str, body: Bytes) -> std::net::SocketAddr {
+    let handler = move |_b: Bytes| {
+        let body = body.clone();
+        async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+        }
+    };
+    let app = axum::Router::new().route(route, axum::routing::any(handler));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the baseline");
+    let addr = l.local_addr().expect("baseline address");
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    addr
+}
+
+/// One scenario: the request to the mock and the same request shape to its baseline.
+struct Scenario {
+    name: &'static str,
+    subject: Req,
+    base: Req,
+    bytes: usize,
+}
+
+fn rgar(url: String, handle: u64) -> Req {
+    let body = json!({"method": "GetAsyncResult",
+        "params": {"asyncHandle": handle, "keepResult": true}, "id": 1});
+    Req::post(url, &body)
+}
+
+async fn scenarios(u: &MockUrls) -> Vec<Scenario> {
+    let c = bare_client();
+    let running = common::element_job(&c, u, &common::script_running(1_000_000_000)).await;
+    let done = common::element_job(&c, u, &json!({"steps": [], "outcome": "success"})).await;
+    let key = common::aiqum_job(&c, u, &common::script_running(1_000_000_000)).await;
+    let subjects = [
+        ("GetAsyncResult running", rgar(u.element.clone(), running)),
+        (
+            "GetAsyncResult complete keepResult",
+            rgar(u.element.clone(), done),
+        ),
+        (
+            "AIQUM job GET",
+            Req::get(format!("{}/management-server/jobs/{key}", u.aiqum)),
+        ),
+        (
+            "AIQUM list max_records=20",
+            Req::get(format!("{}/management-server/jobs?max_records=20", u.aiqum)),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, subject) in subjects {
+        // The baseline returns exactly the bytes the mock answers, on a route of the same shape.
+        let mut rb = c
+            .request(subject.method.clone(), &subject.url)
+            .basic_auth(common::USER, Some(common::PASSWORD));
+        if let Some(b) = &subject.body {
+            rb = rb.body(b.clone());
+        }
+        let resp = rb.send().await.expect("ask the mock");
+        assert!(resp.status().is_success(), "{name}: {}", resp.status());
+        let body = resp.bytes().await.expect("read the mock's answer");
+        let url = reqwest::Url::parse(&subject.url).expect("a URL");
+        let (route, rest) = if url.path().starts_with("/json-rpc") {
+            ("/json-rpc/{version}", url.path().to_string())
+        } else if url.path().ends_with("/jobs") {
+            ("/api/management-server/jobs", url.path().to_string())
+        } else {
+            ("/api/management-server/jobs/{key}", url.path().to_string())
+        };
+        let addr = baseline(route, body.clone()).await;
+        let q = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+        let base = Req {
+            url: format!("http://{addr}{rest}{q}"),
+            ..subject.clone()
+        };
+        out.push(Scenario {
+            name,
+            subject,
+            base,
+            bytes: body.len(),
+        });
+    }
+    out
+}
+
+fn throughput(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime) {
+    let round = Duration::from_millis(env_u64("JC_BENCH_ROUND_MS", 300));
+    let rounds = env_u64("JC_BENCH_ROUNDS", 5) as usize;
+    let mock = server
+        .block_on(jobconform::mock::spawn(Default::default()))
+        .expect("spawn the mock");
+    let u = MockUrls::of(&mock.urls);
+    let scen = server.block_on(async {
+        let u = u.clone();
+        tokio::spawn(async move { scenarios(&u).await })
+            .await
+            .expect("set up the scenarios")
+    });
+    let mut t = Table::new(
+        "Mock throughput and latency vs a minimal axum handler (same bytes, same process)",
+        &[
+            "request",
+            "conns",
+            "bytes",
+            "mock req/s",
+            "mock p50",
+            "mock p99",
+            "base req/s",
+            "base p50",
+            "base p99",
+            "ratio (goal >= 70%)",
+        ],
+    );
+    for s in &scen {
+        for conns in [1usize, 16, 64] {
+            let clients: Vec<reqwest::Client> = (0..conns).map(|_| bare_client()).collect();
+            let (mut subj, mut base, mut ratios) = (Sample::default(), Sample::default(), vec![]);
+            let (mut srps, mut brps) = (vec![], vec![]);
+            client.block_on(async {
+                // Warm the connections of both servers.
+                common::load(&s.base, &clients, Duration::from_millis(50)).await;
+                common::load(&s.subject, &clients, Duration::from_millis(50)).await;
+                for i in 0..rounds {
+                    // Alternate which goes first, so drift does not favour either.
+                    let (a, b) = if i % 2 == 0 {
+                        let b = common::load(&s.base, &clients, round).await;
+                        (common::load(&s.subject, &clients, round).await, b)
+                    } else {
+                        let a = common::load(&s.subject, &clients, round).await;
+                        (a, common::load(&s.base, &clients, round).await)
+                    };
+                    ratios.push(a.rps() / b.rps().max(1e-9));
+                    srps.push(a.rps());
+                    brps.push(b.rps());
+                    subj.errors += a.errors;
+                    base.errors += b.errors;
+                    subj.lat_us.extend(a.lat_us);
+                    base.lat_us.extend(b.lat_us);
+                }
+            });
+            let ratio = median(&ratios);
+            let flag = if ratio >= 0.7 { "" } else { " (missed)" };
+            t.row(vec![
+                s.name.to_string(),
+                conns.to_string(),
+                s.bytes.to_string(),
+                fmt_rps(median(&srps)),
+                fmt_us(percentile(&subj.lat_us, 50.0)),
+                fmt_us(percentile(&subj.lat_us, 99.0)),
+                fmt_rps(median(&brps)),
+                fmt_us(percentile(&base.lat_us, 50.0)),
+                fmt_us(percentile(&base.lat_us, 99.0)),
+                format!("{}{flag}", fmt_pct(ratio)),
+            ]);
+            if subj.errors + base.errors > 0 {
+                t.note(format!(
+                    "{} at {conns} conns: {} mock errors, {} baseline errors",
+                    s.name, subj.errors, base.errors
+                ));
+            }
+        }
+    }
+    t.note(format!(
+        "{rounds} interleaved rounds of {} ms per cell; req/s = median of rounds; p50/p99 over all \
+         requests of all rounds; ratio = median of per-round mock/baseline req/s. Server: \
+         multi-thread tokio runtime (2 workers); load generator: another 2-worker runtime in the \
+         same process, one reqwest client (one keep-alive connection) per connection.",
+        round.as_millis()
+    ));
+    t.print();
+    server.block_on(mock.stop());
+}
+
+/// Creates `n` jobs of each API with `conns` concurrent connections; the handle and key made last.
+async fn create(u: &MockUrls, n: usize, conns: usize) -> (u64, String) {
+    let u = Arc::new(u.clone());
+    let per = n.div_ceil(conns);
+    let mut tasks = Vec::new();
+    for w in 0..conns {
+        let count = per.min(n.saturating_sub(w * per));
+        let u = u.clone();
+        tasks.push(tokio::spawn(async move {
+            let c = bare_client();
+            let s = common::script_running(1_000_000_000);
+            let mut last = (0u64, String::new());
+            for _ in 0..count {
+                last.0 = last.0.max(common::element_job(&c, &u, &s).await);
+                last.1 = common::aiqum_job(&c, &u, &s).await;
+            }
+            last
+        }));
+    }
+    let mut last = (0u64, String::new());
+    for t in tasks {
+        let (h, k) = t.await.expect("a creating task");
+        if h > last.0 {
+            last = (h, k);
+        }
+    }
+    last
+}
+
+/// Latency of `req` (serial, one connection) until `max` requests or `budget` time; microseconds.
+async fn cost(req: &Req, c: &reqwest::Client, max: usize, budget: Duration) -> Vec<f64> {
+    let start = Instant::now();
+    let mut out = Vec::new();
+    while out.len() < max && (start.elapsed() < budget || out.len() < 5) {
+        out.extend(common::serial(req, c, 1).await);
+    }
+    out
+}
+
+fn job_cost(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime) {
+    let max_jobs = env_u64("JC_BENCH_MAX_JOBS", 100_000) as usize;
+    let mock = server
+        .block_on(jobconform::mock::spawn(Default::default()))
+        .expect("spawn the mock");
+    let u = MockUrls::of(&mock.urls);
+    let mut t = Table::new(
+        "Cost of live jobs (per-request median latency, 1 connection; ratio to the 10-job figure)",
+        &[
+            "live jobs (each API)",
+            "create (s, jobs/s)",
+            "VmRSS (MiB)",
+            "GetAsyncResult",
+            "AIQUM job GET",
+            "AIQUM list page",
+            "ratio GAR / GET / list",
+        ],
+    );
+    let rss0 = common::status_kib("self", "VmRSS").unwrap_or(0);
+    t.note(format!(
+        "VmRSS of the bench process with the mock idle, before any job: {:.1} MiB (includes the \
+         load generator; the journal also keeps one entry per create, capacity 200,000).",
+        rss0 as f64 / 1024.0
+    ));
+    let c = bare_client();
+    let mut have = 0usize;
+    let mut first: Option<(f64, f64, f64)> = None;
+    for n in [10usize, 10_000, 100_000] {
+        if n > max_jobs {
+            break;
+        }
+        let t0 = Instant::now();
+        let (h, key) = client.block_on(create(&u, n - have, 64.min(n - have)));
+        let made = (n - have) as f64;
+        let secs = t0.elapsed().as_secs_f64();
+        have = n;
+        let rss = common::status_kib("self", "VmRSS").unwrap_or(0);
+        let gar = rgar(u.element.clone(), h);
+        let get = Req::get(format!("{}/management-server/jobs/{key}", u.aiqum));
+        let list = Req::get(format!("{}/management-server/jobs?max_records=20", u.aiqum));
+        let budget = Duration::from_millis(1500);
+        let (a, b, l) = client.block_on(async {
+            common::serial(&gar, &c, 20).await;
+            (
+                median(&cost(&gar, &c, 2000, budget).await),
+                median(&cost(&get, &c, 2000, budget).await),
+                median(&cost(&list, &c, 2000, budget).await),
+            )
+        });
+        let f = *first.get_or_insert((a, b, l));
+        t.row(vec![
+            n.to_string(),
+            format!("{secs:.2} s, {:.0}/s", 2.0 * made / secs),
+            format!("{:.1}", rss as f64 / 1024.0),
+            fmt_us(a),
+            fmt_us(b),
+            fmt_us(l),
+            format!("{:.2}x / {:.2}x / {:.2}x", a / f.0, b / f.1, l / f.2),
+        ]);
+    }
+    t.note(
+        "Jobs are created through the control API (an Element and an AIQUM job per step, 64 \
+         concurrent connections; jobs/s counts both). Each step adds to the jobs already there. \
+         The GET reads the AIQUM job created last; the list page is the first 20 (newest first) \
+         of all jobs; the mock also holds its ~24 history jobs.",
+    );
+    t.print();
+    server.block_on(mock.stop());
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let server = common::multi_rt(2);
+    let client = common::multi_rt(2);
+    let only = std::env::var("JC_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "throughput" {
+        throughput(&server, &client);
+    }
+    if only.is_empty() || only == "jobs" {
+        job_cost(&server, &client);
+    }
+}
