@@ -85,12 +85,12 @@ async fn fixed_aiqum(c: &Client, ep: &aiqum::Endpoint, key: &str, every: Duratio
     (n, false)
 }
 
-/// Runs one job of `secs` through `poller`.
-async fn one(mock: &jobconform::mock::RunningMock, api: Api, poller: &Poller, secs: u64) -> Seen {
+/// Runs one job of `ms` (target time) through `poller`.
+async fn one(mock: &jobconform::mock::RunningMock, api: Api, poller: &Poller, ms: u64) -> Seen {
     let u = MockUrls::of(&mock.urls);
     let c = common::jc_client();
     let bare = common::bare_client();
-    let script = common::script_running(secs * 1000);
+    let script = common::script_running(ms);
     let clock = &mock.state.clock;
     let (requests, terminal, complete_ms) = match api {
         Api::Element => {
@@ -214,8 +214,12 @@ fn main() {
                 let mut req = Vec::new();
                 let mut det = Vec::new();
                 let mut term = 0;
-                for _ in 0..reps {
-                    let s = one(&mock, *api, p, secs).await;
+                for rep in 0..reps {
+                    // The same jobs for every poller: D + U[0, 2 s), so completions do not line
+                    // up with a fixed loop's ticks.
+                    let mut rng = fastrand::Rng::with_seed(secs * 1000 + rep as u64);
+                    let ms = secs * 1000 + rng.u64(0..2000);
+                    let s = one(&mock, *api, p, ms).await;
                     req.push(s.requests as f64);
                     det.push(s.detect_ms);
                     term += usize::from(s.terminal);
@@ -233,7 +237,7 @@ fn main() {
                 t.row(vec![
                     api.into(),
                     name.to_string(),
-                    format!("{secs} s"),
+                    format!("{secs} s + U[0,2) s"),
                     format!("{r:.0}"),
                     format!("{:.2}x", r / br.max(1e-9)),
                     format!("{:.0} ms", d),
@@ -250,7 +254,8 @@ fn main() {
         mock.stop().await;
     });
     t.note(format!(
-        "{reps} jobs per cell, each a scripted job of one running step, polled from its creation. \
+        "{reps} jobs per cell, each a scripted job of one running step lasting the duration plus a random 0-2 s (the same \
+         jobs for every poller), polled from its creation. \
          Detection = mock clock when the poller returned - the job's completion time (virtual ms). \
          Every poller's deadline is {} s (the default policy's 600 s would cut the 1 h job); the \
          default policy is otherwise Policy::default() (500 ms first interval, x1.5 backoff to \
