@@ -68,6 +68,30 @@ fn recorded(ex: &Value) -> Option<Recorded> {
     })
 }
 
+/// `run --list` once (load and compile everything, plan the trials, send nothing); wall time.
+fn list_once(bin: &Path) -> Option<Duration> {
+    let t = Instant::now();
+    let st = Command::new(bin)
+        .args(["run", "--list"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    st.success().then(|| t.elapsed())
+}
+
+/// Sum of the recorded answer times (`elapsed_ms`) of every exchange in a report, in ms.
+fn in_requests_ms(v: &Value) -> u64 {
+    match v {
+        Value::Object(m) => {
+            m.get("elapsed_ms").and_then(Value::as_u64).unwrap_or(0)
+                + m.values().map(in_requests_ms).sum::<u64>()
+        }
+        Value::Array(a) => a.iter().map(in_requests_ms).sum(),
+        _ => 0,
+    }
+}
+
 /// Runs the suite once; wall time, exit code, and the report (if written).
 fn run_once(bin: &Path, report: &Path) -> Result<(Duration, i32, Option<Value>), String> {
     let _ = std::fs::remove_file(report);
@@ -97,14 +121,20 @@ fn run_once(bin: &Path, report: &Path) -> Result<(Duration, i32, Option<Value>),
 async fn replay(cases: &[Vec<Recorded>], base: &str, par: usize) -> (Duration, u64) {
     let t = Instant::now();
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(par));
+    jobconform::transport::install_crypto();
+    let shared = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(par)
+        .build()
+        .expect("build a reqwest client");
     let mut tasks = Vec::new();
     for case in cases {
+        let c = shared.clone();
         let case = case.clone();
         let base = base.to_string();
         let sem = sem.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let c = common::bare_client();
             let mut n = 0u64;
             for r in &case {
                 let url = rebase(&r.url, &base);
@@ -125,8 +155,14 @@ async fn replay(cases: &[Vec<Recorded>], base: &str, par: usize) -> (Duration, u
                         .header(reqwest::header::CONTENT_TYPE, "application/json")
                         .body(bytes);
                 }
+                let t = Instant::now();
                 if let Ok(resp) = rb.timeout(Duration::from_secs(5)).send().await {
                     let _ = resp.bytes().await;
+                }
+                if std::env::var_os("JC_BENCH_DEBUG").is_some()
+                    && t.elapsed() > Duration::from_millis(50)
+                {
+                    eprintln!("slow replay: {:?} {} {}", t.elapsed(), r.method, r.url);
                 }
                 n += 1;
             }
@@ -177,7 +213,12 @@ fn main() {
     let mut requests = 0u64;
     let mut cases_n = 0usize;
     let mut code = 0;
+    let mut lists = Vec::new();
+    let mut req_ms = Vec::new();
     for _ in 0..runs {
+        if let Some(d) = list_once(&bin) {
+            lists.push(d.as_secs_f64());
+        }
         let (wall, c, rep) = match run_once(&bin, &report) {
             Ok(x) => x,
             Err(e) => {
@@ -190,6 +231,7 @@ fn main() {
         let mut cases = Vec::new();
         if let Some(rep) = &rep {
             transcripts(rep, &mut cases);
+            req_ms.push(in_requests_ms(rep) as f64);
         }
         cases.retain(|c| !c.is_empty());
         if cases.is_empty() {
@@ -222,6 +264,25 @@ fn main() {
             format!("< 1 s: {}", if w < 1.0 { "met" } else { "missed" }),
         ]);
     }
+    if !lists.is_empty() {
+        let l = median(&lists);
+        t.row(vec![
+            "`jobconform run --list` (start-up: load, compile, plan; no request)".into(),
+            format!("{l:.3} s"),
+            lists.len().to_string(),
+            format!("{:.0}% of the run", 100.0 * l / median(&walls).max(1e-9)),
+            "-".into(),
+        ]);
+    }
+    if !req_ms.is_empty() {
+        t.row(vec![
+            "time inside requests, summed over all cases (from the report)".into(),
+            format!("{:.3} s", median(&req_ms) / 1000.0),
+            req_ms.len().to_string(),
+            "-".into(),
+            "-".into(),
+        ]);
+    }
     if !replays.is_empty() {
         let r = median(&ratios);
         t.row(vec![
@@ -238,8 +299,8 @@ fn main() {
         "Binary: {}. Each run is a fresh process (`run --report-json PATH`, stdout discarded); \
          its wall time includes process start, case loading, the embedded mock (time scale 50) \
          and the target-time waits the cases script. The replay sends the recorded requests \
-         (same method, path, auth, body) to a fresh in-process mock without any waits, one \
-         keep-alive connection per case, 4 cases at a time, interleaved with the runs.",
+         (same method, path, auth, body) to a fresh in-process mock without any waits, one shared \
+         reqwest client (keep-alive pool), 4 cases at a time, interleaved with the runs.",
         bin.display()
     ));
     t.print();
