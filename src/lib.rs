@@ -22,6 +22,7 @@ pub mod case;
 pub mod check;
 pub mod cleanup;
 pub mod contract;
+pub mod diff;
 pub mod exec;
 pub mod mock;
 pub mod poll;

@@ -751,12 +751,12 @@ async fn reads_and_calls_are_journaled() {
     assert_eq!(e[0].http_status, 202);
     assert_eq!(
         (e[1].observed.as_deref(), e[1].terminal),
-        (Some("queued"), false)
+        (Some("queued/normal"), false)
     );
     assert_eq!(e[1].client, "127.0.0.1");
     assert_eq!(
         (e[2].observed.as_deref(), e[2].terminal),
-        (Some("completed"), true),
+        (Some("completed/normal"), true),
         "a plain long poll answers when the job is terminal"
     );
     assert_eq!(e[2].client, "poller-7");

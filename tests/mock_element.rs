@@ -346,7 +346,13 @@ async fn control_api_scripts_journals_resets() {
         .expect("array")
         .iter()
         .map(|e| {
-            let obs = e["observed"].as_str().unwrap_or("");
+            // Running observations carry their details: keep the lifecycle word.
+            let obs = e["observed"]
+                .as_str()
+                .unwrap_or("")
+                .split(' ')
+                .next()
+                .unwrap_or("");
             (
                 e["op"].as_str().unwrap_or(""),
                 obs,

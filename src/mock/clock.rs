@@ -37,7 +37,9 @@ impl Clock {
 
     /// Target milliseconds since start.
     pub fn now_ms(&self) -> u64 {
-        (self.origin.elapsed().as_secs_f64() * 1000.0 * self.scale) as u64
+        // From nanoseconds, so that an advance of N whole ms reads N, never N - 1 (f64 seconds
+        // times 1000 truncates 1.001 s to 1000 ms).
+        (self.origin.elapsed().as_nanos() as f64 * self.scale / 1_000_000.0) as u64
     }
 
     /// Real duration corresponding to `ms` of target time.
@@ -68,6 +70,29 @@ impl Clock {
             t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
         } else {
             t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Clock;
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn whole_milliseconds_read_exactly_at_every_scale() {
+        for scale in [1.0, 8.0, 10.0, 100.0] {
+            let c = Clock::new(scale);
+            let mut real_ms = 0u64;
+            for step in [1u64, 1000, 1001, 7, 125, 999] {
+                tokio::time::advance(Duration::from_millis(step)).await;
+                real_ms += step;
+                assert_eq!(
+                    c.now_ms(),
+                    (real_ms as f64 * scale) as u64,
+                    "scale {scale} at {real_ms} ms"
+                );
+            }
         }
     }
 }

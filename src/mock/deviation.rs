@@ -110,3 +110,36 @@ deviations! {
     "pages-overlap" => ["UM-LIST-PAGES"]: "_links.next repeats the last record of the page";
     "list-ignores-filters" => ["UM-LIST-FILTER"]: "key, state and status filters are ignored";
 }
+
+/// The README's deviation table (Markdown), one row per deviation with the rules it breaks, each
+/// rule's level, and the exit code a run against the deviating mock gives (1 for a MUST rule; 0,
+/// or 1 under `--strict`, for a SHOULD rule). Generated, so the README cannot drift: the deviation
+/// matrix test compares it with the README.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| deviation | breaks | level | exit (`--strict`) | what the mock does |\n|---|---|---|---|---|\n",
+    );
+    for d in ALL {
+        let levels: Vec<crate::contract::Level> = d
+            .rules
+            .iter()
+            .filter_map(|r| crate::contract::rule(r).map(|r| r.level))
+            .collect();
+        let must = levels.contains(&crate::contract::Level::Must);
+        let level = if must { "MUST" } else { "SHOULD" };
+        let exit = if must { "1 (1)" } else { "0 (1)" };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            d.name,
+            d.rules
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            level,
+            exit,
+            d.does.replace('|', "\\|")
+        ));
+    }
+    out
+}

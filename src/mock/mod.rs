@@ -7,6 +7,7 @@
 //! virtual time) or [`serve`] (any listener, until a shutdown future resolves).
 
 pub mod aiqum;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod control;

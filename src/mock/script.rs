@@ -27,6 +27,49 @@ pub struct JobScript {
     /// AIQUM job `name` (default `Scripted job`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Transient faults answered, in order, to the first reads of this job (one fault per read;
+    /// reads after them are answered normally). A client must retry them within its deadline
+    /// and not count them as contract failures (CL-TRANSIENT).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Fault>,
+}
+
+/// A transient fault a scripted job answers a read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Fault {
+    /// Element method error `xDBVersionMismatch` (AIQUM: HTTP 503).
+    #[serde(rename = "xDBVersionMismatch")]
+    DbVersionMismatch,
+    /// Element method error `xNotPrimary` (AIQUM: HTTP 503).
+    #[serde(rename = "xNotPrimary")]
+    NotPrimary,
+    /// Element method error `xDBConnectionLoss` (AIQUM: HTTP 503).
+    #[serde(rename = "xDBConnectionLoss")]
+    DbConnectionLoss,
+    /// AIQUM HTTP 503 with an error body (Element: `xDBVersionMismatch`).
+    #[serde(rename = "http-503")]
+    Http503,
+    /// AIQUM HTTP 500 with an error body (Element: `xDBConnectionLoss`).
+    #[serde(rename = "http-500")]
+    Http500,
+}
+
+impl Fault {
+    /// The Element method error name this fault is served as.
+    pub fn element_name(self) -> &'static str {
+        match self {
+            Fault::DbVersionMismatch | Fault::Http503 => "xDBVersionMismatch",
+            Fault::NotPrimary => "xNotPrimary",
+            Fault::DbConnectionLoss | Fault::Http500 => "xDBConnectionLoss",
+        }
+    }
+    /// The HTTP status an AIQUM read with this fault gets.
+    pub fn aiqum_status(self) -> u16 {
+        match self {
+            Fault::Http500 => 500,
+            _ => 503,
+        }
+    }
 }
 
 /// One running step.

@@ -86,6 +86,15 @@ fn bad_request(st: &State, message: &str) -> Response {
     reply::error(&st.config, StatusCode::BAD_REQUEST, "400", message)
 }
 
+/// The next scripted transient fault of a job, if any is left (counted as served).
+fn take_fault(st: &State, key: &str) -> Option<crate::mock::script::Fault> {
+    let mut s = st.aiqum.lock().unwrap_or_else(|p| p.into_inner());
+    let job = s.job_mut(key)?;
+    let fault = job.script.faults.get(job.faults_served).copied()?;
+    job.faults_served += 1;
+    Some(fault)
+}
+
 /// Where a job is on its timeline at one instant.
 struct Look {
     seg: Segment,
@@ -244,6 +253,20 @@ async fn get_job(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
         job: key.clone(),
         ..Note::default()
     };
+    if let Some(fault) = key.as_deref().and_then(|k| take_fault(&st, k)) {
+        let status =
+            StatusCode::from_u16(fault.aiqum_status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let response = reply::error(
+            &st.config,
+            status,
+            &fault.aiqum_status().to_string(),
+            "transient fault scripted for this job; retry",
+        );
+        note.observed = Some(format!("fault {}", fault.aiqum_status()));
+        note.http_status = response.status().as_u16();
+        reply::journal(&st, &parts.headers, peer, t0, note);
+        return response;
+    }
     let found = match &key {
         None => None,
         Some(key) => {
@@ -271,7 +294,12 @@ async fn get_job(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
     let response = match found {
         None => not_found(&st),
         Some((seg, body)) => {
-            note.observed = body.get("state").and_then(Value::as_str).map(String::from);
+            note.observed = body.get("state").and_then(Value::as_str).map(|st| {
+                match body.get("status").and_then(Value::as_str) {
+                    Some(status) => format!("{st}/{status}"),
+                    None => st.to_string(),
+                }
+            });
             note.terminal = crate::poll::aiqum_terminal(&body).unwrap_or(false);
             if jobs::failed_500(&seg, &st.config) {
                 let mut b = body;

@@ -124,6 +124,8 @@ pub struct Job {
     pub applied: bool,
     /// Reads of the job while terminal (for `terminal-flaps`).
     pub terminal_reads: u64,
+    /// Scripted transient faults served so far (`JobScript::faults`).
+    pub faults_served: usize,
 }
 
 /// AIQUM jobs and objects.
@@ -191,6 +193,7 @@ impl AiqumState {
                 result: Some(json!([])),
                 error: None,
                 name: None,
+                faults: Vec::new(),
             };
             // Oldest first, two minutes apart; two share a submit time (ties go by sequence).
             let submit = -3_600_000 + (i as i64 * 120_000).min(23 * 120_000);
@@ -249,6 +252,7 @@ impl AiqumState {
             effect,
             applied: false,
             terminal_reads: 0,
+            faults_served: 0,
         });
         self.next_seq += 1;
         key
@@ -365,6 +369,7 @@ pub fn call_script(config: &MockConfig) -> JobScript {
         result: None,
         error: None,
         name: None,
+        faults: Vec::new(),
     }
 }
 

@@ -23,12 +23,13 @@ fn clone_script(ctx: &Ctx, clone_id: u64, volume_id: u64, message: &str) -> JobS
         result: Some(json!({"cloneID": reported, "volumeID": volume_id, "message": message})),
         error: None,
         name: None,
+        faults: Vec::new(),
     }
 }
 
 fn note_start(note: &mut Note, handle: u64) {
     note.job = Some(handle.to_string());
-    note.observed = Some("running");
+    note.observed = Some("running".into());
 }
 
 /// CloneVolume.

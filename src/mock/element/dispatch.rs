@@ -250,7 +250,7 @@ pub async fn serve_call(state: &State, version: &str, body: &[u8], client: &str)
             op: method.name.to_string(),
             job: note.job,
             keep_result: note.keep_result,
-            observed: note.observed.map(str::to_string),
+            observed: note.observed.clone(),
             terminal: note.terminal,
             released: note.released,
             http_status: status,

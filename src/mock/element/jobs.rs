@@ -33,6 +33,8 @@ pub struct Handle {
     pub new_volume: Option<u64>,
     /// Complete answers served so far (`last-update-backwards`).
     pub complete_polls: u64,
+    /// Scripted transient faults served so far (`JobScript::faults`).
+    pub faults_served: usize,
     /// Fetches in flight that will purge when the last ends (`racy-purge`).
     pub inflight: u32,
 }
@@ -113,6 +115,7 @@ pub fn start(st: &mut ElementState, ctx: &Ctx, script: JobScript) -> u64 {
         clone_id: None,
         new_volume: None,
         complete_polls: 0,
+        faults_served: 0,
         inflight: 0,
     };
     st.handles.insert(id, handle);
@@ -197,13 +200,22 @@ pub fn get_async_result(
     };
     let cfg = ctx.config;
     let Some(h) = st.handles.get_mut(&id).filter(|h| !h.purged) else {
-        note.observed = Some("unknown");
+        note.observed = Some("unknown".into());
         return Err(unknown(ctx, id));
     };
+    if let Some(&fault) = h.script.faults.get(h.faults_served) {
+        h.faults_served += 1;
+        let name = fault.element_name();
+        note.observed = Some(format!("fault {name}"));
+        return Err(RpcError::new(
+            name,
+            "Transient fault scripted for this handle; retry.",
+        ));
+    }
     let mut out = json!({"createTime": time(ctx, h.created_ms), "resultType": h.result_type});
     match h.view(ctx.now) {
         View::Running { details, last_ms } => {
-            note.observed = Some("running");
+            note.observed = Some(format!("running {details}"));
             out["status"] = json!("running");
             out["lastUpdateTime"] = json!(time(ctx, last_ms));
             if !cfg.deviates("running-without-details") {
@@ -218,7 +230,7 @@ pub fn get_async_result(
             }
         }
         View::Complete { last_ms } => {
-            note.observed = Some("complete");
+            note.observed = Some("complete".into());
             note.terminal = true;
             h.complete_polls += 1;
             let last_ms = if cfg.deviates("last-update-backwards") {

@@ -101,8 +101,9 @@ pub struct Note {
     pub job: Option<String>,
     /// keepResult sent.
     pub keep_result: Option<bool>,
-    /// `running`, `complete` or `unknown`.
-    pub observed: Option<&'static str>,
+    /// `running {details}`, `complete` or `unknown`: everything a client may treat as a change
+    /// (the audit compares consecutive observations).
+    pub observed: Option<String>,
     /// Whether the answer showed the job terminal.
     pub terminal: bool,
     /// Whether the answer released the handle.

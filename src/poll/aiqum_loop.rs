@@ -1,0 +1,159 @@
+//! The AIQUM polling loop: `GET /management-server/jobs/{key}` until the job is terminal
+//! (register U1/U2), the deadline or a failure, standard or long polling (register U3) with the
+//! fallback described in [`super`]. Owns no judging and no interval arithmetic.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::backoff::Schedule;
+use super::{Answer, End, Outcome, Policy, REQUEST_CAP, aiqum_terminal, classify_aiqum};
+use crate::transport::aiqum::{Endpoint, Request, request};
+use crate::transport::{AuthMode, Client, Exchange, Query};
+
+/// What decides "unchanged" for AIQUM: `state` and `status`.
+fn state_key(job: &Value) -> Value {
+    json!([job.get("state"), job.get("status")])
+}
+
+/// Whole seconds of a long poll that still ends before the deadline (`None`: less than 1 s left).
+fn long_poll_secs(asked: Duration, remaining: Duration) -> Option<u64> {
+    let secs = asked.as_secs().max(1).min(remaining.as_secs());
+    (secs >= 1).then_some(secs)
+}
+
+/// Polls one job; see the module docs of [`super`] for the rules.
+pub(super) async fn run(
+    client: &Client,
+    ep: &Endpoint,
+    key: &str,
+    policy: &Policy,
+    observe: &mut (dyn FnMut(&Exchange) + Send),
+) -> Outcome {
+    let mut sched = Schedule::start(policy);
+    let mut out = Outcome::new();
+    let path = format!("/management-server/jobs/{key}");
+    let mut long = policy.long_poll;
+    let mut prev: Option<Value> = None;
+    let mut last_modified: Option<String> = None;
+    loop {
+        if out.requests >= REQUEST_CAP {
+            out.end = End::Failed {
+                reason: format!("finish within {REQUEST_CAP} requests"),
+            };
+            break;
+        }
+        let mut query = Query::new();
+        let mut lp_secs = None;
+        // With less than a whole second left no long poll fits: give up, except that the first
+        // poll is always sent (then as a plain GET).
+        let fits = long.and_then(|t| long_poll_secs(t, sched.remaining()));
+        if long.is_some() && fits.is_none() && out.requests > 0 {
+            out.end = End::Deadline;
+            break;
+        }
+        if let Some(secs) = fits {
+            query.insert("poll_timeout".into(), secs.to_string());
+            if let Some(lm) = &last_modified {
+                query.insert("last_modified".into(), lm.clone());
+            }
+            lp_secs = Some(secs);
+            out.long_polled = true;
+        }
+        let sent = Instant::now();
+        let req = Request {
+            method: reqwest::Method::GET,
+            path: &path,
+            query,
+            body: None,
+            auth: AuthMode::Default,
+            extra_wait: Duration::from_secs(lp_secs.unwrap_or(0)),
+        };
+        let ex = request(client, ep, req).await;
+        out.requests += 1;
+        observe(&ex);
+        let changed = match classify_aiqum(&ex) {
+            Answer::Transient => {
+                out.transient += 1;
+                false
+            }
+            Answer::Failed(reason) => {
+                out.end = End::Failed { reason };
+                break;
+            }
+            Answer::Job(job) => {
+                let k = state_key(&job);
+                let changed = prev.as_ref() != Some(&k);
+                let had_prev = prev.is_some();
+                prev = Some(k);
+                if let Some(lm) = job.get("last_modified").and_then(Value::as_str) {
+                    last_modified = Some(lm.to_string());
+                }
+                let terminal = aiqum_terminal(&job) == Some(true);
+                out.last = Some(job);
+                if terminal {
+                    out.end = End::Terminal;
+                    out.elapsed = sched.elapsed();
+                    return out;
+                }
+                if let Some(secs) = lp_secs {
+                    let waited = sent.elapsed();
+                    let early = waited < Duration::from_secs(secs).mul_f64(0.9);
+                    // Early with nothing new: the target did not wait. The first answer is always
+                    // "new"; it counts as early-for-nothing only when no last_modified can be sent
+                    // next time (otherwise the next long poll, with last_modified, decides).
+                    let lacking = early
+                        && if had_prev {
+                            !changed
+                        } else {
+                            last_modified.is_none()
+                        };
+                    if lacking {
+                        // The schedule goes on (no reset): seen from the server these were
+                        // plain polls, so the intervals must not shrink now.
+                        long = None;
+                        out.notes.push(format!(
+                            "long poll (poll_timeout={secs}) answered after {} ms with an \
+                             unchanged running job: the target lacks long polling; fell back to \
+                             standard polling",
+                            waited.as_millis()
+                        ));
+                    } else if early && !had_prev {
+                        // The first answer came at once (no last_modified could be sent; a
+                        // Deploy-style server answers at once then): ask again with the job's
+                        // last_modified, after the minimum interval (CL-NO-HAMMER holds even if
+                        // the target turns out not to long-poll at all).
+                        sched.reset();
+                    } else {
+                        // A long poll answered (change or timeout): ask again at once; the
+                        // standard backoff starts afresh for transient faults.
+                        sched.reset();
+                        continue;
+                    }
+                }
+                changed
+            }
+        };
+        if !sched.wait(changed).await {
+            out.end = End::Deadline;
+            break;
+        }
+    }
+    out.elapsed = sched.elapsed();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_poll_seconds_fit_the_deadline() {
+        let s = Duration::from_secs;
+        assert_eq!(long_poll_secs(s(30), s(100)), Some(30));
+        assert_eq!(long_poll_secs(s(30), s(12)), Some(12));
+        assert_eq!(long_poll_secs(Duration::from_millis(300), s(5)), Some(1));
+        assert_eq!(long_poll_secs(s(30), Duration::from_millis(999)), None);
+    }
+}

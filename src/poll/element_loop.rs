@@ -1,0 +1,93 @@
+//! The Element polling loop: GetAsyncResult on one handle until `complete`, the deadline or a
+//! failure, with the keepResult policy of [`Keep`]. Owns no judging (every exchange goes to the
+//! observer first) and no interval arithmetic (that is [`super::backoff`]).
+
+use serde_json::{Map, Value, json};
+
+use super::backoff::Schedule;
+use super::{Answer, End, Keep, Outcome, Policy, REQUEST_CAP, classify_element};
+use crate::transport::element::{Call, Endpoint, call};
+use crate::transport::{AuthMode, Client, Exchange};
+
+fn get_async_result(handle: &Value, keep_result: bool, id: u64) -> Call<'static> {
+    let mut params = Map::new();
+    params.insert("asyncHandle".into(), handle.clone());
+    if keep_result {
+        params.insert("keepResult".into(), Value::Bool(true));
+    }
+    Call {
+        method: "GetAsyncResult",
+        params: Value::Object(params),
+        id: json!(id),
+        auth: AuthMode::Default,
+        version: None,
+    }
+}
+
+/// What decides "unchanged" for Element: `status` and `details`.
+fn state_key(result: &Value) -> Value {
+    json!([result.get("status"), result.get("details")])
+}
+
+/// Polls one handle; see the module docs of [`super`] for the rules.
+pub(super) async fn run(
+    client: &Client,
+    ep: &Endpoint,
+    handle: &Value,
+    policy: &Policy,
+    keep: Keep,
+    observe: &mut (dyn FnMut(&Exchange) + Send),
+) -> Outcome {
+    let mut sched = Schedule::start(policy);
+    let mut out = Outcome::new();
+    let keep_result = matches!(keep, Keep::Keep | Keep::KeepThenRelease);
+    let mut prev: Option<Value> = None;
+    let mut id = 0u64;
+    loop {
+        if out.requests >= REQUEST_CAP {
+            out.end = End::Failed {
+                reason: format!("finish within {REQUEST_CAP} requests"),
+            };
+            break;
+        }
+        id += 1;
+        let ex = call(client, ep, get_async_result(handle, keep_result, id)).await;
+        out.requests += 1;
+        observe(&ex);
+        let changed = match classify_element(&ex) {
+            Answer::Transient => {
+                out.transient += 1;
+                false
+            }
+            Answer::Failed(reason) => {
+                out.end = End::Failed { reason };
+                break;
+            }
+            Answer::Job(result) => {
+                let key = state_key(&result);
+                let changed = prev.as_ref() != Some(&key);
+                let complete = result.get("status").and_then(Value::as_str) == Some("complete");
+                out.last = Some(result);
+                prev = Some(key);
+                if complete {
+                    out.end = End::Terminal;
+                    out.elapsed = sched.elapsed();
+                    if keep == Keep::KeepThenRelease {
+                        id += 1;
+                        let ex = call(client, ep, get_async_result(handle, false, id)).await;
+                        out.requests += 1;
+                        observe(&ex);
+                    }
+                    return out;
+                }
+                changed
+            }
+        };
+        if !sched.wait(changed).await {
+            out.end = End::Deadline;
+            break;
+        }
+    }
+    out.elapsed = sched.elapsed();
+    out
+}

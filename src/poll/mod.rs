@@ -1,0 +1,285 @@
+//! The reference poller, public API: poll an Element async handle or an AIQUM job until it is
+//! terminal or the deadline passes, with standard polling (minimum interval, capped exponential
+//! backoff with jitter while nothing changes) or AIQUM long polling (register U3), retrying
+//! transient faults (CL-TRANSIENT) within the deadline. Every exchange is handed to an observer
+//! before the poller looks at it, so callers check every observation, not just the last.
+//!
+//! This file owns the types, the classification of answers (job, transient fault, failure) and
+//! the entry points; the schedule lives in [`backoff`], the loops in `element_loop` and
+//! `aiqum_loop`. The poller never judges conformance (that is `check`'s job): it only decides
+//! whether to poll again.
+//!
+//! Decisions, stated once:
+//! - The first poll is immediate; see [`backoff`] for the intervals. Intervals are measured on
+//!   `tokio::time`, so on a paused runtime the whole poll runs in virtual time.
+//! - "Unchanged" compares the state-relevant content only: Element `status` + `details`, AIQUM
+//!   `state` + `status`. A transient fault counts as unchanged (the backoff keeps growing).
+//! - Deadline (CL-DEADLINE): an interval is never cut short. When the next poll would start after
+//!   the deadline the poller returns [`End::Deadline`] at once with the last state seen. A request
+//!   already in flight is not cancelled (the client's request timeout bounds it).
+//! - Terminal (CL-STOP): Element `result.status == "complete"`; AIQUM [`aiqum_terminal`]. The
+//!   poller stops at the first terminal answer, except that [`Keep::KeepThenRelease`] then sends
+//!   exactly one GetAsyncResult without `keepResult` (sent at once, not retried, not
+//!   interpreted) and never touches the handle again (CL-KEEP).
+//! - Transient (CL-TRANSIENT): transport errors of kind `Io`/`Timeout`; HTTP 5xx (AIQUM GET; for
+//!   Element a 5xx without a JSON-RPC error body, since GetAsyncResult is a read); Element method
+//!   errors named in [`ELEMENT_TRANSIENT`]. Anything else that is not a job ends polling with
+//!   [`End::Failed`].
+//! - AIQUM long polling (`policy.long_poll = Some(t)`): `GET jobs/{key}?poll_timeout=<s>` with
+//!   `s = min(t, time left)` in whole seconds (>= 1; with less than 1 s left the poller gives up,
+//!   except that the first poll is always sent, then as a plain GET),
+//!   plus `last_modified=<job.last_modified>` once the job has shown a string `last_modified`.
+//!   After each answer it polls again at once unless terminal. A long poll that answers before
+//!   90 % of its timeout with a non-terminal job that is unchanged means the target lacks the
+//!   capability: the poller falls back to standard polling for the rest of the job and says so
+//!   in [`Outcome::notes`]. The first long poll carries no `last_modified`; if it answers early,
+//!   the poller waits `min_interval` and asks again with the job's `last_modified` (or, when the
+//!   job has none, falls back at once). After a transient fault it sleeps the standard backoff
+//!   before the next long poll.
+//! - Every loop is bounded by the deadline and by [`REQUEST_CAP`] requests.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use jobconform::poll::{self, Keep, Policy};
+//! use jobconform::transport::{Client, Limits, TlsConfig, element};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::new(None, Limits::default(), &TlsConfig::default())?;
+//! let ep = element::Endpoint::parse("https://10.0.0.1/json-rpc/12.5")?;
+//! let policy = Policy { deadline: Duration::from_secs(120), ..Policy::default() };
+//! let mut seen = 0;
+//! let out = poll::element(&client, &ep, &serde_json::json!(42), &policy, Keep::KeepThenRelease,
+//!     &mut |_exchange| seen += 1).await;
+//! println!("{:?} after {} requests ({seen} observed): {:?}", out.end, out.requests, out.last);
+//! # Ok(()) }
+//! ```
+
+mod aiqum_loop;
+pub mod backoff;
+mod element_loop;
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::transport::{Client, Exchange, TransportError, aiqum, element};
+
+/// How to poll. All durations are real time (the runner divides target time by the mock's scale).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Minimum (and first) interval between polls of one job (CL-NO-HAMMER).
+    pub min_interval: Duration,
+    /// Cap of the backoff.
+    pub max_interval: Duration,
+    /// Multiplier applied while the job is unchanged (>= 1.0).
+    pub backoff: f64,
+    /// Random extra fraction of the interval in `[0, jitter]` (never shortens it).
+    pub jitter: f64,
+    /// Give up after this long (CL-DEADLINE).
+    pub deadline: Duration,
+    /// AIQUM: use long polling with this `poll_timeout` per request when the target offers it.
+    pub long_poll: Option<Duration>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            min_interval: Duration::from_millis(500),
+            max_interval: Duration::from_secs(10),
+            backoff: 1.5,
+            jitter: 0.1,
+            deadline: Duration::from_secs(600),
+            long_poll: None,
+        }
+    }
+}
+
+/// Element keepResult policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Keep {
+    /// Poll with `keepResult: true` (the result can never be lost); do not release.
+    #[default]
+    Keep,
+    /// Poll with `keepResult: true`, then release the handle with one final call without it.
+    KeepThenRelease,
+    /// Poll without `keepResult` (how careless clients poll; the complete answer purges).
+    Absent,
+}
+
+/// Why polling stopped.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum End {
+    /// The job was seen terminal.
+    Terminal,
+    /// The deadline passed first; `last` in the outcome is the last state seen.
+    Deadline,
+    /// A non-transient failure ended polling (unknown handle, 404, a body that is not a job).
+    Failed {
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// What a poll saw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    /// Why it stopped.
+    pub end: End,
+    /// The last job seen: the GetAsyncResult `result` object (Element) or the job object (AIQUM).
+    pub last: Option<Value>,
+    /// Requests sent (including retries and the release call).
+    pub requests: u32,
+    /// Transient faults retried.
+    pub transient: u32,
+    /// Time from the first poll to the terminal observation (or to giving up).
+    pub elapsed: Duration,
+    /// Whether long polling was used.
+    pub long_polled: bool,
+    /// Remarks about how polling went (e.g. a fallback from long to standard polling).
+    pub notes: Vec<String>,
+}
+
+/// Most requests one poll sends, whatever the policy (a second bound besides the deadline).
+pub const REQUEST_CAP: u32 = 100_000;
+
+/// Element method errors that are transient (CL-TRANSIENT): retried, never terminal.
+pub const ELEMENT_TRANSIENT: &[&str] = &[
+    "xDBVersionMismatch",
+    "xNotPrimary",
+    "xDBConnectionLoss",
+    "xDBOperationTimeout",
+    "xDBSessionExpired",
+    "xDBNoServerResponse",
+];
+
+/// How the poller reads one exchange.
+#[derive(Debug, Clone, PartialEq)]
+enum Answer {
+    /// A job (Element: the GetAsyncResult `result`; AIQUM: the job object).
+    Job(Value),
+    /// A transient fault (CL-TRANSIENT): retry within the deadline.
+    Transient,
+    /// A failure that ends polling.
+    Failed(String),
+}
+
+impl Outcome {
+    fn new() -> Outcome {
+        Outcome {
+            end: End::Deadline,
+            last: None,
+            requests: 0,
+            transient: 0,
+            elapsed: Duration::ZERO,
+            long_polled: false,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// Transport errors that are transient; `Some(reason)` for the others.
+fn transport_failure(ex: &Exchange) -> Option<Answer> {
+    match &ex.response {
+        Ok(_) => None,
+        Err(TransportError::Io(_) | TransportError::Timeout(_)) => Some(Answer::Transient),
+        Err(e) => Some(Answer::Failed(format!("get an answer: {e}"))),
+    }
+}
+
+/// Reads a GetAsyncResult exchange.
+fn classify_element(ex: &Exchange) -> Answer {
+    if let Some(a) = transport_failure(ex) {
+        return a;
+    }
+    let status = ex.status().unwrap_or(0);
+    let body = ex.json();
+    if let Some(err) = body.and_then(|b| b.get("error")) {
+        let name = err.get("name").and_then(Value::as_str).unwrap_or("");
+        if ELEMENT_TRANSIENT.contains(&name) {
+            return Answer::Transient;
+        }
+        let msg = err.get("message").and_then(Value::as_str).unwrap_or("");
+        return Answer::Failed(format!("poll the handle: method error {name:?}: {msg}"));
+    }
+    if (500..600).contains(&status) {
+        return Answer::Transient;
+    }
+    if !(200..300).contains(&status) {
+        return Answer::Failed(format!("poll the handle: HTTP {status}"));
+    }
+    match body.and_then(|b| b.get("result")) {
+        Some(r) if r.get("status").is_some_and(Value::is_string) => Answer::Job(r.clone()),
+        _ => Answer::Failed("poll the handle: the answer is not a GetAsyncResult result".into()),
+    }
+}
+
+/// Reads an AIQUM job GET exchange.
+fn classify_aiqum(ex: &Exchange) -> Answer {
+    if let Some(a) = transport_failure(ex) {
+        return a;
+    }
+    let status = ex.status().unwrap_or(0);
+    if (500..600).contains(&status) {
+        return Answer::Transient;
+    }
+    if !(200..300).contains(&status) {
+        let msg = ex
+            .json()
+            .and_then(|b| b.pointer("/error/message"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        return Answer::Failed(
+            format!("read the job: HTTP {status} {msg}")
+                .trim_end()
+                .into(),
+        );
+    }
+    match ex.json() {
+        Some(job) if aiqum_terminal(job).is_some() => Answer::Job(job.clone()),
+        _ => Answer::Failed("read the job: the answer is not a job object".into()),
+    }
+}
+
+/// Polls an Element handle with GetAsyncResult.
+pub async fn element(
+    client: &Client,
+    ep: &element::Endpoint,
+    handle: &Value,
+    policy: &Policy,
+    keep: Keep,
+    observe: &mut (dyn FnMut(&Exchange) + Send),
+) -> Outcome {
+    element_loop::run(client, ep, handle, policy, keep, observe).await
+}
+
+/// Polls an AIQUM job by key.
+pub async fn aiqum(
+    client: &Client,
+    ep: &aiqum::Endpoint,
+    key: &str,
+    policy: &Policy,
+    observe: &mut (dyn FnMut(&Exchange) + Send),
+) -> Outcome {
+    aiqum_loop::run(client, ep, key, policy, observe).await
+}
+
+/// Register U1/U2: whether an AIQUM job object is terminal. Split dialect (a `status` member
+/// exists): `state` is `completed` or `aborted`. Literal dialect: `state` is `NORMAL`, `ERROR` or
+/// `PARTIAL_FAILURES`. Case-insensitive; WARNING alone is never terminal. `None` if the object has
+/// no string `state`.
+pub fn aiqum_terminal(job: &Value) -> Option<bool> {
+    let state = job.get("state")?.as_str()?.to_ascii_lowercase();
+    Some(if job.get("status").is_some() {
+        matches!(state.as_str(), "completed" | "aborted")
+    } else {
+        matches!(state.as_str(), "normal" | "error" | "partial_failures")
+    })
+}
+
+#[cfg(test)]
+mod tests;

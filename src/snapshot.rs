@@ -1,1 +1,0 @@
-//! snapshot (TO BE WRITTEN)
