@@ -4,8 +4,9 @@
 //! the cost of live jobs (10, 10,000, 100,000) per request, to create, and in resident memory.
 //! Owns nothing but measurement: never changes the mock.
 //!
-//! Knobs (env): `JC_BENCH_ROUND_MS` (default 300), `JC_BENCH_ROUNDS` (default 5),
-//! `JC_BENCH_MAX_JOBS` (default 100000).
+//! Knobs (env): `JC_BENCH_ROUND_MS` (default 200), `JC_BENCH_ROUNDS` (default 11),
+//! `JC_BENCH_MAX_JOBS` (default 100000), `JC_BENCH_ONLY` (`throughput` or `jobs`),
+//! `JC_BENCH_SCENARIO` (substring of a request name), `JC_BENCH_CONNS` (e.g. `1,16`).
 
 mod common;
 
@@ -118,8 +119,8 @@ async fn scenarios(u: &MockUrls) -> Vec<Scenario> {
 }
 
 fn throughput(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime) {
-    let round = Duration::from_millis(env_u64("JC_BENCH_ROUND_MS", 300));
-    let rounds = env_u64("JC_BENCH_ROUNDS", 5) as usize;
+    let round = Duration::from_millis(env_u64("JC_BENCH_ROUND_MS", 200));
+    let rounds = env_u64("JC_BENCH_ROUNDS", 11) as usize;
     let mock = server
         .block_on(jobconform::mock::spawn(Default::default()))
         .expect("spawn the mock");
@@ -145,8 +146,14 @@ fn throughput(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime
             "ratio (goal >= 70%)",
         ],
     );
-    for s in &scen {
-        for conns in [1usize, 16, 64] {
+    let pick = std::env::var("JC_BENCH_SCENARIO").unwrap_or_default();
+    let conn_list: Vec<usize> = std::env::var("JC_BENCH_CONNS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![1, 16, 64]);
+    for s in scen.iter().filter(|s| s.name.contains(pick.as_str())) {
+        for &conns in &conn_list {
             let clients: Vec<reqwest::Client> = (0..conns).map(|_| bare_client()).collect();
             let (mut subj, mut base, mut ratios) = (Sample::default(), Sample::default(), vec![]);
             let (mut srps, mut brps) = (vec![], vec![]);
@@ -264,8 +271,9 @@ fn job_cost(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime) 
     );
     let rss0 = common::status_kib("self", "VmRSS").unwrap_or(0);
     t.note(format!(
-        "VmRSS of the bench process with the mock idle, before any job: {:.1} MiB (includes the \
-         load generator; the journal also keeps one entry per create, capacity 200,000).",
+        "VmRSS of the bench process with the mock idle, before any job: {:.1} MiB (the figures \
+         include the load generator; the mock's journal also keeps one entry per create, \
+         capacity 200,000).",
         rss0 as f64 / 1024.0
     ));
     let c = bare_client();
@@ -321,10 +329,11 @@ fn main() {
     let server = common::multi_rt(2);
     let client = common::multi_rt(2);
     let only = std::env::var("JC_BENCH_ONLY").unwrap_or_default();
-    if only.is_empty() || only == "throughput" {
-        throughput(&server, &client);
-    }
+    // Jobs first: its memory figures start from a process that has served nothing yet.
     if only.is_empty() || only == "jobs" {
         job_cost(&server, &client);
+    }
+    if only.is_empty() || only == "throughput" {
+        throughput(&server, &client);
     }
 }
