@@ -5,7 +5,7 @@
 //! Owns nothing but measurement: never changes the mock.
 //!
 //! Knobs (env): `JC_BENCH_ROUND_MS` (default 200), `JC_BENCH_ROUNDS` (default 11),
-//! `JC_BENCH_MAX_JOBS` (default 100000), `JC_BENCH_ONLY` (`throughput` or `jobs`),
+//! `JC_BENCH_MAX_JOBS` (default 100000), `JC_BENCH_ONLY` (`throughput`, `jobs` or `memory`),
 //! `JC_BENCH_SCENARIO` (substring of a request name), `JC_BENCH_CONNS` (e.g. `1,16`).
 
 mod common;
@@ -322,6 +322,80 @@ fn job_cost(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime) 
     server.block_on(mock.stop());
 }
 
+/// Memory per job by kind, measured in-process on a mock state that serves nothing: AIQUM jobs
+/// pushed directly, journal entries alone, and Element handles started as the control API does
+/// (each also journals one entry).
+fn memory_per_job() {
+    use jobconform::mock::journal::Entry;
+    use jobconform::mock::script::JobScript;
+    const N: usize = 100_000;
+    let state = jobconform::mock::State::new(Default::default());
+    let script: JobScript =
+        serde_json::from_value(common::script_running(1_000_000_000)).expect("a job script");
+    let rss = || common::status_kib("self", "VmRSS").unwrap_or(0) as f64 * 1024.0;
+    let mut t = Table::new(
+        "Mock memory per job (in-process, 100,000 of each, VmRSS delta / count)",
+        &["what", "bytes each", "MiB per 100k"],
+    );
+    let mut row = |what: &str, before: f64, after: f64| {
+        let each = (after - before) / N as f64;
+        t.row(vec![
+            what.into(),
+            format!("{each:.0}"),
+            format!("{:.1}", (after - before) / 1048576.0),
+        ]);
+    };
+    let r0 = rss();
+    {
+        let mut a = state.aiqum.lock().expect("aiqum state");
+        for _ in 0..N {
+            a.push_job(
+                "Scripted job".into(),
+                "Scripted job".into(),
+                0,
+                script.clone(),
+                jobconform::mock::aiqum::Origin::Scripted,
+                None,
+            );
+        }
+    }
+    let r1 = rss();
+    row("AIQUM scripted job (control API shape)", r0, r1);
+    for i in 0..N {
+        state.journal.push(Entry {
+            t_ms: 0,
+            client: "127.0.0.1".into(),
+            api: "element",
+            op: "control job".into(),
+            job: Some(i.to_string()),
+            keep_result: None,
+            observed: Some("running".into()),
+            terminal: false,
+            released: false,
+            http_status: 200,
+        });
+    }
+    let r2 = rss();
+    row(
+        "journal entry (one per create or poll, 200,000 kept)",
+        r1,
+        r2,
+    );
+    state.journal.clear();
+    let r3 = rss();
+    for _ in 0..N {
+        jobconform::mock::element::start_scripted(&state, script.clone(), "127.0.0.1");
+    }
+    let r4 = rss();
+    // The journal's freed entries are reused by the first N new ones, so this is the handle alone.
+    row("Element scripted handle (journal space reused)", r3, r4);
+    t.note(
+        "Deltas of VmRSS around each batch (glibc malloc; freed journal memory is reused by the \
+         Element batch's journal entries, so that row is the handle alone).",
+    );
+    t.print();
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -329,6 +403,20 @@ fn main() {
     let server = common::multi_rt(2);
     let client = common::multi_rt(2);
     let only = std::env::var("JC_BENCH_ONLY").unwrap_or_default();
+    if only == "memory" {
+        memory_per_job();
+        return;
+    }
+    if only.is_empty() {
+        // In a child process, so its allocations start from a clean heap.
+        let exe = std::env::current_exe().expect("this bench's path");
+        let st = std::process::Command::new(exe)
+            .env("JC_BENCH_ONLY", "memory")
+            .status();
+        if !st.as_ref().is_ok_and(|s| s.success()) {
+            println!("(memory per job: the child process failed: {st:?})");
+        }
+    }
     // Jobs first: its memory figures start from a process that has served nothing yet.
     if only.is_empty() || only == "jobs" {
         job_cost(&server, &client);
