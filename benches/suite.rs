@@ -68,6 +68,19 @@ fn recorded(ex: &Value) -> Option<Recorded> {
     })
 }
 
+/// `{"pass": 127, "fail": 0, ...}` -> `pass 127` (non-zero counts only).
+fn summary(v: &Value) -> String {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, n)| n.as_u64().is_some_and(|n| n > 0))
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
 /// `run --list` once (load and compile everything, plan the trials, send nothing); wall time.
 fn list_once(bin: &Path) -> Option<Duration> {
     let t = Instant::now();
@@ -93,11 +106,16 @@ fn in_requests_ms(v: &Value) -> u64 {
 }
 
 /// Runs the suite once; wall time, exit code, and the report (if written).
-fn run_once(bin: &Path, report: &Path) -> Result<(Duration, i32, Option<Value>), String> {
+fn run_once(
+    bin: &Path,
+    report: &Path,
+    extra: &[&str],
+) -> Result<(Duration, i32, Option<Value>), String> {
     let _ = std::fs::remove_file(report);
     let t = Instant::now();
     let st = Command::new(bin)
         .arg("run")
+        .args(extra)
         .arg("--report-json")
         .arg(report)
         .stdout(Stdio::null())
@@ -215,11 +233,12 @@ fn main() {
     let mut requests = 0u64;
     let mut cases_n = 0usize;
     let mut code = 0;
+    let mut verdict = String::new();
     let mut lists = Vec::new();
     let mut req_ms = Vec::new();
     for _ in 0..runs {
         let listed = list_once(&bin);
-        let (wall, c, rep) = match run_once(&bin, &report) {
+        let (wall, c, rep) = match run_once(&bin, &report, &[]) {
             Ok(x) => x,
             Err(e) => {
                 t.note(format!("`{} run` did not complete: {e}", bin.display()));
@@ -227,6 +246,9 @@ fn main() {
             }
         };
         code = c;
+        if let Some(r) = &rep {
+            verdict = summary(&r["summary"]);
+        }
         walls.push(wall.as_secs_f64());
         if let Some(d) = listed {
             lists.push(d.as_secs_f64());
@@ -257,14 +279,51 @@ fn main() {
         replays.push(took.as_secs_f64());
         ratios.push(wall.as_secs_f64() / took.as_secs_f64().max(1e-9));
     }
+    // The same run with a faster mock clock and more cases at once, to show where the time goes.
+    let mut var_rows = Vec::new();
+    if !walls.is_empty() {
+        let variants: [&[&str]; 3] = [
+            &["--concurrency", "16"],
+            &["--mock-time-scale", "500"],
+            &["--mock-time-scale", "500", "--concurrency", "16"],
+        ];
+        for v in variants {
+            let mut w = Vec::new();
+            let mut verdicts = Vec::new();
+            for _ in 0..runs {
+                if let Ok((d, c, rep)) = run_once(&bin, &report, v) {
+                    w.push(d.as_secs_f64());
+                    let s = rep.as_ref().map(|r| r["summary"].clone());
+                    verdicts.push(format!(
+                        "exit {c} {}",
+                        s.map(|s| s.to_string()).unwrap_or_default()
+                    ));
+                }
+            }
+            if !w.is_empty() {
+                verdicts.dedup();
+                var_rows.push((v.join(" "), median(&w), w.len(), verdicts.join("; ")));
+            }
+        }
+    }
     if !walls.is_empty() {
         let w = median(&walls);
         t.row(vec![
-            format!("`jobconform run` (exit {code})"),
+            format!("`jobconform run` (exit {code}, {verdict})"),
             format!("{w:.3} s"),
             walls.len().to_string(),
             "-".into(),
             format!("< 1 s: {}", if w < 1.0 { "met" } else { "missed" }),
+        ]);
+    }
+    let base_wall = median(&walls);
+    for (args, w, n, verdicts) in &var_rows {
+        t.row(vec![
+            format!("`jobconform run {args}` ({verdicts})"),
+            format!("{w:.3} s"),
+            n.to_string(),
+            format!("{:.2}x of the default run", w / base_wall.max(1e-9)),
+            format!("< 1 s: {}", if *w < 1.0 { "met" } else { "missed" }),
         ]);
     }
     if !lists.is_empty() {
