@@ -241,12 +241,20 @@ async fn create(u: &MockUrls, n: usize, conns: usize) -> (u64, String) {
     last
 }
 
-/// Latency of `req` (serial, one connection) until `max` requests or `budget` time; microseconds.
-async fn cost(req: &Req, c: &reqwest::Client, max: usize, budget: Duration) -> Vec<f64> {
+/// Latencies (serial, one connection, microseconds) of each request, interleaved in chunks of
+/// up to 20 (fewer when a request is slow) until `budget` has passed.
+async fn costs(reqs: &[&Req], c: &reqwest::Client, budget: Duration) -> Vec<Vec<f64>> {
     let start = Instant::now();
-    let mut out = Vec::new();
-    while out.len() < max && (start.elapsed() < budget || out.len() < 5) {
-        out.extend(common::serial(req, c, 1).await);
+    let mut out: Vec<Vec<f64>> = vec![Vec::new(); reqs.len()];
+    let mut chunk = vec![20usize; reqs.len()];
+    while start.elapsed() < budget || out.iter().any(|v| v.len() < 5) {
+        for (i, r) in reqs.iter().enumerate() {
+            let t = Instant::now();
+            out[i].extend(common::serial(r, c, chunk[i]).await);
+            // Keep each chunk near 20 ms so slow requests do not eat the budget.
+            let per = t.elapsed().as_secs_f64() / chunk[i] as f64;
+            chunk[i] = ((0.02 / per.max(1e-6)) as usize).clamp(1, 20);
+        }
     }
     out
 }
@@ -258,7 +266,8 @@ fn job_cost(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime) 
         .expect("spawn the mock");
     let u = MockUrls::of(&mock.urls);
     let mut t = Table::new(
-        "Cost of live jobs (per-request median latency, 1 connection; ratio to the 10-job figure)",
+        "Cost of live jobs (median latency, 1 connection, interleaved with a minimal axum handler; \
+         ratio to the 10-job figure)",
         &[
             "live jobs (each API)",
             "create (s, jobs/s)",
@@ -266,6 +275,7 @@ fn job_cost(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime) 
             "GetAsyncResult",
             "AIQUM job GET",
             "AIQUM list page",
+            "axum baseline (GET, 40 B)",
             "ratio GAR / GET / list",
         ],
     );
@@ -277,6 +287,13 @@ fn job_cost(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime) 
         rss0 as f64 / 1024.0
     ));
     let c = bare_client();
+    let base_addr = server.block_on(async {
+        let body = Bytes::from_static(br#"{"id":1,"result":{"status":"running"}}"#);
+        tokio::spawn(baseline("/base", body))
+            .await
+            .expect("start the baseline")
+    });
+    let base = Req::get(format!("http://{base_addr}/base"));
     let mut have = 0usize;
     let mut first: Option<(f64, f64, f64)> = None;
     for n in [10usize, 10_000, 100_000] {
@@ -292,14 +309,11 @@ fn job_cost(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime) 
         let gar = rgar(u.element.clone(), h);
         let get = Req::get(format!("{}/management-server/jobs/{key}", u.aiqum));
         let list = Req::get(format!("{}/management-server/jobs?max_records=20", u.aiqum));
-        let budget = Duration::from_millis(1500);
-        let (a, b, l) = client.block_on(async {
+        let budget = Duration::from_millis(3000);
+        let (a, b, l, z) = client.block_on(async {
             common::serial(&gar, &c, 20).await;
-            (
-                median(&cost(&gar, &c, 2000, budget).await),
-                median(&cost(&get, &c, 2000, budget).await),
-                median(&cost(&list, &c, 2000, budget).await),
-            )
+            let m = costs(&[&gar, &get, &list, &base], &c, budget).await;
+            (median(&m[0]), median(&m[1]), median(&m[2]), median(&m[3]))
         });
         let f = *first.get_or_insert((a, b, l));
         t.row(vec![
@@ -309,6 +323,7 @@ fn job_cost(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime) 
             fmt_us(a),
             fmt_us(b),
             fmt_us(l),
+            fmt_us(z),
             format!("{:.2}x / {:.2}x / {:.2}x", a / f.0, b / f.1, l / f.2),
         ]);
     }
@@ -316,7 +331,9 @@ fn job_cost(server: &tokio::runtime::Runtime, client: &tokio::runtime::Runtime) 
         "Jobs are created through the control API (an Element and an AIQUM job per step, 64 \
          concurrent connections; jobs/s counts both). Each step adds to the jobs already there. \
          The GET reads the AIQUM job created last; the list page is the first 20 (newest first) \
-         of all jobs; the mock also holds its ~24 history jobs.",
+         of all jobs; the mock also holds its ~24 history jobs. Latencies are medians; the four \
+         requests (three to the mock, one to a minimal axum handler answering 40 bytes of JSON, \
+         as a noise gauge) are interleaved in chunks of ~20 ms for 3 s per step.",
     );
     t.print();
     server.block_on(mock.stop());
