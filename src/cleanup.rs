@@ -1,11 +1,20 @@
 //! The ledger of objects a run created on a target, and their removal. Every object is recorded
 //! the moment the answer that created it arrives, and removed by [`clean`] whatever happened
-//! (case failure, deadline, Ctrl-C). (BODY TO BE WRITTEN by the runner work; the types below are
-//! the agreed interface with `exec`.)
+//! (case failure, deadline, Ctrl-C). Removal order: Element volumes newest first (clones before
+//! their sources), each DeleteVolume then PurgeDeletedVolume; then Element accounts
+//! (RemoveAccount; volumes still in an account the run created are the run's too, and are removed
+//! first); then AIQUM objects through their recorded cleanup call (a 202 is polled to a
+//! terminal state, bounded). What could not be removed comes back as a [`Leftover`]; this module
+//! never decides pass or fail.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::target::Target;
+use crate::transport::{AuthMode, Exchange, Query, aiqum, element};
 
 /// Something created on a target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,5 +60,206 @@ impl Ledger {
     /// Objects still outstanding.
     pub fn outstanding(&self) -> Vec<Created> {
         self.items.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl std::fmt::Display for Created {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Created::ElementVolume { id } => write!(f, "Element volume {id}"),
+            Created::ElementAccount { id } => write!(f, "Element account {id}"),
+            Created::AiqumObject { method, path } => write!(f, "AIQUM object ({method} {path})"),
+        }
+    }
+}
+
+/// Something that could not be removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Leftover {
+    /// The object.
+    pub object: Created,
+    /// Why it is still there.
+    pub error: String,
+}
+
+/// Longest a cleanup job is polled.
+const CLEANUP_JOB_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Removes everything outstanding in the target's ledger (whatever the run's state, interrupted
+/// or not) and returns what could not be removed. Removed objects are forgotten by the ledger.
+pub async fn clean(target: &Target) -> Vec<Leftover> {
+    let mut items = target.ledger.outstanding();
+    // Clones are recorded after their sources: remove newest first.
+    items.reverse();
+    let order = |c: &Created| match c {
+        Created::ElementVolume { .. } => 0,
+        Created::ElementAccount { .. } => 1,
+        Created::AiqumObject { .. } => 2,
+    };
+    items.sort_by_key(order);
+    let mut leftovers = Vec::new();
+    for item in items {
+        let result = match &item {
+            Created::ElementVolume { id } => remove_volume(target, *id).await,
+            Created::ElementAccount { id } => remove_account(target, *id).await,
+            Created::AiqumObject { method, path } => remove_aiqum(target, method, path).await,
+        };
+        match result {
+            Ok(()) => target.ledger.forget(&item),
+            Err(error) => leftovers.push(Leftover {
+                object: item,
+                error: target.client.redact_str(&error),
+            }),
+        }
+    }
+    leftovers
+}
+
+async fn rpc(target: &Target, method: &str, params: Value) -> Result<Exchange, String> {
+    let ep = target
+        .element
+        .as_ref()
+        .ok_or("target has no Element endpoint")?;
+    Ok(element::call(
+        &target.client,
+        ep,
+        element::Call {
+            method,
+            params,
+            id: json!(format!("cleanup-{method}")),
+            auth: AuthMode::Default,
+            version: None,
+        },
+    )
+    .await)
+}
+
+/// `Ok(true)` for a result, `Ok(false)` for an error saying the object does not exist, else the
+/// error text.
+fn answered(x: &Exchange, method: &str) -> Result<bool, String> {
+    let r = x.response.as_ref().map_err(|e| format!("{method}: {e}"))?;
+    let body = r.body.json();
+    if let Some(b) = body {
+        if b.get("result").is_some() {
+            return Ok(true);
+        }
+        if let Some(err) = b.get("error") {
+            let name = err.get("name").and_then(Value::as_str).unwrap_or("");
+            if name.contains("DoesNotExist") || name.contains("NotFound") {
+                return Ok(false);
+            }
+            return Err(format!("{method}: {err}"));
+        }
+    }
+    Err(format!("{method}: HTTP {} without a result", r.status))
+}
+
+async fn remove_volume(target: &Target, id: i64) -> Result<(), String> {
+    let del = rpc(target, "DeleteVolume", json!({ "volumeID": id })).await?;
+    // A volume already deleted (but not purged) answers "does not exist" here: purge anyway.
+    answered(&del, "DeleteVolume")?;
+    let purge = rpc(target, "PurgeDeletedVolume", json!({ "volumeID": id })).await?;
+    answered(&purge, "PurgeDeletedVolume").map(|_| ())
+}
+
+/// Removes an account the run created. If it still holds volumes (a clone the ledger never
+/// heard of), those are the run's too: they are deleted and purged, then removal is retried once.
+async fn remove_account(target: &Target, id: i64) -> Result<(), String> {
+    let x = rpc(target, "RemoveAccount", json!({ "accountID": id })).await?;
+    let first = answered(&x, "RemoveAccount");
+    let has_volumes = x
+        .json()
+        .and_then(|b| b.pointer("/error/name"))
+        .and_then(Value::as_str)
+        == Some("xAccountHasVolumes");
+    if first.is_ok() || !has_volumes {
+        return first.map(|_| ());
+    }
+    let list = rpc(target, "ListVolumes", json!({ "accounts": [id] })).await?;
+    let ids: Vec<i64> = list
+        .json()
+        .and_then(|b| b.pointer("/result/volumes"))
+        .and_then(Value::as_array)
+        .map(|vs| {
+            vs.iter()
+                .filter_map(|v| v.get("volumeID").and_then(Value::as_i64))
+                .collect()
+        })
+        .unwrap_or_default();
+    for v in ids.into_iter().rev() {
+        remove_volume(target, v).await?;
+    }
+    let x = rpc(target, "RemoveAccount", json!({ "accountID": id })).await?;
+    answered(&x, "RemoveAccount").map(|_| ())
+}
+
+async fn remove_aiqum(target: &Target, method: &str, path: &str) -> Result<(), String> {
+    let ep = target
+        .aiqum
+        .as_ref()
+        .ok_or("target has no AIQUM endpoint")?;
+    let m = reqwest::Method::from_bytes(method.as_bytes())
+        .map_err(|_| format!("{method} is not an HTTP method"))?;
+    let x = aiqum::request(
+        &target.client,
+        ep,
+        aiqum::Request {
+            method: m,
+            path,
+            query: Query::new(),
+            body: None,
+            auth: AuthMode::Default,
+            extra_wait: Duration::ZERO,
+        },
+    )
+    .await;
+    let r = x
+        .response
+        .as_ref()
+        .map_err(|e| format!("{method} {path}: {e}"))?;
+    match r.status {
+        202 => {}
+        404 | 410 => return Ok(()),
+        s if (200..300).contains(&s) => return Ok(()),
+        s => return Err(format!("{method} {path}: HTTP {s}")),
+    }
+    let key = r
+        .body
+        .json()
+        .and_then(|b| b.pointer("/job/key"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{method} {path}: 202 without job.key"))?;
+    let mut policy = target.policy.clone();
+    policy.deadline = policy.deadline.min(CLEANUP_JOB_DEADLINE);
+    let outcome = crate::poll::aiqum(&target.client, ep, key, &policy, &mut |_| {}).await;
+    match outcome.end {
+        crate::poll::End::Terminal => {
+            let failed = outcome
+                .last
+                .as_ref()
+                .and_then(|j| j.get("status").or_else(|| j.get("state")))
+                .and_then(Value::as_str)
+                .map(|s| {
+                    matches!(
+                        s.to_ascii_lowercase().as_str(),
+                        "error" | "partial_failures"
+                    )
+                })
+                .unwrap_or(false);
+            if failed {
+                Err(format!(
+                    "{method} {path}: cleanup job {key} ended in failure"
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        crate::poll::End::Deadline => Err(format!(
+            "{method} {path}: cleanup job {key} not terminal after {} s",
+            policy.deadline.as_secs()
+        )),
+        crate::poll::End::Failed { reason } => {
+            Err(format!("{method} {path}: cleanup job {key}: {reason}"))
+        }
     }
 }

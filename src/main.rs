@@ -1,2 +1,19 @@
-//! CLI
-fn main() {}
+//! The `jobconform` command line: parse arguments, call the library, map outcomes to exit codes.
+//! No conformance logic lives here (see `jobconform::runner` and `jobconform::mock`).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let code = match args.command {
+        cli::Command::Run(run) => jobconform::runner::run(*run).code(),
+        cli::Command::Serve(serve) => cli::serve::main(*serve),
+        cli::Command::Rules { format } => cli::lists::rules(format),
+        cli::Command::Deviations { format } => cli::lists::deviations(format),
+    };
+    ExitCode::from(code)
+}

@@ -101,3 +101,55 @@ async fn aiqum_faults_are_http_errors_with_error_bodies_then_retried() {
     assert!(seen[2..].iter().all(|(s, _)| *s == Some(200)), "{seen:?}");
     m.stop().await;
 }
+
+/// `--faults P`: with P = 0.5 a stream of requests sees every kind of fault (a transient method
+/// error echoing the id, a 503 with an error body, a broken connection, a slow answer) and
+/// normal answers; the control API is never faulted.
+#[tokio::test(start_paused = true)]
+async fn random_faults_cover_every_kind_and_spare_the_control_api() {
+    let cfg = MockConfig {
+        faults: 0.5,
+        faults_seed: 7,
+        ..MockConfig::default()
+    };
+    let m = mock::spawn(cfg).await.expect("mock");
+    let c = client();
+    let ep = element::Endpoint::parse(&m.urls.element).expect("endpoint");
+    let (mut ok, mut transient, mut unavailable, mut broken) = (0, 0, 0, 0);
+    for i in 0..80 {
+        let ex = element::call(
+            &c,
+            &ep,
+            element::Call {
+                method: "GetAPI",
+                params: json!({}),
+                id: json!(i),
+                auth: jobconform::transport::AuthMode::Default,
+                version: None,
+            },
+        )
+        .await;
+        match (&ex.response, ex.json()) {
+            (Err(_), _) => broken += 1,
+            (Ok(r), _) if r.status == 503 => unavailable += 1,
+            (Ok(_), Some(b)) if b.pointer("/error/name") == Some(&json!("xDBVersionMismatch")) => {
+                assert_eq!(b["id"], json!(i), "a transient error echoes the id");
+                transient += 1;
+            }
+            (Ok(_), Some(b)) if b.get("result").is_some() => ok += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert!(
+        ok > 0 && transient > 0 && unavailable > 0 && broken > 0,
+        "{ok} {transient} {unavailable} {broken}"
+    );
+    for _ in 0..20 {
+        let started = script(&m, "element", json!({"steps": [], "outcome": "success"})).await;
+        assert!(
+            started["asyncHandle"].is_u64(),
+            "control API faulted: {started}"
+        );
+    }
+    m.stop().await;
+}

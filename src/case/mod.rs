@@ -10,6 +10,7 @@
 //! issued), `${version}` (the Element endpoint's version).
 
 pub mod load;
+pub mod template;
 
 use std::collections::BTreeMap;
 

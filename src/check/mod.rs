@@ -54,3 +54,97 @@ impl Finding {
         self
     }
 }
+
+pub mod aiqum;
+pub mod element;
+pub mod expect;
+pub mod named;
+mod shapes;
+
+/// What judging one thing concluded: findings, or a precondition that did not hold (which makes
+/// the case inconclusive rather than failed), plus facts worth recording (register decisions).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Judgement {
+    /// Broken expectations.
+    pub findings: Vec<Finding>,
+    /// Set when a precondition did not hold: the case cannot say anything about its rules.
+    pub inconclusive: Option<String>,
+    /// Facts recorded for the report (`E1: unknown handle named xDBNoSuchPath`).
+    pub notes: Vec<String>,
+}
+
+impl Judgement {
+    /// Adds a finding.
+    pub fn fail(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+    /// Marks the judgement inconclusive (the first reason wins).
+    pub fn inconclusive(&mut self, reason: impl Into<String>) {
+        if self.inconclusive.is_none() {
+            self.inconclusive = Some(reason.into());
+        }
+    }
+    /// Adds a note once.
+    pub fn note(&mut self, n: impl Into<String>) {
+        let n = n.into();
+        if !self.notes.contains(&n) {
+            self.notes.push(n);
+        }
+    }
+    /// Merges another judgement into this one.
+    pub fn merge(&mut self, other: Judgement) {
+        self.findings.extend(other.findings);
+        if self.inconclusive.is_none() {
+            self.inconclusive = other.inconclusive;
+        }
+        for n in other.notes {
+            self.note(n);
+        }
+    }
+    /// Sets the exchange index on every finding that has none.
+    pub fn in_exchange(mut self, index: usize) -> Self {
+        for f in &mut self.findings {
+            if f.exchange.is_none() {
+                f.exchange = Some(index);
+            }
+        }
+        self
+    }
+}
+
+/// The JSON type name of a value as the case language spells it (`integer` for whole numbers).
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Parses an ISO 8601 UTC timestamp of the canonical form `YYYY-MM-DDTHH:MM:SS[.f]Z`.
+pub fn parse_utc(s: &str) -> Option<jiff::Timestamp> {
+    let b = s.as_bytes();
+    let shape_ok = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && s.ends_with('Z');
+    if !shape_ok {
+        return None;
+    }
+    s.parse::<jiff::Timestamp>().ok()
+}
+
+/// Parses an ISO 8601 timestamp with any offset (`Z`, `+02:00`).
+pub fn parse_iso(s: &str) -> Option<jiff::Timestamp> {
+    if s.len() < 10 || s.as_bytes().get(4) != Some(&b'-') {
+        return None;
+    }
+    s.parse::<jiff::Timestamp>().ok()
+}

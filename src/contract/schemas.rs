@@ -40,6 +40,7 @@ const SCHEMAS: &[(&str, &str)] = embed![
     "element/list-async-results.json",
     "element/request.json",
     "element/response.json",
+    "report.schema.json",
 ];
 
 /// The path of every embedded schema file under `schemas/`, sorted.

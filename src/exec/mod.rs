@@ -1,7 +1,7 @@
 //! Runs one case against one target, step by step: templating, sending through `transport`,
 //! judging through `check`, polling through `poll`, recording the transcript. Owns the I/O side of
-//! named checks. (BODY TO BE WRITTEN by the exec work; the types below are the agreed interface
-//! with `runner`, `report` and `snapshot`.)
+//! named checks. The types below are the agreed interface with `runner`, `report` and `snapshot`;
+//! a case never decides its own verdict here beyond its expected failure.
 
 use std::time::Duration;
 
@@ -11,6 +11,14 @@ use crate::case::LoadedCase;
 use crate::check::Finding;
 use crate::target::Target;
 use crate::transport::Exchange;
+
+mod builtins;
+pub mod named;
+mod probe;
+mod retry;
+pub mod run;
+mod start;
+mod steps;
 
 /// What a target offers, probed once per target before its cases run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -65,12 +73,99 @@ pub struct CaseOutcome {
 
 /// Runs one case on one target.
 pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -> CaseOutcome {
-    let _ = (case, target, caps);
-    todo!("exec work")
+    let started = std::time::Instant::now();
+    let c = &case.case;
+    let mut run = run::Run::new(target, caps, c);
+    let stop = match skip_reason(case, target, caps) {
+        Some(reason) => Some(run::Stop::Skip(reason)),
+        None => run_steps(&mut run).await,
+    };
+    let skipped = matches!(stop, Some(run::Stop::Skip(_))) && run.transcript.is_empty();
+    if !skipped {
+        for (i, st) in c.cleanup.iter().enumerate() {
+            if let Err(e) = steps::step(&mut run, st).await {
+                run.note(format!("cleanup step {i} did not finish: {e:?}"));
+            }
+        }
+    }
+    let mut status = match stop {
+        None | Some(run::Stop::Halt) => Status::Ran,
+        Some(run::Stop::Skip(reason)) => Status::Skipped { reason },
+        Some(run::Stop::Inconclusive(reason)) => Status::Inconclusive { reason },
+        Some(run::Stop::Harness(message)) => Status::HarnessError { message },
+    };
+    let mut findings = std::mem::take(&mut run.findings);
+    let mut notes = std::mem::take(&mut run.notes);
+    if let (Some(ef), Status::Ran) = (&c.expect_failure, &status) {
+        let failed: std::collections::BTreeSet<&str> =
+            findings.iter().map(|f| f.rule.as_str()).collect();
+        let wanted: std::collections::BTreeSet<&str> =
+            ef.rules.iter().map(String::as_str).collect();
+        if failed == wanted {
+            notes.push(format!(
+                "expected failure on {:?} happened: {}",
+                ef.rules, ef.reason
+            ));
+            for f in findings.drain(..) {
+                notes.push(format!("expected: {}: {}", f.rule, f.message));
+            }
+        } else {
+            status = Status::HarnessError {
+                message: format!(
+                    "see the expected failure on {wanted:?} happen: the case failed on {failed:?}"
+                ),
+            };
+        }
+    }
+    CaseOutcome {
+        status,
+        findings,
+        transcript: run.transcript,
+        notes,
+        duration: started.elapsed(),
+    }
+}
+
+fn skip_reason(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Option<String> {
+    use crate::case::{Api, Capability, Needs};
+    let c = &case.case;
+    if target.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+        return Some("interrupted: nothing new is started".into());
+    }
+    match c.api {
+        Api::Element if target.element.is_none() => {
+            return Some("the target has no Element endpoint".into());
+        }
+        Api::Aiqum if target.aiqum.is_none() => {
+            return Some("the target has no AIQUM endpoint".into());
+        }
+        _ => {}
+    }
+    if c.needs == Needs::Scripted && !target.is_mock() {
+        return Some("needs scripted jobs, which only the mock offers".into());
+    }
+    if c.needs == Needs::Mutations && !target.allow_mutations {
+        return Some("creates objects; run with --allow-mutations to include it".into());
+    }
+    if c.requires.contains(&Capability::LongPoll) && !caps.long_poll {
+        return Some("needs AIQUM long polling, which the target does not offer".into());
+    }
+    None
+}
+
+async fn run_steps(run: &mut run::Run<'_>) -> Option<run::Stop> {
+    if let Err(stop) = builtins::prepare(run).await {
+        return Some(stop);
+    }
+    for st in &run.case.steps {
+        if let Err(stop) = steps::step(run, st).await {
+            return Some(stop);
+        }
+    }
+    None
 }
 
 /// Probes a target's optional capabilities (long polling) and dialect.
 pub async fn probe(target: &Target) -> Capabilities {
-    let _ = target;
-    todo!("exec work")
+    probe::probe(target).await
 }

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod control;
 pub mod deviation;
 pub mod element;
+pub mod faults;
 pub mod journal;
 pub mod script;
 pub mod tls;
@@ -86,6 +87,10 @@ pub struct MockConfig {
     pub clone_ms: u64,
     /// Target milliseconds an AIQUM provisioning job takes.
     pub aiqum_job_ms: u64,
+    /// Probability of a random transient fault per API request (0 = none; see [`faults`]).
+    pub faults: f64,
+    /// Seed of the random faults.
+    pub faults_seed: u64,
 }
 
 impl Default for MockConfig {
@@ -101,6 +106,8 @@ impl Default for MockConfig {
             max_body: 1024 * 1024,
             clone_ms: 3_000,
             aiqum_job_ms: 3_000,
+            faults: 0.0,
+            faults_seed: 1,
         }
     }
 }
@@ -126,6 +133,8 @@ pub struct State {
     pub aiqum: std::sync::Mutex<aiqum::AiqumState>,
     /// Request journal (for the audit and the control API).
     pub journal: journal::Journal,
+    /// Random transient faults, when configured.
+    pub faults: Option<faults::Faults>,
 }
 
 impl State {
@@ -136,6 +145,8 @@ impl State {
             element: std::sync::Mutex::new(element::ElementState::new(&config, &clock)),
             aiqum: std::sync::Mutex::new(aiqum::AiqumState::new(&config, &clock)),
             journal: journal::Journal::default(),
+            faults: (config.faults > 0.0)
+                .then(|| faults::Faults::new(config.faults, config.faults_seed)),
             config,
             clock,
         })
@@ -159,6 +170,10 @@ pub fn router(state: Arc<State>) -> axum::Router {
         .merge(element::routes())
         .merge(aiqum::routes())
         .merge(control::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body))
         .with_state(state)
 }

@@ -198,7 +198,12 @@ fn classify_element(ex: &Exchange) -> Answer {
     }
     let status = ex.status().unwrap_or(0);
     let body = ex.json();
-    if let Some(err) = body.and_then(|b| b.get("error")) {
+    // A JSON-RPC method error names itself; an `error` without a string `name` on a 5xx is a
+    // gateway or load-balancer page (a proxy's 503), i.e. a transient fault, not a method error.
+    let method_error = body
+        .and_then(|b| b.get("error"))
+        .filter(|e| e.get("name").is_some_and(Value::is_string) || !(500..600).contains(&status));
+    if let Some(err) = method_error {
         let name = err.get("name").and_then(Value::as_str).unwrap_or("");
         if ELEMENT_TRANSIENT.contains(&name) {
             return Answer::Transient;

@@ -1,0 +1,354 @@
+//! Named step checks that need I/O or the run's observations (their names and meaning are listed
+//! in `check::named`): `list-walk` (UM-LIST-PAGES), `list-agrees` (EL-LIST-AGREES), `not-listed`
+//! (EL-LIST-PURGED), `readable-at-once` (UM-ACCEPT-READABLE), `long-poll-timing` (UM-POLL-LONG),
+//! `seen-running` (precondition: a running observation of the job was made). Each sends through
+//! the run's helpers, so every exchange is recorded and automatically checked.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::run::{ElCall, Run, StepResult, Stop};
+use crate::case::template::text_of;
+use crate::check::{Finding, Judgement};
+use crate::transport::{AuthMode, Query, aiqum};
+
+/// Runs a named step check with I/O.
+pub async fn run(run: &mut Run<'_>, name: &str, rule: &str, args: &Value) -> StepResult {
+    match name {
+        "list-walk" => list_walk(run, rule, args).await,
+        "list-agrees" => list_agrees(run, rule, args).await,
+        "not-listed" => not_listed(run, rule, args).await,
+        "readable-at-once" => readable_at_once(run, rule, args).await,
+        "long-poll-timing" => long_poll_timing(run, rule, args).await,
+        "seen-running" => seen_running(run, args),
+        other => Err(Stop::Harness(format!("run check: unknown name {other:?}"))),
+    }
+}
+
+fn arg<'v>(args: &'v Value, k: &str) -> Result<&'v Value, Stop> {
+    args.get(k)
+        .ok_or_else(|| Stop::Harness(format!("run check: argument {k:?} is missing")))
+}
+
+fn get(path: &str, query: Query) -> aiqum::Request<'_> {
+    aiqum::Request {
+        method: reqwest::Method::GET,
+        path,
+        query,
+        body: None,
+        auth: AuthMode::Default,
+        extra_wait: Duration::ZERO,
+    }
+}
+
+/// Path of a server-given href, relative to the origin when it is an absolute URL.
+fn href_path(href: &str) -> String {
+    match reqwest::Url::parse(href) {
+        Ok(u) => match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        },
+        Err(_) => href.to_string(),
+    }
+}
+
+async fn list_walk(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
+    let n = arg(args, "max_records")?.as_u64().unwrap_or(5);
+    let mut query = Query::new();
+    query.insert("max_records".into(), n.to_string());
+    let mut i = run
+        .um_request(get("/management-server/jobs", query))
+        .await?;
+    let mut seen = BTreeSet::new();
+    let mut j = Judgement::default();
+    for _page in 0..200 {
+        let Some(body) = run.ex(i).json().cloned() else {
+            return Err(Stop::Inconclusive("a list page is not JSON".into()));
+        };
+        let recs = body
+            .get("records")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if recs.len() as u64 > n {
+            j.fail(
+                Finding::new(
+                    rule,
+                    format!("a page holds more than max_records={n} records"),
+                )
+                .at("/records")
+                .values(Some(n.into()), Some(recs.len().into()))
+                .in_exchange(i),
+            );
+        }
+        for r in &recs {
+            if let Some(k) = r.get("key").and_then(Value::as_str)
+                && !seen.insert(k.to_string())
+            {
+                j.fail(
+                    Finding::new(rule, "a job came back twice while walking the pages")
+                        .values(None, Some(k.into()))
+                        .in_exchange(i),
+                );
+            }
+        }
+        let next = body
+            .pointer("/_links/next/href")
+            .and_then(Value::as_str)
+            .map(href_path);
+        match next {
+            Some(href) if !recs.is_empty() => {
+                i = run.um_request(get(&href, Query::new())).await?;
+            }
+            _ => return run.absorb(j),
+        }
+    }
+    j.fail(Finding::new(
+        rule,
+        "the next links did not end within 200 pages",
+    ));
+    run.absorb(j)
+}
+
+async fn gar(run: &mut Run<'_>, handle: &Value) -> Result<usize, Stop> {
+    run.el_call(ElCall::new(
+        "GetAsyncResult",
+        json!({"asyncHandle": handle, "keepResult": true}),
+    ))
+    .await
+}
+
+async fn list(run: &mut Run<'_>) -> Result<(usize, Option<Value>), Stop> {
+    let i = run
+        .el_call(ElCall::new("ListAsyncResults", json!({})))
+        .await?;
+    let entries = run
+        .ex(i)
+        .json()
+        .and_then(|b| b.pointer("/result/asyncHandles"))
+        .cloned();
+    Ok((i, entries))
+}
+
+fn entry_for<'v>(entries: &'v Value, handle: &Value) -> Option<(usize, &'v Value)> {
+    entries
+        .as_array()?
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.get("asyncResultID").map(text_of) == Some(text_of(handle)))
+}
+
+async fn list_agrees(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
+    let handle = arg(args, "handle")?.clone();
+    let gi = gar(run, &handle).await?;
+    let Some(nested) = run.ex(gi).json().and_then(|b| b.get("result")).cloned() else {
+        return Err(Stop::Inconclusive(
+            "GetAsyncResult did not answer with a result".into(),
+        ));
+    };
+    let (li, entries) = list(run).await?;
+    let Some(entries) = entries else {
+        return Err(Stop::Inconclusive(
+            "ListAsyncResults gave no asyncHandles".into(),
+        ));
+    };
+    let Some((k, entry)) = entry_for(&entries, &handle) else {
+        return Err(Stop::Inconclusive(format!(
+            "handle {} is not listed",
+            text_of(&handle)
+        )));
+    };
+    let at = |f: &str| format!("/result/asyncHandles/{k}/{f}");
+    let mut j = Judgement::default();
+    let complete = nested.get("status").and_then(Value::as_str) == Some("complete");
+    if let Some(c) = entry.get("completed").and_then(Value::as_bool)
+        && c != complete
+    {
+        j.fail(
+            Finding::new(rule, "completed disagrees with GetAsyncResult's status")
+                .at(at("completed"))
+                .values(Some(complete.into()), Some(c.into()))
+                .in_exchange(li),
+        );
+    }
+    if complete {
+        if nested.get("result").is_some() == nested.get("error").is_some() {
+            return Err(Stop::Inconclusive(
+                "GetAsyncResult's complete answer has both or neither of result and error (EL-GAR-COMPLETE's concern)".into(),
+            ));
+        }
+        let ok = nested.get("result").is_some();
+        if let Some(s) = entry.get("success").and_then(Value::as_bool)
+            && s != ok
+        {
+            j.fail(
+                Finding::new(
+                    rule,
+                    "success disagrees with the presence of GetAsyncResult's result",
+                )
+                .at(at("success"))
+                .values(Some(ok.into()), Some(s.into()))
+                .in_exchange(li),
+            );
+        }
+        if ok && entry.get("data") != nested.get("result") {
+            j.fail(
+                Finding::new(
+                    rule,
+                    "a successful entry's data differs from GetAsyncResult's result",
+                )
+                .at(at("data"))
+                .values(nested.get("result").cloned(), entry.get("data").cloned())
+                .in_exchange(li),
+            );
+        }
+    }
+    run.absorb(j)
+}
+
+async fn not_listed(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
+    let handle = arg(args, "handle")?.clone();
+    let (li, entries) = list(run).await?;
+    let Some(entries) = entries else {
+        return Err(Stop::Inconclusive(
+            "ListAsyncResults gave no asyncHandles".into(),
+        ));
+    };
+    if let Some((k, _)) = entry_for(&entries, &handle) {
+        run.findings.push(
+            Finding::new(rule, "an invalidated handle is still listed")
+                .at(format!("/result/asyncHandles/{k}"))
+                .values(None, Some(handle.clone()))
+                .in_exchange(li),
+        );
+    }
+    Ok(())
+}
+
+async fn readable_at_once(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
+    let key = text_of(arg(args, "job")?);
+    let path = format!("/management-server/jobs/{key}");
+    let first = run.um_request(get(&path, Query::new())).await?;
+    if run.ex(first).status() == Some(200) {
+        return Ok(());
+    }
+    for _ in 0..6 {
+        tokio::time::sleep(run.target.real(500)).await;
+        let i = run.um_request(get(&path, Query::new())).await?;
+        if run.ex(i).status() == Some(200) {
+            run.findings.push(
+                Finding::new(rule, "the new job was not readable at once, only later")
+                    .values(Some(200.into()), run.ex(first).status().map(Value::from))
+                    .in_exchange(first),
+            );
+            return Ok(());
+        }
+    }
+    Err(Stop::Inconclusive(format!(
+        "job {key} never became readable by key (another rule's failure)"
+    )))
+}
+
+async fn long_poll_timing(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
+    let key = text_of(arg(args, "job")?);
+    let secs = arg(args, "poll_timeout_s")?.as_u64().unwrap_or(10);
+    let mode = arg(args, "expect")?.as_str().unwrap_or("wait").to_string();
+    let timeout_ms = secs * 1000;
+    let slack_ms = (timeout_ms / 4).max(2000);
+    let mut query = Query::new();
+    query.insert("poll_timeout".into(), secs.to_string());
+    let path = format!("/management-server/jobs/{key}");
+    let req = aiqum::Request {
+        extra_wait: run.target.real(timeout_ms + slack_ms) + Duration::from_secs(1),
+        ..get(&path, query)
+    };
+    let i = run.um_request(req).await?;
+    let ex = run.ex(i);
+    let Ok(resp) = &ex.response else {
+        return Err(Stop::Inconclusive("the long poll got no answer".into()));
+    };
+    let took = (resp.elapsed_ms as f64 * run.target.time_scale()).round() as u64;
+    let Some(job) = ex
+        .json()
+        .filter(|v| crate::check::aiqum::is_job(v))
+        .cloned()
+    else {
+        return Err(Stop::Inconclusive(
+            "the long poll did not answer with a job".into(),
+        ));
+    };
+    let terminal = crate::poll::aiqum_terminal(&job) == Some(true);
+    let mut j = Judgement::default();
+    let f = |m: String, want: Value| {
+        Finding::new(rule, m)
+            .values(
+                Some(want),
+                Some(json!({"took_ms": took, "terminal": terminal})),
+            )
+            .in_exchange(i)
+    };
+    if took > timeout_ms + slack_ms {
+        j.fail(f(
+            format!(
+                "the long poll answered after {took} ms, later than poll_timeout={secs}s plus slack"
+            ),
+            json!({"max_ms": timeout_ms + slack_ms}),
+        ));
+    }
+    match mode.as_str() {
+        "terminal" => {
+            let within = args
+                .get("within_ms")
+                .and_then(Value::as_u64)
+                .unwrap_or(timeout_ms / 2);
+            if !terminal {
+                j.fail(f(
+                    "the job did not come back terminal".into(),
+                    json!({"terminal": true}),
+                ));
+            } else if took > within {
+                j.fail(f(
+                    format!("a job that turned terminal was returned only after {took} ms"),
+                    json!({"max_ms": within}),
+                ));
+            }
+        }
+        _ => {
+            if terminal {
+                return Err(Stop::Inconclusive(
+                    "the job turned terminal during the wait; the timeout was not exercised".into(),
+                ));
+            }
+            if took < timeout_ms * 3 / 4 {
+                j.fail(f(
+                    format!("the long poll returned a running job early, after {took} ms"),
+                    json!({"min_ms": timeout_ms * 3 / 4}),
+                ));
+            }
+        }
+    }
+    run.absorb(j)
+}
+
+fn seen_running(run: &mut Run<'_>, args: &Value) -> StepResult {
+    let job = text_of(arg(args, "job")?);
+    let running = match run.case.api {
+        crate::case::Api::Element => run.element_obs.get(&job).is_some_and(|obs| {
+            obs.iter()
+                .any(|o| o.get("status").and_then(Value::as_str) == Some("running"))
+        }),
+        crate::case::Api::Aiqum => run.aiqum_obs.get(&job).is_some_and(|obs| {
+            obs.iter()
+                .any(|o| crate::poll::aiqum_terminal(o) == Some(false))
+        }),
+    };
+    if running {
+        Ok(())
+    } else {
+        Err(Stop::Inconclusive(format!(
+            "precondition: job {job} was never observed running, so the running-state rules were not exercised"
+        )))
+    }
+}

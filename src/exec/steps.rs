@@ -1,0 +1,274 @@
+//! One function per step kind: expand templates, send through the run's helpers (which record and
+//! run the automatic checks), judge the step's own expectations, capture variables. Polls go
+//! through `poll`, starts through `start`, named checks with I/O through `named`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::run::{ElCall, Run, StepResult, Stop};
+use crate::case::template::text_of;
+use crate::case::{ConcurrentStep, HttpStep, PollMode, PollStep, RpcStep, Step};
+use crate::check::{self, Finding};
+use crate::poll::{self, End, Keep};
+use crate::transport::{Query, aiqum, element};
+
+/// Runs one step (boxed: `repeat` recurses).
+pub fn step<'r, 'a: 'r>(
+    run: &'r mut Run<'a>,
+    st: &'r Step,
+) -> Pin<Box<dyn Future<Output = StepResult> + Send + 'r>> {
+    Box::pin(async move {
+        if run
+            .target
+            .interrupted
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(Stop::Skip("interrupted: nothing new is started".into()));
+        }
+        match st {
+            Step::Rpc(r) => rpc(run, r).await,
+            Step::Http(h) => http(run, h).await,
+            Step::Start(s) => super::start::start(run, s).await,
+            Step::Poll(p) => poll_step(run, p).await,
+            Step::Repeat(r) => {
+                for _ in 0..r.times {
+                    for s in &r.steps {
+                        step(run, s).await?;
+                    }
+                }
+                Ok(())
+            }
+            Step::Concurrent(c) => concurrent(run, c).await,
+            Step::Check(c) => {
+                let args = run.expand(&c.args)?;
+                match check::named::step(&c.name, &c.rule, &args) {
+                    Some(j) => run.absorb(j),
+                    None => super::named::run(run, &c.name, &c.rule, &args).await,
+                }
+            }
+            Step::Wait(w) => {
+                tokio::time::sleep(run.target.real(w.ms)).await;
+                Ok(())
+            }
+        }
+    })
+}
+
+async fn rpc(run: &mut Run<'_>, r: &RpcStep) -> StepResult {
+    let params = run.expand(&r.params)?;
+    let id = r.id.as_ref().map(|v| run.expand(v)).transpose()?;
+    let expects = run.expand_expects(&r.expect)?;
+    let call = ElCall {
+        method: &r.method,
+        params,
+        id,
+        auth: r.auth,
+        version: r.version.as_deref(),
+        raw: r.raw.clone(),
+    };
+    let i = run.el_call(call).await?;
+    run.judge(&expects, i, None)?;
+    let body = run.ex(i).json().cloned();
+    run.capture(&r.capture, body.as_ref())
+}
+
+fn method_of(m: &str) -> Result<reqwest::Method, Stop> {
+    reqwest::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+        .map_err(|_| Stop::Harness(format!("send: {m:?} is not an HTTP method")))
+}
+
+async fn http(run: &mut Run<'_>, h: &HttpStep) -> StepResult {
+    let path = text_of(&run.expand(&Value::String(h.path.clone()))?);
+    let mut query = Query::new();
+    let mut extra = Duration::ZERO;
+    for (k, v) in &h.query {
+        let text = text_of(&run.expand(v)?);
+        if k == "poll_timeout"
+            && let Ok(s) = text.parse::<u64>()
+        {
+            extra = run.target.real(s * 1000) + Duration::from_secs(1);
+        }
+        query.insert(k.clone(), text);
+    }
+    let body = h.body.as_ref().map(|b| run.expand(b)).transpose()?;
+    let expects = run.expand_expects(&h.expect)?;
+    let req = aiqum::Request {
+        method: method_of(&h.method)?,
+        path: &path,
+        query,
+        body,
+        auth: h.auth,
+        extra_wait: extra,
+    };
+    let i = run.um_request(req).await?;
+    run.judge(&expects, i, None)?;
+    let body = run.ex(i).json().cloned();
+    run.capture(&h.capture, body.as_ref())
+}
+
+async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
+    let job = run.expand(&p.job)?;
+    let expects = run.expand_expects(&p.expect)?;
+    let mut policy = run.target.policy.clone();
+    if let Some(ms) = p.deadline_ms {
+        policy.deadline = run.target.real(ms);
+    }
+    policy.long_poll = None;
+    if p.mode == PollMode::Long {
+        if !run.caps.long_poll {
+            return Err(Stop::Skip("the target does not offer long polling".into()));
+        }
+        policy.long_poll = Some(
+            run.target
+                .policy
+                .long_poll
+                .unwrap_or(Duration::from_secs(10)),
+        );
+    }
+    let findings_before = run.findings.len();
+    let mut seen: Vec<crate::transport::Exchange> = Vec::new();
+    let client = run.target.client.clone();
+    let outcome = match run.case.api {
+        crate::case::Api::Element => {
+            let ep: element::Endpoint = run
+                .target
+                .element
+                .clone()
+                .ok_or_else(|| Stop::Skip("the target has no Element endpoint".into()))?;
+            let keep = if p.keep_result {
+                Keep::Keep
+            } else {
+                Keep::Absent
+            };
+            let mut observe = |ex: &crate::transport::Exchange| seen.push(ex.clone());
+            let out = poll::element(&client, &ep, &job, &policy, keep, &mut observe).await;
+            for ex in seen {
+                let transient = super::retry::transient(&ex, true).is_some();
+                let i = run.record(ex)?;
+                if !transient {
+                    run.element_checks(i, false);
+                }
+            }
+            out
+        }
+        crate::case::Api::Aiqum => {
+            let ep: aiqum::Endpoint = run
+                .target
+                .aiqum
+                .clone()
+                .ok_or_else(|| Stop::Skip("the target has no AIQUM endpoint".into()))?;
+            let key = text_of(&job);
+            let mut observe = |ex: &crate::transport::Exchange| seen.push(ex.clone());
+            let out = poll::aiqum(&client, &ep, &key, &policy, &mut observe).await;
+            for ex in seen {
+                let transient = super::retry::transient(&ex, true).is_some();
+                let i = run.record(ex)?;
+                if !transient {
+                    run.aiqum_checks(i, &key);
+                }
+            }
+            out
+        }
+    };
+    for n in &outcome.notes {
+        run.note(format!("poll of {}: {n}", text_of(&job)));
+    }
+    let explained = run.findings.len() > findings_before;
+    let abnormal = run.transcript[run
+        .transcript
+        .len()
+        .saturating_sub(outcome.requests as usize)..]
+        .iter()
+        .any(|ex| !ex.status().is_some_and(|s| (200..300).contains(&s)));
+    match &outcome.end {
+        End::Terminal => {
+            let last = run.transcript.len().checked_sub(1).ok_or_else(|| {
+                Stop::Harness(
+                    "poll: the poller reported a terminal job without any exchange".into(),
+                )
+            })?;
+            let body = outcome.last.clone();
+            run.judge(&expects, last, body.as_ref())?;
+            run.capture(&p.capture, body.as_ref())
+        }
+        End::Deadline if explained => Err(Stop::Halt),
+        End::Deadline if abnormal => Err(Stop::Inconclusive(format!(
+            "poll of {}: the deadline passed while the target answered errors",
+            text_of(&job)
+        ))),
+        End::Deadline => match &p.deadline_rule {
+            Some(rule) => {
+                let mut f = Finding::new(
+                    rule,
+                    format!(
+                        "{} was not terminal within the deadline ({} requests)",
+                        text_of(&job),
+                        outcome.requests
+                    ),
+                )
+                .values(Some("terminal".into()), outcome.last.clone());
+                if !run.transcript.is_empty() {
+                    f = f.in_exchange(run.transcript.len() - 1);
+                }
+                run.findings.push(f);
+                Err(Stop::Halt)
+            }
+            None => Err(Stop::Inconclusive(format!(
+                "poll of {}: not terminal within the deadline",
+                text_of(&job)
+            ))),
+        },
+        End::Failed { .. } if explained => Err(Stop::Halt),
+        End::Failed { reason } => Err(Stop::Inconclusive(format!(
+            "poll of {}: {reason}",
+            text_of(&job)
+        ))),
+    }
+}
+
+async fn concurrent(run: &mut Run<'_>, c: &ConcurrentStep) -> StepResult {
+    let ep: element::Endpoint = run
+        .target
+        .element
+        .clone()
+        .ok_or_else(|| Stop::Skip("the target has no Element endpoint".into()))?;
+    let params = run.expand(&c.rpc.params)?;
+    let expects = run.expand_expects(&c.rpc.expect)?;
+    let client = run.target.client.clone();
+    let mut calls = Vec::new();
+    for _ in 0..c.times {
+        let id = match &c.rpc.id {
+            Some(v) => run.expand(v)?,
+            None => run.fresh_id(),
+        };
+        calls.push(element::Call {
+            method: &c.rpc.method,
+            params: params.clone(),
+            id,
+            auth: c.rpc.auth,
+            version: c.rpc.version.as_deref(),
+        });
+    }
+    let answers = futures_util::future::join_all(
+        calls
+            .into_iter()
+            .map(|call| element::call(&client, &ep, call)),
+    )
+    .await;
+    let mut indexes = Vec::new();
+    for ex in answers {
+        let i = run.record(ex)?;
+        run.element_checks(i, false);
+        run.judge(&expects, i, None)?;
+        indexes.push(i);
+    }
+    let group: Vec<(usize, &crate::transport::Exchange)> =
+        indexes.iter().map(|i| (*i, run.ex(*i))).collect();
+    let j = check::named::group(&c.check.name, &c.check.rule, &group).ok_or_else(|| {
+        Stop::Harness(format!("run group check: unknown name {:?}", c.check.name))
+    })?;
+    run.absorb(j)
+}

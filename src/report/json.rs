@@ -1,0 +1,331 @@
+//! The JSON verdict document (`--report-json`), shaped by `schemas/report.schema.json`: the tool,
+//! when, every target (fingerprint, dialects, capabilities, leftovers), every case on every target
+//! (verdict, findings, redacted transcript, duration) and every rule of the registry with its
+//! outcome across targets.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::text::{Counts, counts};
+use super::{CaseRecord, TargetRecord, Verdict};
+use crate::contract::Level;
+
+/// `$id` of the report schema.
+pub const SCHEMA_ID: &str = "https://jobconform.invalid/schemas/report.schema.json";
+
+/// The tool that wrote a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    /// `jobconform`.
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+/// A rule's outcome on one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleOnTarget {
+    /// Target name.
+    pub target: String,
+    /// `pass`, `warn`, `fail`, `inconclusive` or `untested`.
+    pub outcome: &'static str,
+}
+
+/// A rule and its outcome across targets.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleOutcome {
+    /// Rule ID.
+    pub id: String,
+    /// MUST or SHOULD.
+    pub level: Level,
+    /// Worst outcome across targets.
+    pub outcome: &'static str,
+    /// Per target.
+    pub targets: Vec<RuleOnTarget>,
+}
+
+/// The whole document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Document {
+    /// The schema it follows.
+    #[serde(rename = "$schema")]
+    pub schema: &'static str,
+    /// The tool.
+    pub tool: Tool,
+    /// Start of the run (RFC 3339, UTC).
+    pub started: jiff::Timestamp,
+    /// End of the run.
+    pub finished: jiff::Timestamp,
+    /// Whether SHOULD findings failed the run.
+    pub strict: bool,
+    /// The process exit code.
+    pub exit_code: u8,
+    /// Whether the run was interrupted.
+    pub interrupted: bool,
+    /// Verdict counts.
+    pub summary: Counts,
+    /// Targets.
+    pub targets: Vec<TargetRecord>,
+    /// Cases per target.
+    pub cases: Vec<CaseRecord>,
+    /// Rules.
+    pub rules: Vec<RuleOutcome>,
+}
+
+fn rank(o: &str) -> u8 {
+    match o {
+        "fail" => 4,
+        "warn" => 3,
+        "inconclusive" => 2,
+        "pass" => 1,
+        _ => 0,
+    }
+}
+
+fn rule_on(id: &str, records: &[&CaseRecord]) -> &'static str {
+    let mut out = "untested";
+    for r in records {
+        let this = if r.findings.iter().any(|f| f.finding.rule == id) {
+            if r.outcome == Verdict::Fail {
+                "fail"
+            } else {
+                "warn"
+            }
+        } else if r.rules.iter().any(|x| x == id) {
+            match r.outcome {
+                Verdict::Pass | Verdict::Warn | Verdict::Fail => "pass",
+                Verdict::Inconclusive => "inconclusive",
+                _ => "untested",
+            }
+        } else {
+            "untested"
+        };
+        if rank(this) > rank(out) {
+            out = this;
+        }
+    }
+    out
+}
+
+/// Every rule of the registry with its outcome per target and overall.
+pub fn rules(targets: &[TargetRecord], records: &[CaseRecord]) -> Vec<RuleOutcome> {
+    crate::contract::rules()
+        .iter()
+        .map(|rule| {
+            let per: Vec<RuleOnTarget> = targets
+                .iter()
+                .map(|t| {
+                    let mine: Vec<&CaseRecord> =
+                        records.iter().filter(|r| r.target == t.name).collect();
+                    RuleOnTarget {
+                        target: t.name.clone(),
+                        outcome: rule_on(&rule.id, &mine),
+                    }
+                })
+                .collect();
+            let outcome = per
+                .iter()
+                .map(|p| p.outcome)
+                .max_by_key(|o| rank(o))
+                .unwrap_or("untested");
+            RuleOutcome {
+                id: rule.id.clone(),
+                level: rule.level,
+                outcome,
+                targets: per,
+            }
+        })
+        .collect()
+}
+
+/// Inputs of a document besides the records.
+#[derive(Debug, Clone)]
+pub struct RunFacts {
+    /// Start.
+    pub started: jiff::Timestamp,
+    /// `--strict`.
+    pub strict: bool,
+    /// Exit code.
+    pub exit_code: u8,
+    /// Interrupted by Ctrl-C.
+    pub interrupted: bool,
+}
+
+/// Builds the document.
+pub fn document(facts: &RunFacts, targets: &[TargetRecord], records: &[CaseRecord]) -> Document {
+    Document {
+        schema: SCHEMA_ID,
+        tool: Tool {
+            name: "jobconform",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        started: facts.started,
+        finished: jiff::Timestamp::now(),
+        strict: facts.strict,
+        exit_code: facts.exit_code,
+        interrupted: facts.interrupted,
+        summary: counts(records),
+        targets: targets.to_vec(),
+        cases: records.to_vec(),
+        rules: rules(targets, records),
+    }
+}
+
+/// Writes a document as pretty JSON.
+pub fn write(path: &Path, doc: &Document) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(doc).map_err(std::io::Error::other)?;
+    std::fs::write(path, text + "\n")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::check::Finding;
+    use crate::cleanup::{Created, Leftover};
+    use crate::report::{Dialects, RatedFinding};
+    use crate::target::fingerprint::Fingerprint;
+    use crate::transport::{
+        AuthMode, Body, Exchange, RequestRecord, ResponseRecord, TransportError,
+    };
+    use serde_json::json;
+
+    fn exchange(ok: bool) -> Exchange {
+        Exchange {
+            request: RequestRecord {
+                method: "POST".into(),
+                url: "http://127.0.0.1:1/json-rpc/12.5".into(),
+                auth: AuthMode::Default,
+                body: Some(
+                    json!({"method": "GetAsyncResult", "params": {"asyncHandle": 3}, "id": 1}),
+                ),
+            },
+            response: if ok {
+                Ok(ResponseRecord {
+                    status: 200,
+                    content_type: Some("application/json".into()),
+                    body: Body::Json(json!({"id": 1, "result": {"status": "running"}})),
+                    elapsed_ms: 3,
+                })
+            } else {
+                Err(TransportError::Connect("refused".into()))
+            },
+        }
+    }
+
+    pub(crate) fn sample() -> (Vec<TargetRecord>, Vec<CaseRecord>) {
+        let target = TargetRecord {
+            name: "lab".into(),
+            kind: "live",
+            element: Some("https://10.0.0.1/json-rpc/12.5".into()),
+            aiqum: None,
+            fingerprint: Fingerprint {
+                element_current_version: Some(json!(12.5)),
+                element_firmware: Some("12.5.0.897".into()),
+                aiqum_version: None,
+                label: "12.5.0.897".into(),
+            },
+            dialect: Dialects {
+                element: Some("current".into()),
+                aiqum: None,
+            },
+            capabilities: Default::default(),
+            leftovers: vec![
+                Leftover {
+                    object: Created::ElementVolume { id: 9 },
+                    error: "DeleteVolume: connect: refused".into(),
+                },
+                Leftover {
+                    object: Created::AiqumObject {
+                        method: "DELETE".into(),
+                        path: "/storage-provider/luns/k".into(),
+                    },
+                    error: "HTTP 500".into(),
+                },
+            ],
+        };
+        let finding = RatedFinding {
+            finding: Finding::new("EL-KEEP-TRUE", "handle purged despite keepResult")
+                .at("/error/name")
+                .values(
+                    Some(json!("complete")),
+                    Some(json!("xAsyncHandleDoesNotExist")),
+                )
+                .in_exchange(0),
+            level: Level::Must,
+            rule_text: Some("Querying a complete handle with keepResult: true keeps it.".into()),
+        };
+        let base = CaseRecord {
+            trial: "lab/element/keep".into(),
+            name: "element/keep".into(),
+            target: "lab".into(),
+            rules: vec!["EL-KEEP-TRUE".into()],
+            outcome: Verdict::Fail,
+            reason: None,
+            findings: vec![finding],
+            notes: vec!["E1: unknown handle named xAsyncHandleDoesNotExist".into()],
+            transcript: vec![exchange(true), exchange(false)],
+            duration_ms: 12,
+            snapshot: Some(crate::report::SnapshotCheck {
+                status: "changed",
+                path: "snapshots/12.5.0.897/element/keep.snap".into(),
+                message: Some("failed to match snapshot".into()),
+            }),
+        };
+        let skipped = CaseRecord {
+            trial: "lab/element/scripted".into(),
+            name: "element/scripted".into(),
+            outcome: Verdict::Skipped,
+            reason: Some("needs the mock's scripted jobs".into()),
+            findings: vec![],
+            transcript: vec![],
+            ..base.clone()
+        };
+        (vec![target], vec![base, skipped])
+    }
+
+    #[test]
+    fn a_document_validates_against_the_report_schema() {
+        let (targets, records) = sample();
+        let doc = Document {
+            schema: SCHEMA_ID,
+            tool: Tool {
+                name: "jobconform",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            started: jiff::Timestamp::now(),
+            finished: jiff::Timestamp::now(),
+            strict: false,
+            exit_code: 1,
+            interrupted: false,
+            summary: counts(&records),
+            rules: vec![RuleOutcome {
+                id: "EL-KEEP-TRUE".into(),
+                level: Level::Must,
+                outcome: rule_on("EL-KEEP-TRUE", &records.iter().collect::<Vec<_>>()),
+                targets: vec![],
+            }],
+            targets,
+            cases: records,
+        };
+        assert_eq!(doc.rules[0].outcome, "fail");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/report.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("schema file"))
+                .expect("schema is JSON");
+        let v = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("schema compiles");
+        let instance = serde_json::to_value(&doc).expect("serializes");
+        let errors: Vec<String> = v
+            .iter_errors(&instance)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        // And the schema is not vacuous: a wrong verdict is refused.
+        let mut bad = instance.clone();
+        bad["cases"][0]["outcome"] = json!("passed");
+        assert!(!v.is_valid(&bad));
+    }
+}

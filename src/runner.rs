@@ -1,1 +1,0 @@
-//! runner (TO BE WRITTEN)

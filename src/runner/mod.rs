@@ -1,0 +1,259 @@
+//! The only module that knows libtest-mimic: cases x targets -> trials, run with libtest's
+//! command line (filter, `--exact`, `--skip`, `--list`, `--format`, `--test-threads`), then
+//! cleanup, reports and the exit code. `jobconform run` and `cargo test --test conformance` both
+//! come through [`run`].
+//!
+//! Order of a run: load cases; build targets (the embedded mock when no target is given);
+//! install the Ctrl-C handler; fingerprint every target (unreachable or 401: exit 3, no trial);
+//! probe capabilities; announce mutations on live targets; run the trials; clean every target;
+//! write the summary and reports.
+
+pub mod cases;
+pub mod plan;
+pub mod signals;
+pub mod snapshots;
+pub mod trials;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::report::{self, TargetRecord, Verdict};
+
+/// Exit codes of `jobconform run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: every MUST rule held (and every SHOULD rule under `--strict`).
+    Conformant,
+    /// 1: a MUST rule failed (or a SHOULD rule under `--strict`).
+    Nonconformant,
+    /// 2: harness or configuration error, or nothing ran.
+    Harness,
+    /// 3: a target was unreachable or refused the credentials.
+    Unreachable,
+    /// 130: interrupted.
+    Interrupted,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Conformant => 0,
+            Exit::Nonconformant => 1,
+            Exit::Harness => 2,
+            Exit::Unreachable => 3,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+/// `jobconform run` arguments (libtest's own flags included).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Directory of case files [default: ./cases, else the crate's cases/].
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+    /// Live Element endpoint (https://MVIP/json-rpc/12.5).
+    #[arg(long, value_name = "URL", conflicts_with = "profile")]
+    pub element: Option<String>,
+    /// Live AIQUM API base (https://HOST/api).
+    #[arg(long, value_name = "URL", conflicts_with = "profile")]
+    pub aiqum: Option<String>,
+    /// User for live targets [default: admin].
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub user: Option<String>,
+    /// Environment variable holding the password (else asked on the terminal; there is no
+    /// password flag).
+    #[arg(long, value_name = "VAR", conflicts_with = "profile")]
+    pub password_env: Option<String>,
+    /// Trust only this PEM bundle (a cluster's self-signed certificate).
+    #[arg(long, value_name = "PEM", conflicts_with = "profile")]
+    pub ca_cert: Option<PathBuf>,
+    /// Accept any TLS certificate.
+    #[arg(long, conflicts_with = "profile")]
+    pub insecure: bool,
+    /// Let cases that create objects run on live targets (they are removed afterwards).
+    #[arg(long)]
+    pub allow_mutations: bool,
+    /// Fail on SHOULD findings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Polling deadline on live targets, in seconds [default: 600].
+    #[arg(long, value_name = "SECS")]
+    pub deadline: Option<u64>,
+    /// Minimum interval between polls on live targets, in milliseconds [default: 500].
+    #[arg(long, value_name = "MS")]
+    pub min_interval: Option<u64>,
+    /// Most cases at once per target [default: 4 on the mock, 2 live].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// TOML file with several named live targets.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// The --element/--aiqum target is a `jobconform serve` mock with this control API
+    /// (http://HOST:PORT/_jobconform): scripted cases run on it; give its --time-scale as
+    /// --mock-time-scale.
+    #[arg(long, value_name = "URL", conflicts_with = "profile", requires_all = ["element", "aiqum"])]
+    pub control: Option<String>,
+    /// Time scale of the mock (the embedded one, or the one named by --control).
+    #[arg(long, value_name = "F", default_value_t = 50.0)]
+    pub mock_time_scale: f64,
+    /// Check trials against stored snapshots (snapshots/<firmware label>/<case>.snap): auto
+    /// checks the stored ones only; check also creates missing ones (fails on them under CI);
+    /// update rewrites them; off ignores them.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = snapshots::Mode::Auto)]
+    pub snapshots: snapshots::Mode,
+    /// Same as --snapshots update.
+    #[arg(long, conflicts_with = "snapshots")]
+    pub update: bool,
+    /// Snapshot directory [default: the crate's snapshots/, or $INSTA_WORKSPACE_ROOT/snapshots].
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
+    /// Write the JSON verdict (schemas/report.schema.json) here.
+    #[arg(long, value_name = "PATH")]
+    pub report_json: Option<PathBuf>,
+    /// Write JUnit XML here.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// libtest's arguments.
+    #[command(flatten)]
+    pub test: libtest_mimic::Arguments,
+}
+
+/// The runtime every trial, target and embedded mock shares.
+pub fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .thread_name("jobconform-rt")
+            .build()
+            .unwrap_or_else(|e| panic!("failed to start the tokio runtime: {e}"))
+    })
+}
+
+/// `main` of the `conformance` test target: `RunArgs` from the process arguments.
+pub fn harness_main() -> std::process::ExitCode {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+    let cli = <Cli as clap::Parser>::parse();
+    std::process::ExitCode::from(run(cli.run).code())
+}
+
+fn harness(msg: impl std::fmt::Display) -> Exit {
+    eprintln!("jobconform: failed to {msg}");
+    Exit::Harness
+}
+
+/// Runs the suite and returns the exit code.
+pub fn run(mut args: RunArgs) -> Exit {
+    let started = jiff::Timestamp::now();
+    crate::transport::install_crypto();
+    let rt = rt();
+    let dir = cases::dir(args.cases.as_deref());
+    let loaded = match cases::load(&dir) {
+        Ok(c) => c,
+        Err(e) => return harness(e),
+    };
+    let set = match rt.block_on(plan::targets(&args)) {
+        Ok(s) => s,
+        Err(e) => return harness(e),
+    };
+    let all: Vec<_> = set.targets.iter().map(|c| c.target.clone()).collect();
+    if let Err(e) = signals::install(rt, all) {
+        return harness(format_args!("install the Ctrl-C handler: {e}"));
+    }
+    if args.test.test_threads.is_none() {
+        let total: usize = set.targets.iter().map(|c| c.concurrency).sum();
+        args.test.test_threads = Some(total.clamp(1, 32));
+    }
+    let listing = args.test.list;
+    let prepared = if listing {
+        plan::unprobed(&set)
+    } else {
+        match rt.block_on(plan::prepare(&set)) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("jobconform: failed to {e}");
+                set.stop(rt);
+                return Exit::Unreachable;
+            }
+        }
+    };
+    let records: trials::Records = Arc::new(Mutex::new(Vec::new()));
+    let case_refs: Vec<_> = loaded.into_iter().map(Arc::new).collect();
+    let ready: Vec<_> = prepared.iter().map(|p| p.ready.clone()).collect();
+    let snapshot_settings = snapshots::Settings {
+        mode: if args.update {
+            snapshots::Mode::Update
+        } else {
+            args.snapshots
+        },
+        root: args
+            .snapshot_dir
+            .clone()
+            .unwrap_or_else(crate::snapshot::default_root),
+    };
+    let list = trials::build(
+        rt,
+        &ready,
+        &case_refs,
+        args.strict,
+        &snapshot_settings,
+        &records,
+    );
+    if !listing {
+        plan::announce_mutations(&args.test, &list, &ready, &case_refs);
+    }
+    let conclusion = libtest_mimic::run(&args.test, list);
+    if listing {
+        set.stop(rt);
+        return Exit::Conformant;
+    }
+    let leftovers = rt.block_on(plan::clean_all(&ready));
+    let records = std::mem::take(&mut *records.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut records = records;
+    records.sort_by(|a, b| a.trial.cmp(&b.trial));
+    let targets: Vec<TargetRecord> = prepared
+        .iter()
+        .zip(leftovers)
+        .map(|(p, left)| plan::target_record(p, left, &records))
+        .collect();
+    set.stop(rt);
+    eprint!("{}", report::text::summary(&targets, &records));
+    let exit = if signals::interrupted() {
+        Exit::Interrupted
+    } else if records.iter().any(|r| r.outcome == Verdict::Error) {
+        Exit::Harness
+    } else if conclusion.num_passed + conclusion.num_failed == 0 {
+        eprintln!("jobconform: nothing ran: every trial was filtered out or skipped");
+        Exit::Harness
+    } else if records.iter().any(|r| r.outcome == Verdict::Fail) {
+        Exit::Nonconformant
+    } else {
+        Exit::Conformant
+    };
+    let facts = report::json::RunFacts {
+        started,
+        strict: args.strict,
+        exit_code: exit.code(),
+        interrupted: signals::interrupted(),
+    };
+    let mut exit = exit;
+    if let Some(path) = &args.report_json {
+        let doc = report::json::document(&facts, &targets, &records);
+        if let Err(e) = report::json::write(path, &doc) {
+            exit = harness(format_args!("write {}: {e}", path.display()));
+        }
+    }
+    if let Some(path) = &args.junit
+        && let Err(e) = report::junit::write(path, &targets, &records)
+    {
+        exit = harness(format_args!("write {}: {e}", path.display()));
+    }
+    exit
+}

@@ -1,0 +1,272 @@
+//! Cases x targets -> libtest-mimic trials. One trial per (target, case), named `TARGET/CASE`.
+//! A case a target cannot run is ignored at run time with its reason, never dropped. Every trial
+//! records its result (libtest-mimic's conclusion only has counts) for the reports.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use libtest_mimic::{Completion, Failed, Trial};
+use tokio::sync::{RwLock, Semaphore};
+
+use crate::case::{Api, Capability, LoadedCase, Needs};
+use crate::exec::{Capabilities, CaseOutcome, Status};
+use crate::report::{self, CaseRecord, Verdict, text};
+use crate::target::Target;
+
+/// A target ready for trials: probed capabilities and its concurrency cap.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    /// The target.
+    pub target: Arc<Target>,
+    /// Its capabilities.
+    pub caps: Arc<Capabilities>,
+    /// At most this many of its cases at once.
+    pub permits: Arc<Semaphore>,
+    /// Cases about the whole job list take this exclusively, every other case shared.
+    pub list_lock: Arc<RwLock<()>>,
+    /// Firmware label (snapshot directory).
+    pub label: String,
+}
+
+/// Whether a case judges a whole list of jobs or handles (`*-LIST-*` rules): other cases creating
+/// jobs meanwhile would change what it sees, so it runs alone on its target.
+pub fn needs_whole_target(case: &LoadedCase) -> bool {
+    case.case.rules.iter().any(|r| r.contains("-LIST-"))
+}
+
+/// The per-trial records, filled as trials finish.
+pub type Records = Arc<Mutex<Vec<CaseRecord>>>;
+
+/// Why `target` cannot run `case`, if it cannot.
+pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Option<String> {
+    let c = &case.case;
+    match c.api {
+        Api::Element if target.element.is_none() => {
+            return Some("target has no Element endpoint (--element)".into());
+        }
+        Api::Aiqum if target.aiqum.is_none() => {
+            return Some("target has no AIQUM endpoint (--aiqum)".into());
+        }
+        _ => {}
+    }
+    match c.needs {
+        Needs::Scripted if !target.is_mock() => {
+            return Some("needs the mock's scripted jobs; never runs on a live target".into());
+        }
+        Needs::Mutations if !target.allow_mutations => {
+            return Some("creates objects on the target: run with --allow-mutations".into());
+        }
+        Needs::Mutations
+            if c.api == Api::Aiqum && !target.is_mock() && target.aiqum_call.is_none() =>
+        {
+            return Some("no aiqum_call configured for this target (see --profile)".into());
+        }
+        _ => {}
+    }
+    if c.requires.contains(&Capability::LongPoll) && !caps.long_poll {
+        return Some("target does not offer AIQUM long polling (register U3)".into());
+    }
+    None
+}
+
+fn panic_text(e: tokio::task::JoinError) -> String {
+    if e.is_panic() {
+        let p = e.into_panic();
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into())
+    } else {
+        "cancelled".into()
+    }
+}
+
+fn outcome_of(status: Status) -> CaseOutcome {
+    CaseOutcome {
+        status,
+        findings: Vec::new(),
+        transcript: Vec::new(),
+        notes: Vec::new(),
+        duration: std::time::Duration::ZERO,
+    }
+}
+
+/// Runs one case on one target (on the shared runtime, within the target's concurrency cap).
+fn execute(
+    rt: &'static tokio::runtime::Runtime,
+    case: &Arc<LoadedCase>,
+    ready: &Ready,
+) -> CaseOutcome {
+    let target = &ready.target;
+    if let Some(reason) = cannot_run(case, target, &ready.caps) {
+        return outcome_of(Status::Skipped { reason });
+    }
+    let (case, target, caps, permits, lock) = (
+        case.clone(),
+        target.clone(),
+        ready.caps.clone(),
+        ready.permits.clone(),
+        ready.list_lock.clone(),
+    );
+    rt.block_on(async move {
+        // Lock before permit, in every trial: no trial holds a permit while waiting for the lock.
+        let (_alone, _shared) = if needs_whole_target(&case) {
+            (Some(lock.write_owned().await), None)
+        } else {
+            (None, Some(lock.read_owned().await))
+        };
+        let Ok(_permit) = permits.acquire_owned().await else {
+            return outcome_of(Status::Skipped {
+                reason: "not started: run shutting down".into(),
+            });
+        };
+        if target.interrupted.load(Ordering::SeqCst) {
+            return outcome_of(Status::Skipped {
+                reason: "not started: run interrupted".into(),
+            });
+        }
+        let task = tokio::spawn(async move { crate::exec::run_case(&case, &target, &caps).await });
+        match task.await {
+            Ok(o) => o,
+            Err(e) => outcome_of(Status::HarnessError {
+                message: format!("run the case: it panicked: {}", panic_text(e)),
+            }),
+        }
+    })
+}
+
+/// Redacts everything of a record that came from the target (findings, notes, reason).
+fn redact(mut r: CaseRecord, target: &Target) -> CaseRecord {
+    let c = &target.client;
+    for f in &mut r.findings {
+        f.finding.message = c.redact_str(&f.finding.message);
+        f.finding.expected = f.finding.expected.take().map(|v| c.redact_value(v));
+        f.finding.actual = f.finding.actual.take().map(|v| c.redact_value(v));
+    }
+    r.notes = r.notes.iter().map(|n| c.redact_str(n)).collect();
+    r.reason = r.reason.as_deref().map(|s| c.redact_str(s));
+    r
+}
+
+/// Builds the trials for every case and target.
+pub fn build(
+    rt: &'static tokio::runtime::Runtime,
+    targets: &[Ready],
+    cases: &[Arc<LoadedCase>],
+    strict: bool,
+    snapshots: &super::snapshots::Settings,
+    records: &Records,
+) -> Vec<Trial> {
+    let mut trials = Vec::with_capacity(targets.len() * cases.len());
+    // Case-major order interleaves targets, so every target's cases start early (libtest-mimic
+    // hands trials to its threads in order) and no target waits behind another's permits.
+    for case in cases {
+        for ready in targets {
+            let name = format!("{}/{}", ready.target.name, case.name);
+            let (ready, case, records) = (ready.clone(), case.clone(), records.clone());
+            let snapshots = snapshots.clone();
+            let trial_name = name.clone();
+            trials.push(Trial::ignorable_test(name, move || {
+                let outcome = execute(rt, &case, &ready);
+                let snap = super::snapshots::check(
+                    &snapshots,
+                    &ready.label,
+                    &case,
+                    &outcome,
+                    &ready.target,
+                );
+                let rec = redact(
+                    report::with_snapshot(
+                        report::record(&trial_name, &case, &ready.target.name, outcome, strict),
+                        snap,
+                    ),
+                    &ready.target,
+                );
+                let result = completion(&rec);
+                records.lock().unwrap_or_else(|p| p.into_inner()).push(rec);
+                result
+            }));
+        }
+    }
+    trials
+}
+
+/// What libtest-mimic is told about a record.
+fn completion(r: &CaseRecord) -> Result<Completion, Failed> {
+    match r.outcome {
+        Verdict::Pass | Verdict::Warn => Ok(Completion::Completed),
+        Verdict::Skipped | Verdict::Inconclusive => Ok(Completion::ignored_with(
+            r.reason.clone().unwrap_or_default(),
+        )),
+        Verdict::Fail | Verdict::Error => Err(text::failure(r).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::TargetConfig;
+
+    fn case(api: &str, needs: &str, requires: &[&str], rules: &[&str]) -> LoadedCase {
+        let v = serde_json::json!({
+            "description": "d", "api": api, "rules": rules, "needs": needs,
+            "requires": requires, "steps": []
+        });
+        LoadedCase {
+            name: "x/y".into(),
+            path: "cases/x/y.json".into(),
+            case: serde_json::from_value(v).expect("case"),
+        }
+    }
+
+    fn live(allow_mutations: bool, aiqum: bool) -> Target {
+        // PATH is always set: it stands in for a password variable without touching the env.
+        let cfg = TargetConfig {
+            element: Some("https://192.0.2.1/json-rpc/12.5".into()),
+            aiqum: aiqum.then(|| "https://192.0.2.1/api".into()),
+            password_env: Some("PATH".into()),
+            allow_mutations,
+            ..TargetConfig::default()
+        };
+        crate::target::live("lab", &cfg).expect("target").target
+    }
+
+    #[test]
+    fn live_targets_refuse_with_a_reason() {
+        let caps = Capabilities::default();
+        let ro = live(false, false);
+        let why = |c: &LoadedCase, t: &Target| cannot_run(c, t, &caps).unwrap_or_default();
+        assert!(why(&case("element", "mutations", &[], &[]), &ro).contains("--allow-mutations"));
+        assert!(why(&case("element", "scripted", &[], &[]), &ro).contains("scripted"));
+        assert!(why(&case("aiqum", "read-only", &[], &[]), &ro).contains("no AIQUM endpoint"));
+        assert_eq!(
+            cannot_run(&case("element", "read-only", &[], &[]), &ro, &caps),
+            None
+        );
+        let rw = live(true, true);
+        assert_eq!(
+            cannot_run(&case("element", "mutations", &[], &[]), &rw, &caps),
+            None
+        );
+        assert!(why(&case("aiqum", "mutations", &[], &[]), &rw).contains("aiqum_call"));
+        assert!(
+            why(&case("aiqum", "read-only", &["long-poll"], &[]), &rw).contains("long polling")
+        );
+    }
+
+    #[test]
+    fn list_cases_run_alone() {
+        assert!(needs_whole_target(&case(
+            "aiqum",
+            "read-only",
+            &[],
+            &["UM-LIST-PAGES"]
+        )));
+        assert!(!needs_whole_target(&case(
+            "aiqum",
+            "read-only",
+            &[],
+            &["UM-JOB-SHAPE"]
+        )));
+    }
+}
