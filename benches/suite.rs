@@ -293,11 +293,8 @@ fn main() {
             for _ in 0..runs {
                 if let Ok((d, c, rep)) = run_once(&bin, &report, v) {
                     w.push(d.as_secs_f64());
-                    let s = rep.as_ref().map(|r| r["summary"].clone());
-                    verdicts.push(format!(
-                        "exit {c} {}",
-                        s.map(|s| s.to_string()).unwrap_or_default()
-                    ));
+                    let s = rep.as_ref().map(|r| summary(&r["summary"]));
+                    verdicts.push(format!("exit {c}, {}", s.unwrap_or_default()));
                 }
             }
             if !w.is_empty() {
