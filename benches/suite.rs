@@ -319,7 +319,11 @@ fn main() {
             format!("`jobconform run {args}` ({verdicts})"),
             format!("{w:.3} s"),
             n.to_string(),
-            format!("{:.2}x of the default run", w / base_wall.max(1e-9)),
+            format!(
+                "{:.2}x of the default run; run/replay {:.2}x",
+                w / base_wall.max(1e-9),
+                w / median(&replays).max(1e-9)
+            ),
             format!("< 1 s: {}", if *w < 1.0 { "met" } else { "missed" }),
         ]);
     }
