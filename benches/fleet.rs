@@ -77,10 +77,11 @@ fn profile(mocks: &[Served]) -> String {
 }
 
 /// Runs the suite against a profile; wall time, exit code, peak VmHWM (KiB).
-fn run(bin: &Path, profile: &Path) -> Result<(Duration, i32, u64), String> {
+fn run(bin: &Path, profile: &Path, extra: &[&str]) -> Result<(Duration, i32, u64), String> {
     let t = Instant::now();
     let mut child = Command::new(bin)
         .arg("run")
+        .args(extra)
         .arg("--profile")
         .arg(profile)
         .env(PW_ENV, common::PASSWORD)
@@ -164,6 +165,15 @@ fn main() {
         std::fs::write(&p, profile(&mocks[..*n])).expect("write a profile");
         paths.push(p);
     }
+    // The largest fleet again with --test-threads 200: by default the runner caps libtest's
+    // threads at 32, which bounds a large fleet.
+    let mut extras: Vec<&[&str]> = vec![&[]; sizes.len()];
+    let mut sizes = sizes;
+    if want >= 100 {
+        sizes.push(want);
+        paths.push(paths[paths.len() - 1].clone());
+        extras.push(&["--test-threads", "200"]);
+    }
     let mut walls: Vec<Vec<f64>> = vec![Vec::new(); sizes.len()];
     let mut hwms: Vec<u64> = vec![0; sizes.len()];
     let mut codes: Vec<Vec<i32>> = vec![Vec::new(); sizes.len()];
@@ -171,7 +181,7 @@ fn main() {
     for _ in 0..rounds {
         let mut one = None;
         for (i, p) in paths.iter().enumerate() {
-            match run(&bin, p) {
+            match run(&bin, p, extras[i]) {
                 Ok((d, code, hwm)) => {
                     let s = d.as_secs_f64();
                     walls[i].push(s);
@@ -190,7 +200,7 @@ fn main() {
         }
         let w = median(&walls[i]);
         t.row(vec![
-            n.to_string(),
+            format!("{n} {}", extras[i].join(" ")).trim().to_string(),
             format!("{w:.2} s"),
             format!("{:.2}x", median(&ratios[i])),
             format!("{:.3} s", w / *n as f64),
