@@ -4,7 +4,8 @@
 //! against a fresh mock, cases replayed 4 at a time like the runner's default. Goals: suite
 //! < 1 s, overhead < 1.5x. Owns nothing but measurement.
 //!
-//! Knob (env): `JC_BENCH_SUITE_RUNS` (runs of each side, default 3).
+//! Knobs (env): `JC_BENCH_SUITE_RUNS` (runs of each side, default 3), `JC_BENCH_DEBUG` (print
+//! replayed requests slower than 50 ms).
 
 mod common;
 
