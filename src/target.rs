@@ -174,6 +174,7 @@ pub fn policy(min_interval_ms: u64, max_interval_ms: u64, deadline_s: u64, scale
         max_interval: real(max_interval_ms.max(min_interval_ms)),
         deadline: real(deadline_s.saturating_mul(1000)),
         long_poll: Some(real(30_000)),
+        time_scale: scale,
         ..Policy::default()
     }
 }

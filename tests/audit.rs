@@ -293,6 +293,7 @@ fn own_poller_journal_is_clean() {
         jitter: 0.2,
         deadline: Duration::from_secs(60),
         long_poll: None,
+        time_scale: 1.0,
     };
     let long = Policy {
         long_poll: Some(Duration::from_secs(5)),

@@ -309,6 +309,12 @@ pub struct PollStep {
     /// Without it, a missed deadline makes the case inconclusive.
     #[serde(default)]
     pub deadline_rule: Option<String>,
+    /// The job is scripted to outlast the deadline: the poll must give up at the deadline (no
+    /// later than one maximum interval past it) and report the last state seen (CL-DEADLINE); a
+    /// failure is reported against `deadline_rule`. A job that ends first makes the case
+    /// inconclusive.
+    #[serde(default)]
+    pub expect_deadline: bool,
     /// Expectations on the final (terminal) observation's body.
     #[serde(default)]
     pub expect: Vec<Expect>,

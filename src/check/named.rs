@@ -45,7 +45,7 @@
 //! `result`, every other one is an error (EL-KEEP-ONCE; the error's shape is EL-GAR-UNKNOWN's).
 //!
 //! Step checks (`check` step): `distinct` (pure: `args.values` are pairwise different,
-//! EL-HANDLE-UNIQUE); with I/O in `exec::named`: `list-walk`, `list-agrees`, `not-listed`,
+//! EL-HANDLE-UNIQUE); with I/O in `exec::named`: `client-audit`, `list-walk`, `list-agrees`, `not-listed`,
 //! `readable-at-once`, `long-poll-timing`, `seen-running`.
 
 use serde_json::{Value, json};
@@ -100,6 +100,7 @@ pub const STEP: &[&str] = &[
     "readable-at-once",
     "long-poll-timing",
     "seen-running",
+    "client-audit",
 ];
 
 /// Unknown-handle error names (register E1).

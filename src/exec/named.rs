@@ -1,7 +1,8 @@
 //! Named step checks that need I/O or the run's observations (their names and meaning are listed
 //! in `check::named`): `list-walk` (UM-LIST-PAGES), `list-agrees` (EL-LIST-AGREES), `not-listed`
 //! (EL-LIST-PURGED), `readable-at-once` (UM-ACCEPT-READABLE), `long-poll-timing` (UM-POLL-LONG),
-//! `seen-running` (precondition: a running observation of the job was made). Each sends through
+//! `seen-running` (precondition: a running observation of the job was made), `client-audit`
+//! (CL-*: the mock's audit of jobconform's own polling of one job). Each sends through
 //! the run's helpers, so every exchange is recorded and automatically checked.
 
 use std::collections::BTreeSet;
@@ -23,6 +24,7 @@ pub async fn run(run: &mut Run<'_>, name: &str, rule: &str, args: &Value) -> Ste
         "readable-at-once" => readable_at_once(run, rule, args).await,
         "long-poll-timing" => long_poll_timing(run, rule, args).await,
         "seen-running" => seen_running(run, args),
+        "client-audit" => client_audit(run, rule, args).await,
         other => Err(Stop::Harness(format!("run check: unknown name {other:?}"))),
     }
 }
@@ -351,4 +353,94 @@ fn seen_running(run: &mut Run<'_>, args: &Value) -> StepResult {
             "precondition: job {job} was never observed running, so the running-state rules were not exercised"
         )))
     }
+}
+
+/// CL-*: asks the mock (`GET {control}/audit`) how jobconform's own poller behaved towards one job
+/// (`args.job`), with the minimum interval of the target's polling policy in target time, and
+/// reports the audit's violations of `rule`. Optional `args.deadline_ms` (target time) flags polls
+/// past it; optional `args.max_polls` bounds the number of polls (CL-LONG-POLL: about one per
+/// state change). The audit exchange is not recorded in the transcript: it is the harness judging
+/// itself, with volatile journal times, not an answer of the target's API.
+async fn client_audit(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
+    let job = text_of(arg(args, "job")?);
+    let crate::target::Kind::Mock {
+        control,
+        time_scale,
+    } = &run.target.kind
+    else {
+        return Err(Stop::Skip(
+            "the client audit reads the mock's journal".into(),
+        ));
+    };
+    let scale = *time_scale;
+    let target_ms = |d: Duration| (d.as_secs_f64() * 1000.0 * scale) as u64;
+    let min = target_ms(run.target.policy.min_interval);
+    // Arrival times at the mock jitter by a few real milliseconds; in target time that is scaled.
+    let tolerance = target_ms(Duration::from_millis(5)).max(2);
+    let mut url =
+        format!("{control}/audit?format=json&min_interval_ms={min}&tolerance_ms={tolerance}");
+    if let Some(d) = args.get("deadline_ms").and_then(Value::as_u64) {
+        url.push_str(&format!("&deadline_ms={d}"));
+    }
+    let ex = run
+        .target
+        .client
+        .send(
+            reqwest::Method::GET,
+            &url,
+            None,
+            AuthMode::Default,
+            Duration::ZERO,
+        )
+        .await;
+    let Some(report) = ex.json().filter(|_| ex.status() == Some(200)).cloned() else {
+        return Err(Stop::Harness(format!(
+            "read the mock's client audit: {:?}",
+            ex.response.as_ref().map(|r| r.status)
+        )));
+    };
+    let mut polls = 0;
+    let jobs = report["clients"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["jobs"].as_array().into_iter().flatten())
+        .filter(|j| j["job"] == json!(job));
+    for j in jobs {
+        polls += j["polls"].as_u64().unwrap_or(0);
+        for v in j["violations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v["rule"] == json!(rule))
+        {
+            let what = v["what"].as_str().unwrap_or("broke the rule");
+            run.findings.push(
+                Finding::new(rule, format!("jobconform's own poller, job {job}: {what}"))
+                    .values(None, Some(json!({"t_ms": v["t_ms"]}))),
+            );
+        }
+    }
+    if polls == 0 {
+        return Err(Stop::Inconclusive(format!(
+            "the mock journaled no poll of {job}"
+        )));
+    }
+    if let Some(max) = args
+        .get("max_polls")
+        .and_then(Value::as_u64)
+        .filter(|max| polls > *max)
+    {
+        run.findings.push(
+            Finding::new(
+                rule,
+                format!("jobconform's own poller sent {polls} polls of {job}, more than {max}"),
+            )
+            .values(Some(json!(max)), Some(json!(polls))),
+        );
+    }
+    run.note(format!(
+        "client audit: {polls} polls of {job} judged for {rule} (minimum interval {min} ms)"
+    ));
+    Ok(())
 }

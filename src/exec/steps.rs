@@ -131,6 +131,7 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
     let findings_before = run.findings.len();
     let mut seen: Vec<crate::transport::Exchange> = Vec::new();
     let client = run.target.client.clone();
+    let started = tokio::time::Instant::now();
     let outcome = match run.case.api {
         crate::case::Api::Element => {
             let ep: element::Endpoint = run
@@ -177,6 +178,9 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
         run.note(format!("poll of {}: {n}", text_of(&job)));
     }
     let explained = run.findings.len() > findings_before;
+    if p.expect_deadline {
+        return gave_up_at_deadline(run, p, &job, &policy, &outcome, started.elapsed());
+    }
     let abnormal = run.transcript[run
         .transcript
         .len()
@@ -225,6 +229,56 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
         End::Failed { reason } => Err(Stop::Inconclusive(format!(
             "poll of {}: {reason}",
             text_of(&job)
+        ))),
+    }
+}
+
+/// CL-DEADLINE for a job scripted to outlast the poll's deadline: the poll ends with
+/// `End::Deadline`, no later than one maximum (jittered) interval past the deadline, with the last
+/// state seen.
+fn gave_up_at_deadline(
+    run: &mut Run<'_>,
+    p: &PollStep,
+    job: &serde_json::Value,
+    policy: &poll::Policy,
+    outcome: &poll::Outcome,
+    took: Duration,
+) -> StepResult {
+    let rule = p.deadline_rule.as_deref().unwrap_or("CL-DEADLINE");
+    match &outcome.end {
+        End::Deadline => {
+            let slack = policy.max_interval.mul_f64(1.0 + policy.jitter)
+                + run.target.client.limits().request_timeout;
+            if took > policy.deadline + slack {
+                run.findings.push(
+                    Finding::new(
+                        rule,
+                        format!(
+                            "the poll gave up {took:?} after it started, past its deadline of {:?}",
+                            policy.deadline
+                        ),
+                    )
+                    .values(
+                        Some(format!("<= {:?}", policy.deadline + slack).into()),
+                        Some(format!("{took:?}").into()),
+                    ),
+                );
+            }
+            if outcome.last.is_none() {
+                run.findings.push(Finding::new(
+                    rule,
+                    "the poll gave up without reporting the last state it saw",
+                ));
+            }
+            Ok(())
+        }
+        End::Terminal => Err(Stop::Inconclusive(format!(
+            "poll of {}: the job ended before the deadline it was meant to outlast",
+            text_of(job)
+        ))),
+        End::Failed { reason } => Err(Stop::Inconclusive(format!(
+            "poll of {}: {reason}",
+            text_of(job)
         ))),
     }
 }

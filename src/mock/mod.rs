@@ -31,7 +31,7 @@ use crate::transport::Secret;
 /// Default user of the mock (`--user`).
 pub const DEFAULT_USER: &str = "admin";
 /// Default password of the mock (`--password`); documented, for test servers only.
-pub const DEFAULT_PASSWORD: &str = "jobconform";
+pub const DEFAULT_PASSWORD: &str = "jc-mock-secret";
 /// Element API versions the mock serves (those of a 12.5 cluster).
 pub const ELEMENT_VERSIONS: &[&str] = &[
     "1.0", "2.0", "3.0", "4.0", "5.0", "5.1", "6.0", "7.0", "7.1", "7.2", "7.3", "7.4", "8.0",

@@ -17,10 +17,13 @@ fn state_key(job: &Value) -> Value {
     json!([job.get("state"), job.get("status")])
 }
 
-/// Whole seconds of a long poll that still ends before the deadline (`None`: less than 1 s left).
-fn long_poll_secs(asked: Duration, remaining: Duration) -> Option<u64> {
-    let secs = asked.as_secs().max(1).min(remaining.as_secs());
-    (secs >= 1).then_some(secs)
+/// The `poll_timeout` of a long poll, in whole seconds of target time (1..=120, register U3), that
+/// still ends before the deadline, and how long that is in real time (`None`: less than one
+/// target second left). `scale`: how many times faster than real time the target's clock runs.
+fn long_poll_secs(asked: Duration, remaining: Duration, scale: f64) -> Option<(u64, Duration)> {
+    let target_secs = |d: Duration| (d.as_secs_f64() * scale).floor() as u64;
+    let secs = target_secs(asked).clamp(1, 120).min(target_secs(remaining));
+    (secs >= 1).then(|| (secs, Duration::from_secs_f64(secs as f64 / scale)))
 }
 
 /// Polls one job; see the module docs of [`super`] for the rules.
@@ -48,17 +51,17 @@ pub(super) async fn run(
         let mut lp_secs = None;
         // With less than a whole second left no long poll fits: give up, except that the first
         // poll is always sent (then as a plain GET).
-        let fits = long.and_then(|t| long_poll_secs(t, sched.remaining()));
+        let fits = long.and_then(|t| long_poll_secs(t, sched.remaining(), policy.time_scale));
         if long.is_some() && fits.is_none() && out.requests > 0 {
             out.end = End::Deadline;
             break;
         }
-        if let Some(secs) = fits {
+        if let Some((secs, real)) = fits {
             query.insert("poll_timeout".into(), secs.to_string());
             if let Some(lm) = &last_modified {
                 query.insert("last_modified".into(), lm.clone());
             }
-            lp_secs = Some(secs);
+            lp_secs = Some((secs, real));
             out.long_polled = true;
         }
         let sent = Instant::now();
@@ -68,7 +71,7 @@ pub(super) async fn run(
             query,
             body: None,
             auth: AuthMode::Default,
-            extra_wait: Duration::from_secs(lp_secs.unwrap_or(0)),
+            extra_wait: lp_secs.map_or(Duration::ZERO, |(_, real)| real),
         };
         let ex = request(client, ep, req).await;
         out.requests += 1;
@@ -97,9 +100,9 @@ pub(super) async fn run(
                     out.elapsed = sched.elapsed();
                     return out;
                 }
-                if let Some(secs) = lp_secs {
+                if let Some((secs, real)) = lp_secs {
                     let waited = sent.elapsed();
-                    let early = waited < Duration::from_secs(secs).mul_f64(0.9);
+                    let early = waited < real.mul_f64(0.9);
                     // Early with nothing new: the target did not wait. The first answer is always
                     // "new"; it counts as early-for-nothing only when no last_modified can be sent
                     // next time (otherwise the next long poll, with last_modified, decides).
@@ -151,9 +154,21 @@ mod tests {
     #[test]
     fn long_poll_seconds_fit_the_deadline() {
         let s = Duration::from_secs;
-        assert_eq!(long_poll_secs(s(30), s(100)), Some(30));
-        assert_eq!(long_poll_secs(s(30), s(12)), Some(12));
-        assert_eq!(long_poll_secs(Duration::from_millis(300), s(5)), Some(1));
-        assert_eq!(long_poll_secs(s(30), Duration::from_millis(999)), None);
+        assert_eq!(long_poll_secs(s(30), s(100), 1.0), Some((30, s(30))));
+        assert_eq!(long_poll_secs(s(30), s(12), 1.0), Some((12, s(12))));
+        assert_eq!(
+            long_poll_secs(Duration::from_millis(300), s(5), 1.0),
+            Some((1, s(1)))
+        );
+        assert_eq!(long_poll_secs(s(30), Duration::from_millis(999), 1.0), None);
+        assert_eq!(
+            long_poll_secs(s(500), s(1000), 1.0),
+            Some((120, s(120))),
+            "U3: at most 120 s"
+        );
+        // A mock 50 times faster than real time: 0.6 s real is 30 target seconds.
+        let ms = Duration::from_millis;
+        assert_eq!(long_poll_secs(ms(600), s(10), 50.0), Some((30, ms(600))));
+        assert_eq!(long_poll_secs(ms(600), ms(10), 50.0), None);
     }
 }

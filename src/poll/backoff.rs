@@ -44,6 +44,11 @@ pub fn sanitize(p: &Policy) -> Policy {
         jitter,
         deadline: p.deadline,
         long_poll: p.long_poll,
+        time_scale: if p.time_scale.is_finite() && p.time_scale > 0.0 {
+            p.time_scale
+        } else {
+            1.0
+        },
     }
 }
 

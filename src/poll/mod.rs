@@ -82,6 +82,9 @@ pub struct Policy {
     pub deadline: Duration,
     /// AIQUM: use long polling with this `poll_timeout` per request when the target offers it.
     pub long_poll: Option<Duration>,
+    /// How many times faster than real time the target's clock runs (the mock's `--time-scale`;
+    /// 1.0 for real servers). Long-poll timeouts go on the wire in the target's seconds.
+    pub time_scale: f64,
 }
 
 impl Default for Policy {
@@ -93,6 +96,7 @@ impl Default for Policy {
             jitter: 0.1,
             deadline: Duration::from_secs(600),
             long_poll: None,
+            time_scale: 1.0,
         }
     }
 }

@@ -44,6 +44,7 @@ pub fn policy() -> impl Strategy<Value = Policy> {
             jitter,
             deadline: Duration::from_millis(deadline),
             long_poll: None,
+            time_scale: 1.0,
         })
 }
 
