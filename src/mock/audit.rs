@@ -19,8 +19,8 @@
 //!   Element poll without `keepResult` right after a terminal answer to a `keepResult: true`
 //!   poll). Polls after a release are CL-KEEP instead.
 //! - CL-KEEP: any poll of a handle after an answer that released it.
-//! - CL-NO-HAMMER: a poll less than `min_interval_ms` (1 ms of clock slack when `tolerance_ms` >
-//!   0) after the previous poll of the job, or an interval shorter (beyond `tolerance_ms`) than the
+//! - CL-NO-HAMMER: a poll less than `min_interval_ms` (beyond `tolerance_ms` of measurement
+//!   slack) after the previous poll of the job, or an interval shorter (beyond `tolerance_ms`) than the
 //!   one before it while the job was unchanged
 //!   (same `observed`, or no observation / a 5xx). Intervals that follow a long poll, and the
 //!   release call, are exempt.
@@ -326,7 +326,7 @@ fn hammer(polls: &[&Entry], release: Option<usize>, cfg: &AuditConfig, v: &mut V
             continue;
         }
         let gap = polls[i].t_ms.saturating_sub(polls[i - 1].t_ms);
-        if gap + cfg.tolerance_ms.min(1) < cfg.min_interval_ms {
+        if gap + cfg.tolerance_ms < cfg.min_interval_ms {
             v.push(Violation {
                 rule: "CL-NO-HAMMER",
                 what: format!(

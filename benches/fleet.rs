@@ -1,0 +1,220 @@
+//! Bench: one `jobconform run` against 1, 10 and 100 mock targets (separate `jobconform serve`
+//! processes on loopback, named in a `--profile` TOML file): wall time as a ratio against the
+//! single-target run, and the run process's peak memory (VmHWM, sampled from /proc while it
+//! runs). Rounds interleave the fleet sizes. Owns nothing but measurement; stops every process it
+//! started (by its own handle).
+//!
+//! Knobs (env): `JC_BENCH_FLEET_ROUNDS` (default 2), `JC_BENCH_FLEET_MAX` (default 100).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Table, median};
+use serde_json::Value;
+
+/// Environment variable the profile names for the mocks' password.
+const PW_ENV: &str = "JC_BENCH_MOCK_PASSWORD";
+
+fn binary() -> Option<PathBuf> {
+    if let Some(p) = option_env!("CARGO_BIN_EXE_jobconform") {
+        return Some(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().ok()?;
+    let p = exe.parent()?.parent()?.join("jobconform");
+    p.exists().then_some(p)
+}
+
+/// A `jobconform serve` process and the URL line it printed.
+struct Served {
+    child: Child,
+    urls: Value,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(bin: &Path) -> Result<Served, String> {
+    let mut child = Command::new(bin)
+        .args(["serve", "--time-scale", "50"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("start `serve`: {e}"))?;
+    let mut line = String::new();
+    let read = match child.stdout.take() {
+        Some(out) => BufReader::new(out)
+            .read_line(&mut line)
+            .map_err(|e| format!("read the URL line: {e}")),
+        None => Err("no stdout".to_string()),
+    };
+    let mut served = Served {
+        child,
+        urls: Value::Null,
+    };
+    read?;
+    served.urls = serde_json::from_str(line.trim()).map_err(|e| format!("parse {line:?}: {e}"))?;
+    Ok(served)
+}
+
+fn profile(mocks: &[Served]) -> String {
+    let mut s = String::new();
+    for (i, m) in mocks.iter().enumerate() {
+        s.push_str(&format!(
+            "[targets.m{i:03}]\nelement = {}\naiqum = {}\npassword_env = \"{PW_ENV}\"\n\
+             allow_mutations = true\n\n",
+            m.urls["element"], m.urls["aiqum"]
+        ));
+    }
+    s
+}
+
+/// Runs the suite against a profile; wall time, exit code, peak VmHWM (KiB).
+fn run(bin: &Path, profile: &Path, extra: &[&str]) -> Result<(Duration, i32, u64), String> {
+    let t = Instant::now();
+    let mut child = Command::new(bin)
+        .arg("run")
+        .args(extra)
+        .arg("--profile")
+        .arg(profile)
+        .env(PW_ENV, common::PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("start `run`: {e}"))?;
+    let pid = child.id().to_string();
+    let mut hwm = 0;
+    let status = loop {
+        if let Some(k) = common::status_kib(&pid, "VmHWM") {
+            hwm = hwm.max(k);
+        }
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("wait for `run`: {e}")),
+        }
+        if t.elapsed() > Duration::from_secs(300) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("`run` took more than 300 s; killed".into());
+        }
+    };
+    Ok((t.elapsed(), status.code().unwrap_or(-1), hwm))
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let rounds = std::env::var("JC_BENCH_FLEET_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2usize);
+    let max = std::env::var("JC_BENCH_FLEET_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100usize);
+    let mut t = Table::new(
+        "Fleet: one run against N mock targets (`serve` processes, --profile)",
+        &[
+            "targets",
+            "wall (median)",
+            "ratio to 1 target",
+            "per target",
+            "run VmHWM (MiB, max)",
+            "exit codes",
+        ],
+    );
+    let Some(bin) = binary() else {
+        t.note("no jobconform binary next to this bench: nothing measured");
+        t.print();
+        return;
+    };
+    let sizes: Vec<usize> = [1usize, 10, 100]
+        .into_iter()
+        .filter(|n| *n <= max)
+        .collect();
+    let want = sizes.iter().copied().max().unwrap_or(1);
+    let t0 = Instant::now();
+    let mut mocks = Vec::new();
+    for _ in 0..want {
+        match serve(&bin) {
+            Ok(s) => mocks.push(s),
+            Err(e) => {
+                t.note(format!("`{} serve` failed: {e}", bin.display()));
+                break;
+            }
+        }
+    }
+    let started = t0.elapsed();
+    if mocks.len() < want {
+        t.print();
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut paths = Vec::new();
+    for n in &sizes {
+        let p = dir.path().join(format!("fleet-{n}.toml"));
+        std::fs::write(&p, profile(&mocks[..*n])).expect("write a profile");
+        paths.push(p);
+    }
+    // The largest fleet again with --test-threads 200: by default the runner caps libtest's
+    // threads at 32, which bounds a large fleet.
+    let mut extras: Vec<&[&str]> = vec![&[]; sizes.len()];
+    let mut sizes = sizes;
+    if want >= 100 {
+        sizes.push(want);
+        paths.push(paths[paths.len() - 1].clone());
+        extras.push(&["--test-threads", "200"]);
+    }
+    let mut walls: Vec<Vec<f64>> = vec![Vec::new(); sizes.len()];
+    let mut hwms: Vec<u64> = vec![0; sizes.len()];
+    let mut codes: Vec<Vec<i32>> = vec![Vec::new(); sizes.len()];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); sizes.len()];
+    for _ in 0..rounds {
+        let mut one = None;
+        for (i, p) in paths.iter().enumerate() {
+            match run(&bin, p, extras[i]) {
+                Ok((d, code, hwm)) => {
+                    let s = d.as_secs_f64();
+                    walls[i].push(s);
+                    hwms[i] = hwms[i].max(hwm);
+                    codes[i].push(code);
+                    let base = *one.get_or_insert(s);
+                    ratios[i].push(s / base);
+                }
+                Err(e) => t.note(format!("{} targets: {e}", sizes[i])),
+            }
+        }
+    }
+    for (i, n) in sizes.iter().enumerate() {
+        if walls[i].is_empty() {
+            continue;
+        }
+        let w = median(&walls[i]);
+        t.row(vec![
+            format!("{n} {}", extras[i].join(" ")).trim().to_string(),
+            format!("{w:.2} s"),
+            format!("{:.2}x", median(&ratios[i])),
+            format!("{:.3} s", w / *n as f64),
+            format!("{:.1}", hwms[i] as f64 / 1024.0),
+            format!("{:?}", codes[i]),
+        ]);
+    }
+    t.note(format!(
+        "{rounds} rounds, sizes interleaved within each; ratio = median of per-round ratios to \
+         that round's 1-target run. The {want} `serve` processes (time scale 50) started in \
+         {:.2} s and serve every size (the first N). Profile targets are live targets to the \
+         runner (allow_mutations = true, no control API), so scripted cases are skipped there.",
+        started.as_secs_f64()
+    ));
+    t.print();
+    drop(mocks);
+}

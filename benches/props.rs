@@ -1,0 +1,265 @@
+//! Bench: property-test throughput. Random job timelines (fastrand, fixed seed) are polled by
+//! jobconform's poller against the mock in virtual time, and every timeline is checked for two
+//! properties: polling ends iff the job was seen terminal or the deadline passed, and nothing is
+//! polled after the terminal observation (KeepThenRelease: exactly one release call). Reported:
+//! timelines/s and requests/s in real time; baseline: the same timelines polled by a bare 1 s loop
+//! (no checks), batches interleaved. Owns nothing but measurement.
+//!
+//! Knob (env): `JC_BENCH_PROPS_SECS` (real seconds per side, default 3).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{MockUrls, Table, median};
+use jobconform::poll::{self, End, Keep, Policy};
+use jobconform::transport::{AuthMode, Client, Exchange, Query, aiqum, element};
+use serde_json::{Value, json};
+
+/// One random timeline and how it is polled.
+#[derive(Clone, Debug)]
+struct Case {
+    aiqum: bool,
+    script: Value,
+    duration_ms: u64,
+    keep: Keep,
+    deadline: Duration,
+}
+
+fn random_case(rng: &mut fastrand::Rng) -> Case {
+    let outcomes = [
+        "success",
+        "failure",
+        "warning",
+        "partial-failures",
+        "aborted",
+    ];
+    let steps: Vec<Value> = (0..rng.usize(0..4))
+        .map(|_| json!({"ms": rng.u64(0..20_000)}))
+        .collect();
+    let duration_ms = steps.iter().filter_map(|s| s["ms"].as_u64()).sum();
+    let keep = [Keep::Keep, Keep::KeepThenRelease, Keep::Absent][rng.usize(0..3)];
+    Case {
+        aiqum: rng.bool(),
+        script: json!({"steps": steps, "outcome": outcomes[rng.usize(0..outcomes.len())]}),
+        duration_ms,
+        keep,
+        deadline: Duration::from_millis(rng.u64(1_000..60_000)),
+    }
+}
+
+fn element_terminal(ex: &Exchange) -> bool {
+    ex.json().and_then(|v| v["result"]["status"].as_str()) == Some("complete")
+}
+
+fn aiqum_terminal(ex: &Exchange) -> bool {
+    ex.json().and_then(poll::aiqum_terminal) == Some(true)
+}
+
+/// Polls one case with jobconform's poller and checks the properties; requests and failures.
+async fn checked(
+    c: &Client,
+    u: &MockUrls,
+    bare: &reqwest::Client,
+    case: &Case,
+) -> (u32, Vec<String>) {
+    let mut seen: Vec<Exchange> = Vec::new();
+    let policy = Policy {
+        deadline: case.deadline,
+        ..Policy::default()
+    };
+    let started = tokio::time::Instant::now();
+    let (o, terminal_of): (poll::Outcome, fn(&Exchange) -> bool) = if case.aiqum {
+        let ep = aiqum::Endpoint::parse(&u.aiqum).expect("aiqum endpoint");
+        let key = common::aiqum_job(bare, u, &case.script).await;
+        let o = poll::aiqum(c, &ep, &key, &policy, &mut |e| seen.push(e.clone())).await;
+        (o, aiqum_terminal)
+    } else {
+        let ep = element::Endpoint::parse(&u.element).expect("element endpoint");
+        let h = common::element_job(bare, u, &case.script).await;
+        let o = poll::element(c, &ep, &json!(h), &policy, case.keep, &mut |e| {
+            seen.push(e.clone())
+        })
+        .await;
+        (o, element_terminal)
+    };
+    let took = started.elapsed();
+    let early = policy.max_interval.mul_f64(1.0 + policy.jitter);
+    let mut bad = Vec::new();
+    let first_terminal = seen.iter().position(terminal_of);
+    match (&o.end, first_terminal) {
+        (End::Terminal, Some(_)) if took >= Duration::from_millis(case.duration_ms) => {}
+        (End::Terminal, Some(_)) => {
+            bad.push(format!("terminal after {took:?}, before the job ends"))
+        }
+        (End::Terminal, None) => bad.push("ended terminal without a terminal observation".into()),
+        // The poller never polls early: it gives up when the next (capped, jittered) interval
+        // would start past the deadline, so it may end up to one such interval before it.
+        (End::Deadline, None) if took + early >= case.deadline => {}
+        (End::Deadline, None) => bad.push(format!(
+            "deadline after {took:?}, more than {early:?} before {:?}",
+            case.deadline
+        )),
+        (End::Deadline, Some(_)) => bad.push("deadline after a terminal observation".into()),
+        (End::Failed { reason }, _) => bad.push(format!("failed: {reason}")),
+    }
+    if let Some(i) = first_terminal {
+        let allowed = usize::from(!case.aiqum && case.keep == Keep::KeepThenRelease);
+        if seen.len() - 1 - i > allowed {
+            bad.push(format!(
+                "{} polls after the terminal one",
+                seen.len() - 1 - i - allowed
+            ));
+        }
+    }
+    if o.requests as usize != seen.len() {
+        bad.push(format!(
+            "requests {} != observed {}",
+            o.requests,
+            seen.len()
+        ));
+    }
+    (o.requests, bad)
+}
+
+/// The same case through a bare 1 s loop (no checks); requests.
+async fn bare_loop(c: &Client, u: &MockUrls, bare: &reqwest::Client, case: &Case) -> u32 {
+    let start = tokio::time::Instant::now();
+    let mut n = 0;
+    if case.aiqum {
+        let ep = aiqum::Endpoint::parse(&u.aiqum).expect("aiqum endpoint");
+        let key = common::aiqum_job(bare, u, &case.script).await;
+        let path = format!("/management-server/jobs/{key}");
+        while start.elapsed() < case.deadline {
+            n += 1;
+            let r = aiqum::Request {
+                method: reqwest::Method::GET,
+                path: &path,
+                query: Query::new(),
+                body: None,
+                auth: AuthMode::Default,
+                extra_wait: Duration::ZERO,
+            };
+            if aiqum_terminal(&aiqum::request(c, &ep, r).await) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    } else {
+        let ep = element::Endpoint::parse(&u.element).expect("element endpoint");
+        let h = common::element_job(bare, u, &case.script).await;
+        while start.elapsed() < case.deadline {
+            n += 1;
+            let call = element::Call {
+                method: "GetAsyncResult",
+                params: json!({"asyncHandle": h, "keepResult": true}),
+                id: json!(n),
+                auth: AuthMode::Default,
+                version: None,
+            };
+            if element_terminal(&element::call(c, &ep, call).await) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    n
+}
+
+async fn reset(bare: &reqwest::Client, u: &MockUrls) {
+    let _ = bare
+        .post(format!("{}/reset", u.control))
+        .basic_auth(common::USER, Some(common::PASSWORD))
+        .send()
+        .await;
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let secs = std::env::var("JC_BENCH_PROPS_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3.0f64);
+    let rt = common::paused_rt();
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
+    let (mut tl, mut tl_base, mut reqs, mut reqs_base) = (0usize, 0usize, 0u64, 0u64);
+    let (mut t_subj, mut t_base) = (Duration::ZERO, Duration::ZERO);
+    let (mut rps_ratio, mut failures) = (Vec::new(), Vec::<String>::new());
+    rt.block_on(async {
+        let mock = jobconform::mock::spawn(Default::default())
+            .await
+            .expect("spawn the mock");
+        let u = MockUrls::of(&mock.urls);
+        let c = common::jc_client();
+        let bare = common::bare_client();
+        while t_subj.as_secs_f64() < secs {
+            let batch: Vec<Case> = (0..25).map(|_| random_case(&mut rng)).collect();
+            reset(&bare, &u).await;
+            let t = Instant::now();
+            let mut r = 0u64;
+            for case in &batch {
+                let (n, bad) = checked(&c, &u, &bare, case).await;
+                r += u64::from(n);
+                failures.extend(bad.into_iter().map(|b| format!("{case:?}: {b}")));
+            }
+            let ds = t.elapsed();
+            reset(&bare, &u).await;
+            let t = Instant::now();
+            let mut rb = 0u64;
+            for case in &batch {
+                rb += u64::from(bare_loop(&c, &u, &bare, case).await);
+            }
+            let db = t.elapsed();
+            rps_ratio.push((r as f64 / ds.as_secs_f64()) / (rb as f64 / db.as_secs_f64()));
+            tl += batch.len();
+            tl_base += batch.len();
+            reqs += r;
+            reqs_base += rb;
+            t_subj += ds;
+            t_base += db;
+        }
+        mock.stop().await;
+    });
+    let mut t = Table::new(
+        "Property-test throughput (random timelines polled in virtual time, checked)",
+        &[
+            "runner",
+            "timelines",
+            "property failures",
+            "timelines/s",
+            "requests",
+            "requests/s",
+            "ratio req/s (median of batches)",
+        ],
+    );
+    t.row(vec![
+        "jobconform poller + 2 properties".into(),
+        tl.to_string(),
+        failures.len().to_string(),
+        format!("{:.0}", tl as f64 / t_subj.as_secs_f64()),
+        reqs.to_string(),
+        format!("{:.0}", reqs as f64 / t_subj.as_secs_f64()),
+        format!("{:.2}x", median(&rps_ratio)),
+    ]);
+    t.row(vec![
+        "bare 1 s loop, no checks (baseline)".into(),
+        tl_base.to_string(),
+        "-".into(),
+        format!("{:.0}", tl_base as f64 / t_base.as_secs_f64()),
+        reqs_base.to_string(),
+        format!("{:.0}", reqs_base as f64 / t_base.as_secs_f64()),
+        "1.00x".into(),
+    ]);
+    t.note(
+        "Timelines: 0-3 running steps of 0-20 s, random outcome, API and keepResult policy, \
+         deadline 1-60 s (so some end by deadline; a deadline end may come up to one capped, jittered interval = 11 s early, as the poller never polls early); default policy otherwise. Batches of 25, \
+         interleaved with the baseline over the same 25; the mock is reset between batches. Real \
+         time excludes nothing (job creation through the control API is included on both sides).",
+    );
+    for f in failures.iter().take(5) {
+        t.note(format!("failure: {f}"));
+    }
+    t.print();
+}
