@@ -64,7 +64,9 @@ fn api_of(d: &Deviation) -> Api {
 
 /// Whether a case judges the target (EL-/UM- rules). Cases with only CL-* rules (`cases/client/`)
 /// judge jobconform's own client against the faithful mock; against a deviating mock they are
-/// not about the deviation, so the matrix leaves them out.
+/// not about the deviation, so the matrix leaves them out. (Run against the three deviations
+/// that once misattributed to CL rules, they now report only the deviation's own rule; but their
+/// interval measurements at the mock are too noisy under this test's parallel load.)
 fn judges_the_target(c: &LoadedCase) -> bool {
     c.case.rules.iter().any(|r| !r.starts_with("CL-"))
 }
