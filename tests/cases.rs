@@ -461,7 +461,16 @@ mod suite {
             }
             let mut bad = Vec::new();
             let mut ran = 0;
-            for c in cases.iter().filter(|c| c.name.starts_with(&filter)) {
+            // With random faults, the client cases (`client/`) are left out: their audit measures
+            // the poller's intervals by arrival at the mock, which the mock's own injected slow
+            // answers distort. CL-TRANSIENT is tested there with scripted faults instead.
+            let judged =
+                |c: &&jobconform::case::LoadedCase| faults == 0.0 || !c.name.starts_with("client/");
+            for c in cases
+                .iter()
+                .filter(|c| c.name.starts_with(&filter))
+                .filter(judged)
+            {
                 let out = run_case(c, &t, &caps).await;
                 ran += 1;
                 let ok = out.status == Status::Ran && out.findings.is_empty();

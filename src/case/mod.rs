@@ -315,6 +315,11 @@ pub struct PollStep {
     /// inconclusive.
     #[serde(default)]
     pub expect_deadline: bool,
+    /// Minimum interval between polls, in target milliseconds, instead of the target's (the
+    /// maximum interval grows with it if needed). Client cases use it so that the intervals the
+    /// mock measures are large against real-time noise.
+    #[serde(default)]
+    pub min_interval_ms: Option<u64>,
     /// Expectations on the final (terminal) observation's body.
     #[serde(default)]
     pub expect: Vec<Expect>,

@@ -116,6 +116,10 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
     if let Some(ms) = p.deadline_ms {
         policy.deadline = run.target.real(ms);
     }
+    if let Some(ms) = p.min_interval_ms {
+        policy.min_interval = run.target.real(ms);
+        policy.max_interval = policy.max_interval.max(policy.min_interval);
+    }
     policy.long_poll = None;
     if p.mode == PollMode::Long {
         if !run.caps.long_poll {
