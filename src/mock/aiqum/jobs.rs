@@ -207,17 +207,13 @@ pub fn literal_state(s: &Segment) -> String {
     }
 }
 
-/// The job object for `seg`; returns it with the state served.
-pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
-    let cfg = r.config;
-    let mut o = Map::new();
-    o.insert("key".into(), json!(job.key));
-    o.insert("name".into(), json!(job.name));
-    o.insert("description".into(), json!(job.description));
+/// The `state` and (split dialect only) `status` a job object serves for `seg`; `flap` serves
+/// the flapped value (`terminal-flaps`).
+pub fn served(seg: &Segment, cfg: &MockConfig, flap: bool) -> (String, Option<String>) {
     match cfg.aiqum_dialect {
         AiqumDialect::Split => {
             let mut status = seg.status.clone();
-            if seg.terminal && r.flap {
+            if seg.terminal && flap {
                 status = if status == "normal" {
                     "warning"
                 } else {
@@ -228,12 +224,11 @@ pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
             if seg.terminal && status == "normal" && cfg.deviates("status-success") {
                 status = "success".into();
             }
-            o.insert("state".into(), json!(seg.state));
-            o.insert("status".into(), json!(status));
+            (seg.state.clone(), Some(status))
         }
         AiqumDialect::Literal => {
             let mut state = literal_state(seg);
-            if seg.terminal && r.flap {
+            if seg.terminal && flap {
                 state = if state == "NORMAL" {
                     "PARTIAL_FAILURES"
                 } else {
@@ -244,8 +239,31 @@ pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
             if seg.terminal && state == "NORMAL" && cfg.deviates("status-success") {
                 state = "SUCCESS".into();
             }
-            o.insert("state".into(), json!(state));
+            (state, None)
         }
+    }
+}
+
+/// Target ms a finished job's `complete_time` serves (`complete-before-submit` applied).
+pub fn completed_ms(job: &Job, seg: &Segment, cfg: &MockConfig) -> i64 {
+    if cfg.deviates("complete-before-submit") {
+        job.submit_ms - 1_000
+    } else {
+        changed_at(job, seg)
+    }
+}
+
+/// The job object for `seg`; returns it with the state served.
+pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
+    let cfg = r.config;
+    let mut o = Map::new();
+    o.insert("key".into(), json!(job.key));
+    o.insert("name".into(), json!(job.name));
+    o.insert("description".into(), json!(job.description));
+    let (state, status) = served(seg, cfg, r.flap);
+    o.insert("state".into(), json!(state));
+    if let Some(status) = status {
+        o.insert("status".into(), json!(status));
     }
     o.insert("submit_time".into(), json!(iso(r.wall0, job.submit_ms)));
     if cfg.long_poll {
@@ -256,11 +274,7 @@ pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
         );
     }
     if seg.terminal {
-        let done = if cfg.deviates("complete-before-submit") {
-            job.submit_ms - 1_000
-        } else {
-            changed_at(job, seg)
-        };
+        let done = completed_ms(job, seg, cfg);
         o.insert("complete_time".into(), json!(iso(r.wall0, done)));
         let success = matches!(seg.status.as_str(), "normal" | "warning");
         if success && !cfg.deviates("no-job-results") {
