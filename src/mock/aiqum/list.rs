@@ -241,6 +241,10 @@ pub fn answer(
 }
 
 #[cfg(test)]
+#[path = "list_equiv.rs"]
+mod equiv;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
