@@ -143,7 +143,7 @@ fn every_check_survives_arbitrary_answers() {
                     let _ = um::is_job(b);
                 }
                 let _ = um::job_answer("06a6148bf9e862df:-2611856e:16e8d47e722:-7f87", &ex);
-                let _ = el::stable(&[prev.clone()], &next);
+                let _ = el::stable(std::slice::from_ref(&prev), &next);
                 let _ = um::sequence(&[prev], &next);
                 for name in named::RESPONSE {
                     let _ = named::response(name, "EL-GAR-STATUS", &ex, json.as_ref());

@@ -15,6 +15,7 @@ use crate::transport::Exchange;
 mod builtins;
 pub mod named;
 mod probe;
+pub mod progress;
 pub mod retry;
 pub mod run;
 mod start;

@@ -144,7 +144,20 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
             } else {
                 Keep::Absent
             };
-            let mut observe = |ex: &crate::transport::Exchange| seen.push(ex.clone());
+            let label = (run.target.name.clone(), text_of(&job));
+            let mut observe = |ex: &crate::transport::Exchange| {
+                seen.push(ex.clone());
+                if super::progress::enabled() {
+                    let state = super::progress::state_of(ex);
+                    super::progress::show(
+                        &label.0,
+                        &label.1,
+                        &state,
+                        started.elapsed(),
+                        seen.len(),
+                    );
+                }
+            };
             let out = poll::element(&client, &ep, &job, &policy, keep, &mut observe).await;
             for ex in seen {
                 let transient = super::retry::transient(&ex, true).is_some();
@@ -162,7 +175,20 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
                 .clone()
                 .ok_or_else(|| Stop::Skip("the target has no AIQUM endpoint".into()))?;
             let key = text_of(&job);
-            let mut observe = |ex: &crate::transport::Exchange| seen.push(ex.clone());
+            let label = (run.target.name.clone(), key.clone());
+            let mut observe = |ex: &crate::transport::Exchange| {
+                seen.push(ex.clone());
+                if super::progress::enabled() {
+                    let state = super::progress::state_of(ex);
+                    super::progress::show(
+                        &label.0,
+                        &label.1,
+                        &state,
+                        started.elapsed(),
+                        seen.len(),
+                    );
+                }
+            };
             let out = poll::aiqum(&client, &ep, &key, &policy, &mut observe).await;
             for ex in seen {
                 let transient = super::retry::transient(&ex, true).is_some();
@@ -174,6 +200,9 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
             out
         }
     };
+    if super::progress::enabled() {
+        super::progress::clear();
+    }
     for n in &outcome.notes {
         run.note(format!("poll of {}: {n}", text_of(&job)));
     }

@@ -26,18 +26,7 @@ pub struct Shape {
     pub error_names: BTreeSet<String>,
 }
 
-/// The JSON type name of a value (`integer` and `number` are distinct).
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
+pub use crate::check::type_name;
 
 fn escape(k: &str) -> String {
     k.replace('~', "~0").replace('/', "~1")

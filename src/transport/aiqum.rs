@@ -17,11 +17,7 @@ pub struct Endpoint {
 impl Endpoint {
     /// Parses `https://host/api` (a trailing slash is allowed).
     pub fn parse(url: &str) -> Result<Endpoint, String> {
-        let trimmed = url.trim_end_matches('/');
-        let parsed = reqwest::Url::parse(trimmed).map_err(|e| format!("{url}: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("{url}: scheme must be http or https"));
-        }
+        let (trimmed, parsed) = super::parse_http_url(url)?;
         if !(parsed.path().ends_with("/api") || parsed.path().ends_with("/api/v2")) {
             return Err(format!(
                 "{url}: expected https://HOST/api or https://HOST/api/v2"
@@ -51,7 +47,7 @@ impl Endpoint {
         if !query.is_empty() {
             let q: Vec<String> = query
                 .iter()
-                .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
                 .collect();
             url.push(if url.contains('?') { '&' } else { '?' });
             url.push_str(&q.join("&"));
@@ -60,7 +56,9 @@ impl Endpoint {
     }
 }
 
-fn enc(s: &str) -> String {
+/// Percent-encodes a query value, keeping what AIQUM filters and keys use verbatim (`:`, `|`,
+/// `*`, `,`, `-`, `_`, `.`, `~`).
+pub fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {

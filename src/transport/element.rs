@@ -19,11 +19,7 @@ pub struct Endpoint {
 impl Endpoint {
     /// Parses `https://MVIP/json-rpc/12.5` (a trailing slash is allowed).
     pub fn parse(url: &str) -> Result<Endpoint, String> {
-        let trimmed = url.trim_end_matches('/');
-        let parsed = reqwest::Url::parse(trimmed).map_err(|e| format!("{url}: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("{url}: scheme must be http or https"));
-        }
+        let (trimmed, _) = super::parse_http_url(url)?;
         let (base, version) = trimmed
             .rsplit_once('/')
             .filter(|(b, v)| b.ends_with("/json-rpc") && !v.is_empty())

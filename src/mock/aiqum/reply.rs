@@ -123,27 +123,7 @@ pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Percent-encodes a query value (keeps `:`, `|`, `*`, `,`, `-`, `_`, `.`, `~`).
-pub fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'-'
-            | b'_'
-            | b'.'
-            | b'~'
-            | b':'
-            | b','
-            | b'|'
-            | b'*' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+pub use crate::transport::aiqum::encode;
 
 /// What one journal entry says.
 #[derive(Debug, Clone, Default)]
