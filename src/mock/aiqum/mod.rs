@@ -37,6 +37,8 @@ pub mod jobs;
 pub mod list;
 pub mod provision;
 pub mod reply;
+#[cfg(test)]
+mod state_tests;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
