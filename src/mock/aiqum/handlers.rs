@@ -105,7 +105,7 @@ struct Look {
 fn look(st: &State, key: &str, now: i64) -> Option<Look> {
     let mut s = st.aiqum.lock().unwrap_or_else(|p| p.into_inner());
     s.settle(now);
-    let job = s.jobs().iter().find(|j| j.key == key)?;
+    let job = s.job(key)?;
     if !jobs::readable(job, &st.config, now) {
         return None;
     }

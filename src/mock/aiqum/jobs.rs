@@ -181,11 +181,24 @@ pub struct Render<'a> {
 
 /// ISO 8601 UTC with milliseconds for target ms `ms` (may be negative).
 pub fn iso(wall0: jiff::Timestamp, ms: i64) -> String {
-    wall0
+    let t = wall0
         .checked_add(jiff::SignedDuration::from_millis(ms))
-        .unwrap_or(wall0)
-        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+        .unwrap_or(wall0);
+    let d = jiff::tz::Offset::UTC.to_datetime(t);
+    if (1000..=9999).contains(&d.year()) {
+        // What the strftime below gives for four-digit years, without parsing the format.
+        return format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            d.year(),
+            d.month(),
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second(),
+            d.millisecond()
+        );
+    }
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// The literal-dialect `state` of a segment.
@@ -207,17 +220,13 @@ pub fn literal_state(s: &Segment) -> String {
     }
 }
 
-/// The job object for `seg`; returns it with the state served.
-pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
-    let cfg = r.config;
-    let mut o = Map::new();
-    o.insert("key".into(), json!(job.key));
-    o.insert("name".into(), json!(job.name));
-    o.insert("description".into(), json!(job.description));
+/// The `state` and (split dialect only) `status` a job object serves for `seg`; `flap` serves
+/// the flapped value (`terminal-flaps`).
+pub fn served(seg: &Segment, cfg: &MockConfig, flap: bool) -> (String, Option<String>) {
     match cfg.aiqum_dialect {
         AiqumDialect::Split => {
             let mut status = seg.status.clone();
-            if seg.terminal && r.flap {
+            if seg.terminal && flap {
                 status = if status == "normal" {
                     "warning"
                 } else {
@@ -228,12 +237,11 @@ pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
             if seg.terminal && status == "normal" && cfg.deviates("status-success") {
                 status = "success".into();
             }
-            o.insert("state".into(), json!(seg.state));
-            o.insert("status".into(), json!(status));
+            (seg.state.clone(), Some(status))
         }
         AiqumDialect::Literal => {
             let mut state = literal_state(seg);
-            if seg.terminal && r.flap {
+            if seg.terminal && flap {
                 state = if state == "NORMAL" {
                     "PARTIAL_FAILURES"
                 } else {
@@ -244,8 +252,31 @@ pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
             if seg.terminal && state == "NORMAL" && cfg.deviates("status-success") {
                 state = "SUCCESS".into();
             }
-            o.insert("state".into(), json!(state));
+            (state, None)
         }
+    }
+}
+
+/// Target ms a finished job's `complete_time` serves (`complete-before-submit` applied).
+pub fn completed_ms(job: &Job, seg: &Segment, cfg: &MockConfig) -> i64 {
+    if cfg.deviates("complete-before-submit") {
+        job.submit_ms - 1_000
+    } else {
+        changed_at(job, seg)
+    }
+}
+
+/// The job object for `seg`; returns it with the state served.
+pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
+    let cfg = r.config;
+    let mut o = Map::new();
+    o.insert("key".into(), json!(job.key));
+    o.insert("name".into(), json!(job.name));
+    o.insert("description".into(), json!(job.description));
+    let (state, status) = served(seg, cfg, r.flap);
+    o.insert("state".into(), json!(state));
+    if let Some(status) = status {
+        o.insert("status".into(), json!(status));
     }
     o.insert("submit_time".into(), json!(iso(r.wall0, job.submit_ms)));
     if cfg.long_poll {
@@ -256,11 +287,7 @@ pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
         );
     }
     if seg.terminal {
-        let done = if cfg.deviates("complete-before-submit") {
-            job.submit_ms - 1_000
-        } else {
-            changed_at(job, seg)
-        };
+        let done = completed_ms(job, seg, cfg);
         o.insert("complete_time".into(), json!(iso(r.wall0, done)));
         let success = matches!(seg.status.as_str(), "normal" | "warning");
         if success && !cfg.deviates("no-job-results") {
@@ -280,4 +307,37 @@ pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
 /// `/api[/v2]/management-server/jobs/<key>`.
 pub fn job_href(prefix: &str, key: &str) -> String {
     format!("{prefix}/management-server/jobs/{key}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_equals_strftime() {
+        let slow = |w: jiff::Timestamp, ms: i64| {
+            w.checked_add(jiff::SignedDuration::from_millis(ms))
+                .unwrap_or(w)
+                .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string()
+        };
+        let walls = [
+            jiff::Timestamp::UNIX_EPOCH,
+            jiff::Timestamp::from_millisecond(1_795_910_400_000).unwrap_or_default(),
+            jiff::Timestamp::from_millisecond(-30_610_224_000_001).unwrap_or_default(),
+            jiff::Timestamp::from_millisecond(253_402_300_799_999).unwrap_or_default(),
+            jiff::Timestamp::MAX,
+            jiff::Timestamp::MIN,
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        for w in walls {
+            for ms in [0, 1, -1, 999, 1_000, -1_000, 59_999, 86_400_000, -3_600_000] {
+                assert_eq!(iso(w, ms), slow(w, ms), "{w} {ms}");
+            }
+            for _ in 0..2_000 {
+                let ms = rng.i64(-400_000_000_000_000..400_000_000_000_000);
+                assert_eq!(iso(w, ms), slow(w, ms), "{w} {ms}");
+            }
+        }
+    }
 }

@@ -8,10 +8,10 @@
 //! `list-default-all`, `pages-overlap`, `list-ignores-filters`. Pure: the caller locks and
 //! passes `now`.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::super::MockConfig;
-use super::jobs::{self, Render};
+use super::jobs::{self, Render, Segment};
 use super::reply::encode;
 use super::{AiqumState, Job};
 
@@ -114,11 +114,27 @@ fn glob(p: &str, v: &str) -> bool {
     true
 }
 
-fn field<'a>(record: &'a Value, name: &str) -> &'a str {
-    let v = record.get(name).and_then(Value::as_str);
-    match (v, name) {
-        (None, "status") => record.get("state").and_then(Value::as_str).unwrap_or(""),
-        (v, _) => v.unwrap_or(""),
+/// A listed job with what the list filters and sorts on, the values its object would serve
+/// (rendering is left to the rows of the page).
+struct Row<'a> {
+    job: &'a Job,
+    seg: Segment,
+    state: String,
+    status: Option<String>,
+    /// The served `complete_time` (empty when unfinished); only filled for that ordering.
+    complete: String,
+}
+
+/// The value the rendered object serves for `name` (`status` falls back to `state` in the
+/// literal dialect; a member that is absent reads as empty).
+fn field<'r>(row: &'r Row<'_>, name: &str) -> &'r str {
+    match name {
+        "key" => &row.job.key,
+        "name" => &row.job.name,
+        "state" => &row.state,
+        "status" => row.status.as_deref().unwrap_or(&row.state),
+        "complete_time" => &row.complete,
+        _ => "",
     }
 }
 
@@ -139,23 +155,35 @@ pub fn answer(
         flap: false,
     };
     let ignore = config.deviates("list-ignores-filters");
-    let mut rows: Vec<(&Job, Value)> = s
+    let by_complete = matches!(&q.order, Some((f, _)) if f == "complete_time");
+    let mut rows: Vec<Row<'_>> = s
         .jobs()
         .iter()
         .filter(|j| jobs::listed(j, config, now))
-        .filter_map(|j| {
-            let seg = jobs::segment_at(j, config, now)?;
-            Some((j, jobs::render(j, &seg, &render)))
+        .filter_map(|job| {
+            let seg = jobs::segment_at(job, config, now)?;
+            let (state, status) = jobs::served(&seg, config, false);
+            let complete = if by_complete && seg.terminal {
+                jobs::iso(render.wall0, jobs::completed_ms(job, &seg, config))
+            } else {
+                String::new()
+            };
+            Some(Row {
+                job,
+                seg,
+                state,
+                status,
+                complete,
+            })
         })
-        .filter(|(_, r)| {
+        .filter(|r| {
             q.filters
                 .iter()
                 .all(|(f, pat)| (ignore && f != "name") || matches(pat, field(r, f)))
         })
         .collect();
-    let by_submit = |a: &(&Job, Value), b: &(&Job, Value)| {
-        (a.0.submit_ms, a.0.seq).cmp(&(b.0.submit_ms, b.0.seq))
-    };
+    let by_submit =
+        |a: &Row<'_>, b: &Row<'_>| (a.job.submit_ms, a.job.seq).cmp(&(b.job.submit_ms, b.job.seq));
     match &q.order {
         None if config.deviates("list-oldest-first") => rows.sort_by(by_submit),
         None => rows.sort_by(|a, b| by_submit(b, a)),
@@ -163,9 +191,7 @@ pub fn answer(
             let o = if f == "submit_time" {
                 by_submit(a, b)
             } else {
-                field(&a.1, f)
-                    .cmp(field(&b.1, f))
-                    .then(a.0.seq.cmp(&b.0.seq))
+                field(a, f).cmp(field(b, f)).then(a.job.seq.cmp(&b.job.seq))
             };
             if *desc { o.reverse() } else { o }
         }),
@@ -178,10 +204,10 @@ pub fn answer(
     };
     let start = q.offset.min(total);
     let page: Vec<Value> = rows
-        .into_iter()
+        .iter()
         .skip(start)
         .take(limit)
-        .map(|(_, r)| r)
+        .map(|r| jobs::render(r.job, &r.seg, &render))
         .collect();
     let n = page.len();
     let mut links = json!({"self": {"href": self_href}});
@@ -206,13 +232,17 @@ pub fn answer(
     } else {
         n
     };
-    Ok(json!({
-        "records": page,
-        "num_records": num,
-        "total_records": total,
-        "_links": links,
-    }))
+    let mut out = Map::new();
+    out.insert("records".into(), Value::Array(page));
+    out.insert("num_records".into(), Value::from(num));
+    out.insert("total_records".into(), Value::from(total));
+    out.insert("_links".into(), links);
+    Ok(Value::Object(out))
 }
+
+#[cfg(test)]
+#[path = "list_equiv.rs"]
+mod equiv;
 
 #[cfg(test)]
 mod tests {

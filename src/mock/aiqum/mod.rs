@@ -37,8 +37,11 @@ pub mod jobs;
 pub mod list;
 pub mod provision;
 pub mod reply;
+#[cfg(test)]
+mod state_tests;
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -135,6 +138,11 @@ pub struct AiqumState {
     clock: Clock,
     wall0: jiff::Timestamp,
     jobs: Vec<Job>,
+    /// Index into `jobs` by key.
+    index: HashMap<String, usize>,
+    /// Jobs whose effect is still to apply, by (success time, sequence), earliest first; the
+    /// key may name a job since removed.
+    pending: BinaryHeap<Reverse<(i64, u64, String)>>,
     objects: BTreeMap<(Kind, String), Value>,
     next_seq: u64,
     host: u64,
@@ -157,6 +165,8 @@ impl AiqumState {
             clock: clock.clone(),
             wall0,
             jobs: Vec::new(),
+            index: HashMap::new(),
+            pending: BinaryHeap::new(),
             objects: BTreeMap::new(),
             next_seq: 0,
             host: fastrand::u64(..),
@@ -241,7 +251,7 @@ impl AiqumState {
         effect: Option<Effect>,
     ) -> String {
         let key = self.new_key();
-        self.jobs.push(Job {
+        let job = Job {
             key: key.clone(),
             seq: self.next_seq,
             name,
@@ -253,7 +263,14 @@ impl AiqumState {
             applied: false,
             terminal_reads: 0,
             faults_served: 0,
-        });
+        };
+        if job.effect.is_some()
+            && let Some(at) = jobs::succeeded_at(&job, &self.config)
+        {
+            self.pending.push(Reverse((at, job.seq, key.clone())));
+        }
+        self.index.insert(key.clone(), self.jobs.len());
+        self.jobs.push(job);
         self.next_seq += 1;
         key
     }
@@ -275,32 +292,50 @@ impl AiqumState {
 
     /// A job by key.
     pub fn job_mut(&mut self, key: &str) -> Option<&mut Job> {
-        self.jobs.iter_mut().find(|j| j.key == key)
+        let i = *self.index.get(key)?;
+        self.jobs.get_mut(i)
+    }
+
+    /// A job by key.
+    pub fn job(&self, key: &str) -> Option<&Job> {
+        let i = *self.index.get(key)?;
+        self.jobs.get(i)
     }
 
     /// Removes a job (deviation `jobs-writable`).
     pub fn remove_job(&mut self, key: &str) -> bool {
         let before = self.jobs.len();
         self.jobs.retain(|j| j.key != key);
-        self.jobs.len() != before
+        if self.jobs.len() == before {
+            return false;
+        }
+        self.index = self
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.key.clone(), i))
+            .collect();
+        true
     }
 
     /// Applies the effects of jobs that have finished successfully by `now`, in completion order.
     pub fn settle(&mut self, now: i64) {
-        let config = &self.config;
-        let mut done: Vec<(i64, u64, usize)> = Vec::new();
-        for (i, j) in self.jobs.iter().enumerate() {
-            if j.applied || j.effect.is_none() {
+        while let Some(Reverse((at, _, _))) = self.pending.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((_, _, key))) = self.pending.pop() else {
+                break;
+            };
+            let Some(&i) = self.index.get(&key) else {
+                continue;
+            };
+            let job = &mut self.jobs[i];
+            if job.applied {
                 continue;
             }
-            if let Some(at) = jobs::succeeded_at(j, config).filter(|at| *at <= now) {
-                done.push((at, j.seq, i));
-            }
-        }
-        done.sort();
-        for (_, _, i) in done {
-            self.jobs[i].applied = true;
-            if let Some(effect) = self.jobs[i].effect.clone() {
+            job.applied = true;
+            if let Some(effect) = job.effect.clone() {
                 apply(&mut self.objects, effect);
             }
         }
