@@ -145,11 +145,7 @@ impl DiffReport {
     }
 
     fn case_sections(&self, o: &mut String) {
-        for (title, list) in [
-            ("Cases added", &self.cases_added),
-            ("Cases removed", &self.cases_removed),
-            ("Cases changed in content only", &self.content_only_changes),
-        ] {
+        for (title, list) in self.case_lists() {
             if list.is_empty() {
                 continue;
             }

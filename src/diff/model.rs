@@ -284,3 +284,14 @@ pub fn shape_changes(a: &BTreeMap<String, Shape>, b: &BTreeMap<String, Shape>) -
     }
     out
 }
+
+impl DiffReport {
+    /// The case lists both renderings show, with their titles, in order.
+    pub fn case_lists(&self) -> [(&'static str, &[String]); 3] {
+        [
+            ("Cases added", &self.cases_added),
+            ("Cases removed", &self.cases_removed),
+            ("Cases changed in content only", &self.content_only_changes),
+        ]
+    }
+}
