@@ -48,6 +48,19 @@ pub fn state_of(ex: &Exchange) -> String {
     s
 }
 
+/// Shows one more observation of a poll on the progress line, when progress lines are enabled.
+pub fn observed(
+    target: &str,
+    job: &str,
+    ex: &Exchange,
+    since: tokio::time::Instant,
+    requests: usize,
+) {
+    if enabled() {
+        show(target, job, &state_of(ex), since.elapsed(), requests);
+    }
+}
+
 /// Rewrites the progress line.
 pub fn show(target: &str, job: &str, state: &str, elapsed: Duration, requests: usize) {
     let mut err = std::io::stderr().lock();

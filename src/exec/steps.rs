@@ -136,6 +136,7 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
     let mut seen: Vec<crate::transport::Exchange> = Vec::new();
     let client = run.target.client.clone();
     let started = tokio::time::Instant::now();
+    let (target_name, job_text) = (run.target.name.clone(), text_of(&job));
     let outcome = match run.case.api {
         crate::case::Api::Element => {
             let ep: element::Endpoint = run
@@ -148,19 +149,9 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
             } else {
                 Keep::Absent
             };
-            let label = (run.target.name.clone(), text_of(&job));
             let mut observe = |ex: &crate::transport::Exchange| {
                 seen.push(ex.clone());
-                if super::progress::enabled() {
-                    let state = super::progress::state_of(ex);
-                    super::progress::show(
-                        &label.0,
-                        &label.1,
-                        &state,
-                        started.elapsed(),
-                        seen.len(),
-                    );
-                }
+                super::progress::observed(&target_name, &job_text, ex, started, seen.len());
             };
             let out = poll::element(&client, &ep, &job, &policy, keep, &mut observe).await;
             for ex in seen {
@@ -179,19 +170,9 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
                 .clone()
                 .ok_or_else(|| Stop::Skip("the target has no AIQUM endpoint".into()))?;
             let key = text_of(&job);
-            let label = (run.target.name.clone(), key.clone());
             let mut observe = |ex: &crate::transport::Exchange| {
                 seen.push(ex.clone());
-                if super::progress::enabled() {
-                    let state = super::progress::state_of(ex);
-                    super::progress::show(
-                        &label.0,
-                        &label.1,
-                        &state,
-                        started.elapsed(),
-                        seen.len(),
-                    );
-                }
+                super::progress::observed(&target_name, &job_text, ex, started, seen.len());
             };
             let out = poll::aiqum(&client, &ep, &key, &policy, &mut observe).await;
             for ex in seen {
