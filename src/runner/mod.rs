@@ -168,7 +168,11 @@ pub fn harness_main() -> std::process::ExitCode {
         #[command(flatten)]
         run: RunArgs,
     }
-    let mut cli = <Cli as clap::Parser>::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // The suite guards the committed snapshots: every case that asks for one is checked (a missing
     // one is created outside CI and fails under CI), unless a mode is given.
     if cli.run.snapshots == snapshots::Mode::Auto && !cli.run.update {
@@ -177,7 +181,7 @@ pub fn harness_main() -> std::process::ExitCode {
     // Snapshots record what a job showed at each read; at the default scale of 50 a job's first
     // queued phase lasts 6 ms of real time, which a loaded CI machine can overrun. The guard runs
     // the mock 2.5 times slower (the snapshots do not depend on the scale otherwise).
-    if std::env::args().all(|a| !a.starts_with("--mock-time-scale")) {
+    if matches.value_source("mock_time_scale") != Some(clap::parser::ValueSource::CommandLine) {
         cli.run.mock_time_scale = 20.0;
     }
     std::process::ExitCode::from(run(cli.run).code())
