@@ -49,13 +49,9 @@ pub(super) async fn run(
         }
         let mut query = Query::new();
         let mut lp_secs = None;
-        // With less than a whole second left no long poll fits: give up, except that the first
-        // poll is always sent (then as a plain GET).
+        // With less than a whole second left no long poll fits: the poll is a plain GET, and
+        // the standard schedule (which never polls past the deadline) takes the rest.
         let fits = long.and_then(|t| long_poll_secs(t, sched.remaining(), policy.time_scale));
-        if long.is_some() && fits.is_none() && out.requests > 0 {
-            out.end = End::Deadline;
-            break;
-        }
         if let Some((secs, real)) = fits {
             query.insert("poll_timeout".into(), secs.to_string());
             if let Some(lm) = &last_modified {
@@ -129,9 +125,14 @@ pub(super) async fn run(
                         // the target turns out not to long-poll at all).
                         sched.reset();
                     } else {
-                        // A long poll answered (change or timeout): ask again at once; the
+                        // A long poll answered (change or timeout): ask again at once, but not
+                        // sooner than the minimum interval after this poll was sent (a target
+                        // that answered early with a change may not long-poll at all); the
                         // standard backoff starts afresh for transient faults.
-                        sched.reset();
+                        if !sched.wait_min_since(sent).await {
+                            out.end = End::Deadline;
+                            break;
+                        }
                         continue;
                     }
                 }

@@ -131,6 +131,21 @@ impl Schedule {
         true
     }
 
+    /// Restarts the interval sequence and sleeps until `min_interval` after `sent` (at once if
+    /// that has passed); `false` (without sleeping) when that is after the deadline. Used after a
+    /// long poll answered: the next poll may follow at once, but never sooner than the minimum
+    /// after the previous one was sent (CL-NO-HAMMER holds even if the target's early answer
+    /// means it does not long-poll at all).
+    pub async fn wait_min_since(&mut self, sent: Instant) -> bool {
+        self.reset();
+        let at = sent + self.policy.min_interval;
+        if at > self.deadline {
+            return false;
+        }
+        tokio::time::sleep_until(at).await;
+        true
+    }
+
     /// Time left before the deadline.
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())

@@ -26,10 +26,12 @@
 //!   errors named in [`ELEMENT_TRANSIENT`]. Anything else that is not a job ends polling with
 //!   [`End::Failed`].
 //! - AIQUM long polling (`policy.long_poll = Some(t)`): `GET jobs/{key}?poll_timeout=<s>` with
-//!   `s = min(t, time left)` in whole seconds (>= 1; with less than 1 s left the poller gives up,
-//!   except that the first poll is always sent, then as a plain GET),
+//!   `s = min(t, time left)` in whole seconds (>= 1; with less than 1 s left no long poll fits,
+//!   and the poller goes on with plain GETs on the standard schedule until the deadline),
 //!   plus `last_modified=<job.last_modified>` once the job has shown a string `last_modified`.
-//!   After each answer it polls again at once unless terminal. A long poll that answers before
+//!   After each answer it polls again at once unless terminal, but never sooner than
+//!   `min_interval` after the previous poll was sent (an early answer with a change may come from
+//!   a target that does not long-poll at all; CL-NO-HAMMER holds either way). A long poll that answers before
 //!   90 % of its timeout with a non-terminal job that is unchanged means the target lacks the
 //!   capability: the poller falls back to standard polling for the rest of the job and says so
 //!   in [`Outcome::notes`]. The first long poll carries no `last_modified`; if it answers early,

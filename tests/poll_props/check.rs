@@ -242,12 +242,14 @@ pub fn intervals_respect_minimum_and_never_shrink(run: &Run) -> Result<(), Strin
 /// With F faulted requests and `cap = max * (1 + jitter)`: standard polling sees the terminal
 /// state at most `(1 + F) * cap` after it happens (the poll before it was earlier, every interval
 /// is at most `cap`, each fault costs one more); long polling against a capable server sees it at
-/// once, `F * cap` with faults. Deadline is allowed only when that bound would pass the deadline
-/// (minus 1 s for long polling, whose last poll needs a whole second).
+/// once, `F * cap` with faults, unless the job ends in the last second before the deadline, where
+/// no long poll fits and the poller polls plainly (the standard bound). Deadline is allowed only
+/// when that bound would pass the deadline (minus 1 s for long polling).
 pub fn completion_detected_promptly(run: &Run) -> Result<(), String> {
     let f = run.faults();
     let term = run.terminal_at();
-    let (bound, slack) = if run.long_capable() {
+    let in_tail = term + Duration::from_secs(1) > run.deadline();
+    let (bound, slack) = if run.long_capable() && !in_tail {
         (run.cap() * f + MS, Duration::from_secs(1))
     } else {
         (run.cap() * (1 + f) + MS, Duration::ZERO)
@@ -273,7 +275,8 @@ pub fn completion_detected_promptly(run: &Run) -> Result<(), String> {
 ///   rounding); every later interval is >= max, so N <= 1 + (C + 1) * K + D/max.
 /// - Long polling (capable server): each answer is a change, the terminal answer, a fault, or a
 ///   timeout that took a whole `poll_timeout` t (the last one possibly shortened, once), so
-///   N <= C + D/t + 2 + F.
+///   N <= C + D/t + 2 + F, plus the plain GETs of the last second (no long poll fits there; they
+///   are at least min apart): 1 + 1 s/min.
 /// - Long polling asked of a server without it: the standard bound + 2 + F (the early answers
 ///   before the fallback).
 pub fn request_count_bounded(run: &Run) -> Result<(), String> {
@@ -283,7 +286,8 @@ pub fn request_count_bounded(run: &Run) -> Result<(), String> {
     let c = run.changes();
     let f = u64::from(run.faults());
     let bound = if let (true, Some(t)) = (run.long_capable(), p.long_poll) {
-        c + d / (t.as_millis() as u64) + 2 + f
+        let tail = 1 + 1000 / (p.min_interval.as_millis() as u64).max(1);
+        c + d / (t.as_millis() as u64) + 2 + f + tail
     } else {
         let min = p.min_interval.as_millis() as u64;
         let max = p.max_interval.as_millis() as u64;
