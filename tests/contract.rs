@@ -16,6 +16,8 @@ mod element;
 mod registry;
 #[path = "contract/schema_files.rs"]
 mod schema_files;
+#[path = "common/seed.rs"]
+mod seed;
 
 const CONTRACT_MD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/CONTRACT.md");
 const SEED_GAR: &str = concat!(

@@ -3,6 +3,9 @@
 //! every response check, the per-observation checks, the sequence checks and the group check.
 //! Each either returns findings or an error; none may panic.
 
+#[path = "common/seed.rs"]
+mod seed;
+
 use std::path::Path;
 
 use jobconform::check::{self, aiqum as um, element as el, expect, named};
@@ -78,11 +81,11 @@ fn exchange(status: u16, body: Body) -> Exchange {
 }
 
 fn runner() -> TestRunner {
-    TestRunner::new(Config {
+    TestRunner::new(seed::seeded(Config {
         cases: 256,
         failure_persistence: None,
         ..Config::default()
-    })
+    }))
 }
 
 #[test]

@@ -21,6 +21,8 @@ mod aiqum;
 mod element;
 #[path = "model/reference.rs"]
 mod reference;
+#[path = "common/seed.rs"]
+mod seed;
 #[path = "model/strategy.rs"]
 mod strategy;
 #[path = "model/sut.rs"]
@@ -65,7 +67,7 @@ fn run(cfg: Config, mock: MockConfig) -> (u32, Result<(), String>) {
 
 #[test]
 fn mock_agrees_with_the_model() {
-    let mut cfg = Config::default();
+    let mut cfg = seed::seeded(Config::default());
     if std::env::var_os("PROPTEST_CASES").is_none() {
         cfg.cases = DEFAULT_CASES;
     }
@@ -79,7 +81,7 @@ fn mock_agrees_with_the_model() {
 /// running 8 times faster than real time.
 #[test]
 fn mock_agrees_in_the_other_dialects_on_a_fast_clock() {
-    let mut cfg = Config::default();
+    let mut cfg = seed::seeded(Config::default());
     if std::env::var_os("PROPTEST_CASES").is_none() {
         cfg.cases = DEFAULT_CASES / 3;
     }

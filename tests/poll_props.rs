@@ -26,6 +26,8 @@ mod fake;
 mod generate;
 #[path = "poll_props/real.rs"]
 mod real;
+#[path = "common/seed.rs"]
+mod seed;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -71,11 +73,11 @@ fn config() -> Config {
         )
         .into_boxed_str(),
     );
-    Config {
+    seed::seeded(Config {
         cases: cases(CASES),
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(path))),
         ..Config::default()
-    }
+    })
 }
 
 /// Runs one scenario with one poller, server and client on one paused runtime.
@@ -157,12 +159,12 @@ fn holds_on_real_mock(api: Api, check: Checker) {
 
 /// Asserts that a property checker rejects a broken poller on some generated scenario.
 fn rejects(check: Checker, poller: Poller, strategy: impl Strategy<Value = Scenario>) {
-    let mut runner = TestRunner::new(Config {
+    let mut runner = TestRunner::new(seed::seeded(Config {
         cases: cases(TEETH_CASES),
         failure_persistence: None,
         max_shrink_iters: 0,
         ..Config::default()
-    });
+    }));
     let result = runner.run(&strategy, |sc| {
         check(&run(&sc, poller)).map_err(TestCaseError::fail)
     });

@@ -170,7 +170,7 @@ const TOP: &[&str] = &[
 const AT_POINTER: &[&str] = &["equals", "one_of", "absent", "present", "type"];
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    #![proptest_config(crate::seed::seeded(proptest::prelude::ProptestConfig::with_cases(256)))]
 
     /// Over every combination of keys (absent, valid, wrong): the schema accepts exactly the
     /// expectations serde accepts that also carry a rule and exactly one well-formed assertion.
