@@ -3,8 +3,8 @@
 //! (case failure, deadline, Ctrl-C). Removal order: Element volumes newest first (clones before
 //! their sources), each DeleteVolume then PurgeDeletedVolume; then Element accounts
 //! (RemoveAccount; volumes still in an account the run created are the run's too, and are removed
-//! first); then AIQUM objects through their recorded cleanup call (a 202 is polled to a
-//! terminal state, bounded). What could not be removed comes back as a [`Leftover`]; this module
+//! first). AIQUM objects, meanwhile, through their recorded cleanup calls, a few at once (a 202
+//! is polled to a terminal state, bounded). What could not be removed comes back as a [`Leftover`]; this module
 //! never decides pass or fail.
 
 use std::sync::Mutex;
@@ -85,9 +85,15 @@ pub struct Leftover {
 /// Longest a cleanup job is polled.
 const CLEANUP_JOB_DEADLINE: Duration = Duration::from_secs(120);
 
+/// AIQUM removals sent at once (each one is a job the target runs and the harness polls).
+const AIQUM_AT_ONCE: usize = 4;
+
 /// Removes everything outstanding in the target's ledger (whatever the run's state, interrupted
 /// or not) and returns what could not be removed. Removed objects are forgotten by the ledger.
+/// Element objects go one at a time in the order of the module docs; AIQUM objects, which do not
+/// depend on each other, up to [`AIQUM_AT_ONCE`] at a time, alongside the Element ones.
 pub async fn clean(target: &Target) -> Vec<Leftover> {
+    use futures_util::stream::{self, StreamExt};
     let mut items = target.ledger.outstanding();
     // Clones are recorded after their sources: remove newest first.
     items.reverse();
@@ -97,13 +103,23 @@ pub async fn clean(target: &Target) -> Vec<Leftover> {
         Created::AiqumObject { .. } => 2,
     };
     items.sort_by_key(order);
+    let (aiqum, element): (Vec<_>, Vec<_>) = items
+        .into_iter()
+        .partition(|c| matches!(c, Created::AiqumObject { .. }));
+    let element = async {
+        let mut done = Vec::new();
+        for item in element {
+            done.push(remove(target, item).await);
+        }
+        done
+    };
+    let aiqum = stream::iter(aiqum)
+        .map(|item| remove(target, item))
+        .buffered(AIQUM_AT_ONCE)
+        .collect::<Vec<_>>();
+    let (element, aiqum) = tokio::join!(element, aiqum);
     let mut leftovers = Vec::new();
-    for item in items {
-        let result = match &item {
-            Created::ElementVolume { id } => remove_volume(target, *id).await,
-            Created::ElementAccount { id } => remove_account(target, *id).await,
-            Created::AiqumObject { method, path } => remove_aiqum(target, method, path).await,
-        };
+    for (item, result) in element.into_iter().chain(aiqum) {
         match result {
             Ok(()) => target.ledger.forget(&item),
             Err(error) => leftovers.push(Leftover {
@@ -113,6 +129,16 @@ pub async fn clean(target: &Target) -> Vec<Leftover> {
         }
     }
     leftovers
+}
+
+/// Removes one object.
+async fn remove(target: &Target, item: Created) -> (Created, Result<(), String>) {
+    let result = match &item {
+        Created::ElementVolume { id } => remove_volume(target, *id).await,
+        Created::ElementAccount { id } => remove_account(target, *id).await,
+        Created::AiqumObject { method, path } => remove_aiqum(target, method, path).await,
+    };
+    (item, result)
 }
 
 /// Attempts per cleanup call: cleanup must not give up on a transient fault (CL-TRANSIENT).

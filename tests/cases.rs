@@ -624,3 +624,46 @@ mod skips {
         }
     }
 }
+
+/// The runner starts long cases first by `Case::expected_ms`: waits (repeats counted) plus the
+/// longest poll (the polled job's length, capped by the poll's deadline).
+#[test]
+fn expected_length_counts_waits_repeats_and_the_longest_scripted_job() {
+    let case: jobconform::case::Case = serde_json::from_value(json!({
+        "description": "lengths",
+        "api": "element",
+        "rules": ["EL-RPC-ENVELOPE"],
+        "needs": "scripted",
+        "steps": [
+            {"start": {"as": "a", "work": {"scripted": {
+                "steps": [{"ms": 1000}, {"ms": 500}], "outcome": "success"}}}},
+            {"start": {"as": "b", "work": {"scripted": {
+                "steps": [{"ms": 4000}], "outcome": "success"}}}},
+            {"wait": {"ms": 300}},
+            {"repeat": {"times": 3, "steps": [{"wait": {"ms": 100}}]}},
+            {"poll": {"job": "${b}"}}
+        ]
+    }))
+    .expect("a valid case");
+    assert_eq!(case.expected_ms(), 4000 + 300 + 3 * 100);
+    // Every poll gives up after 2 s: the job counts for 2 s.
+    let mut bounded = case.clone();
+    if let Some(jobconform::case::Step::Poll(p)) = bounded.steps.last_mut() {
+        p.deadline_ms = Some(2000);
+    }
+    assert_eq!(bounded.expected_ms(), 2000 + 300 + 3 * 100);
+    // Jobs started and never polled do not make the case longer.
+    let mut unpolled = case.clone();
+    unpolled.steps.pop();
+    assert_eq!(unpolled.expected_ms(), 300 + 3 * 100);
+    let loaded = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")).expect("cases");
+    let longest = loaded
+        .iter()
+        .max_by_key(|c| c.case.expected_ms())
+        .expect("cases");
+    assert!(
+        longest.name.ends_with("no-hammer"),
+        "the client no-hammer cases are the longest: {}",
+        longest.name
+    );
+}

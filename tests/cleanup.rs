@@ -165,18 +165,12 @@ async fn aiqum(
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clean_runs_the_recorded_aiqum_call_and_waits_for_its_job() {
-    let m = mock::spawn(MockConfig {
-        time_scale: 50.0,
-        ..MockConfig::default()
-    })
-    .await
-    .expect("mock");
-    let t = target::mock("mock", &m.urls, 50.0, creds()).expect("target");
-    let body = json!({"name": "jc-lun", "space": {"size": 1048576}, "svm": {"key": "svm-1"}});
+/// Creates a LUN through the mock's provisioning call, waits for its job, and returns the path
+/// of the LUN (what the ledger records for its removal).
+async fn create_lun(t: &Target, name: &str) -> String {
+    let body = json!({"name": name, "space": {"size": 1048576}, "svm": {"key": "svm-1"}});
     let (status, accepted) = aiqum(
-        &t,
+        t,
         reqwest::Method::POST,
         "/storage-provider/luns",
         Some(body),
@@ -187,14 +181,8 @@ async fn clean_runs_the_recorded_aiqum_call_and_waits_for_its_job() {
         .as_str()
         .expect("job key")
         .to_string();
-    let done = jobconform::poll::aiqum(
-        &t.client,
-        t.aiqum.as_ref().expect("ep"),
-        &key,
-        &t.policy,
-        &mut |_| {},
-    )
-    .await;
+    let ep = t.aiqum.as_ref().expect("ep");
+    let done = jobconform::poll::aiqum(&t.client, ep, &key, &t.policy, &mut |_| {}).await;
     assert_eq!(done.end, jobconform::poll::End::Terminal);
     let results = done.last.expect("job")["job_results"].clone();
     let lun = results
@@ -204,20 +192,47 @@ async fn clean_runs_the_recorded_aiqum_call_and_waits_for_its_job() {
         .expect("lunKey in job_results")
         .to_string();
     let path = format!("/storage-provider/luns/{lun}");
-    assert_eq!(aiqum(&t, reqwest::Method::GET, &path, None).await.0, 200);
-    t.ledger.record(Created::AiqumObject {
-        method: "DELETE".into(),
-        path: path.clone(),
-    });
+    assert_eq!(aiqum(t, reqwest::Method::GET, &path, None).await.0, 200);
+    path
+}
+
+/// Several AIQUM objects (removed a few at once, each through a delete job polled to its end)
+/// and Element objects (one at a time) in one ledger: all are gone when `clean` returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_runs_the_recorded_aiqum_calls_and_waits_for_their_jobs() {
+    let m = mock::spawn(MockConfig {
+        time_scale: 50.0,
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock");
+    let t = target::mock("mock", &m.urls, 50.0, creds()).expect("target");
+    let mut paths = Vec::new();
+    for i in 0..6 {
+        let path = create_lun(&t, &format!("jc-lun-{i}")).await;
+        t.ledger.record(Created::AiqumObject {
+            method: "DELETE".into(),
+            path: path.clone(),
+        });
+        paths.push(path);
+    }
+    let account = rpc(&t, "AddAccount", json!({"username": "jc-cleanup-mixed"})).await;
+    let account = account["accountID"].as_i64().expect("accountID");
+    t.ledger.record(Created::ElementAccount { id: account });
+    let before = element_objects(&m).await;
 
     let leftovers = clean(&t).await;
     assert_eq!(leftovers, vec![]);
-    assert_eq!(
-        aiqum(&t, reqwest::Method::GET, &path, None).await.0,
-        404,
-        "the LUN is gone once clean returns (its delete job was polled to the end)"
-    );
-    // Cleaning again finds nothing to do: the ledger forgot the object.
+    for path in &paths {
+        assert_eq!(
+            aiqum(&t, reqwest::Method::GET, path, None).await.0,
+            404,
+            "{path} is gone once clean returns (its delete job was polled to the end)"
+        );
+    }
+    let after = element_objects(&m).await;
+    assert_eq!(after.1 + 1, before.1, "the account was removed too");
+    // Cleaning again finds nothing to do: the ledger forgot every object.
     assert!(t.ledger.outstanding().is_empty());
     m.stop().await;
 }

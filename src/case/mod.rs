@@ -53,6 +53,61 @@ fn yes() -> bool {
     true
 }
 
+impl Case {
+    /// A rough estimate of the case's length in target milliseconds: its waits (repeats counted)
+    /// plus its longest poll, a poll lasting as long as the scripted job it polls or its
+    /// deadline, whichever is shorter (jobs run side by side; a job never polled does not count).
+    /// The runner starts long cases first so that they do not end the run late.
+    pub fn expected_ms(&self) -> u64 {
+        let mut l = Lengths::default();
+        l.add(&self.steps);
+        l.waits.saturating_add(l.longest_poll)
+    }
+}
+
+/// What [`Case::expected_ms`] adds up, in target milliseconds.
+#[derive(Default)]
+struct Lengths {
+    waits: u64,
+    jobs: BTreeMap<String, u64>,
+    longest_poll: u64,
+}
+
+impl Lengths {
+    fn add(&mut self, steps: &[Step]) {
+        for step in steps {
+            match step {
+                Step::Wait(w) => self.waits = self.waits.saturating_add(w.ms),
+                Step::Repeat(r) => {
+                    let before = self.waits;
+                    self.add(&r.steps);
+                    let once = self.waits - before;
+                    self.waits = before.saturating_add(once.saturating_mul(r.times.into()));
+                }
+                Step::Start(StartStep {
+                    var,
+                    work: Work::Scripted(script),
+                    ..
+                }) => {
+                    let ms = script.steps.iter().map(|s| s.ms).sum();
+                    self.jobs.insert(var.clone(), ms);
+                }
+                Step::Poll(p) => {
+                    let job = p
+                        .job
+                        .as_str()
+                        .and_then(|j| j.strip_prefix("${")?.strip_suffix('}'))
+                        .and_then(|var| self.jobs.get(var).copied())
+                        .unwrap_or(0);
+                    let ms = p.deadline_ms.map_or(job, |d| job.min(d));
+                    self.longest_poll = self.longest_poll.max(ms);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// The API a case talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]

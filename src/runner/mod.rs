@@ -84,7 +84,7 @@ pub struct RunArgs {
     /// Minimum interval between polls on live targets, in milliseconds [default: 500].
     #[arg(long, value_name = "MS")]
     pub min_interval: Option<u64>,
-    /// Most cases at once per target [default: 4 on the mock, 2 live].
+    /// Most cases at once per target [default: 16 on the mock, 2 live].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// TOML file with several named live targets.
@@ -262,6 +262,7 @@ pub fn run(mut args: RunArgs) -> Exit {
         args.strict,
         &snapshot_settings,
         &records,
+        !listing,
     );
     if !listing {
         plan::announce_mutations(&args.test, &list, &ready, &case_refs);

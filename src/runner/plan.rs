@@ -20,7 +20,7 @@ use crate::target::{self, Configured, Target, TargetConfig, profile};
 use crate::transport::{Credentials, Secret};
 
 /// Default concurrency on the embedded mock.
-const MOCK_CONCURRENCY: usize = 4;
+const MOCK_CONCURRENCY: usize = 16;
 
 /// The run's targets, and the embedded mock if one was started.
 #[derive(Debug)]
@@ -28,6 +28,9 @@ pub struct TargetSet {
     /// Targets in order.
     pub targets: Vec<Configured>,
     mock: Option<RunningMock>,
+    /// The embedded mock's configuration: a case that needs a whole target runs on a fresh copy
+    /// of it instead of locking the shared one.
+    private: Option<Arc<MockConfig>>,
 }
 
 impl TargetSet {
@@ -90,6 +93,7 @@ pub async fn targets(args: &RunArgs) -> Result<TargetSet, String> {
     Ok(TargetSet {
         targets: out,
         mock: None,
+        private: None,
     })
 }
 
@@ -112,6 +116,7 @@ async fn embedded(args: &RunArgs) -> Result<TargetSet, String> {
         aiqum_dialect: args.mock_aiqum_dialect,
         ..MockConfig::default()
     };
+    let private = Some(Arc::new(config.clone()));
     let running = mock::spawn(config)
         .await
         .map_err(|e| format!("start the embedded mock: {e}"))?;
@@ -128,6 +133,7 @@ async fn embedded(args: &RunArgs) -> Result<TargetSet, String> {
             concurrency: args.concurrency.unwrap_or(MOCK_CONCURRENCY).max(1),
         }],
         mock: Some(running),
+        private,
     })
 }
 
@@ -163,6 +169,7 @@ fn served_mock(args: &RunArgs, control: &str) -> Result<TargetSet, String> {
             concurrency: args.concurrency.unwrap_or(MOCK_CONCURRENCY).max(1),
         }],
         mock: None,
+        private: None,
     })
 }
 
@@ -175,8 +182,9 @@ pub struct Prepared {
     pub fingerprint: Fingerprint,
 }
 
-fn ready(c: &Configured, caps: Capabilities, label: &str) -> Ready {
+fn ready(set: &TargetSet, c: &Configured, caps: Capabilities, label: &str) -> Ready {
     Ready {
+        private: set.private.clone(),
         label: label.to_string(),
         target: Arc::new(c.target.clone()),
         caps: Arc::new(caps),
@@ -190,7 +198,7 @@ pub fn unprobed(set: &TargetSet) -> Vec<Prepared> {
     set.targets
         .iter()
         .map(|c| Prepared {
-            ready: ready(c, Capabilities::default(), "unknown"),
+            ready: ready(set, c, Capabilities::default(), "unknown"),
             fingerprint: Fingerprint::default(),
         })
         .collect()
@@ -221,7 +229,7 @@ pub async fn prepare(set: &TargetSet) -> Result<Vec<Prepared>, Unusable> {
         .zip(prints_ok)
         .zip(caps)
         .map(|((c, fp), caps)| Prepared {
-            ready: ready(c, caps, &fp.label),
+            ready: ready(set, c, caps, &fp.label),
             fingerprint: fp,
         })
         .collect())

@@ -10,6 +10,7 @@ use tokio::sync::{RwLock, Semaphore};
 
 use crate::case::{Api, Capability, LoadedCase, Needs};
 use crate::exec::{Capabilities, CaseOutcome, Status};
+use crate::mock::{self, MockConfig};
 use crate::report::{self, CaseRecord, Verdict, text};
 use crate::target::Target;
 
@@ -24,6 +25,9 @@ pub struct Ready {
     pub permits: Arc<Semaphore>,
     /// Cases about the whole job list take this exclusively, every other case shared.
     pub list_lock: Arc<RwLock<()>>,
+    /// For the embedded mock, its configuration: cases about the whole job list run on a fresh
+    /// copy of it (see [`on_private_mock`]) instead of taking `list_lock`.
+    pub private: Option<Arc<MockConfig>>,
     /// Firmware label (snapshot directory).
     pub label: String,
 }
@@ -91,48 +95,85 @@ fn outcome_of(status: Status) -> CaseOutcome {
     }
 }
 
-/// Runs one case on one target (on the shared runtime, within the target's concurrency cap).
+/// Runs one case on one target (on the shared runtime, within the target's concurrency cap);
+/// also returns the target it ran on (a private copy of the embedded mock, for some cases).
 fn execute(
     rt: &'static tokio::runtime::Runtime,
     case: &Arc<LoadedCase>,
     ready: &Ready,
-) -> CaseOutcome {
+) -> (CaseOutcome, Arc<Target>) {
     let target = &ready.target;
     if let Some(reason) = cannot_run(case, target, &ready.caps) {
-        return outcome_of(Status::Skipped { reason });
+        return (outcome_of(Status::Skipped { reason }), target.clone());
     }
-    let (case, target, caps, permits, lock) = (
+    let (case, mut target, caps, permits, lock) = (
         case.clone(),
         target.clone(),
         ready.caps.clone(),
         ready.permits.clone(),
         ready.list_lock.clone(),
     );
+    let private = ready.private.clone().filter(|_| needs_whole_target(&case));
     rt.block_on(async move {
         // Lock before permit, in every trial: no trial holds a permit while waiting for the lock.
-        let (_alone, _shared) = if needs_whole_target(&case) {
-            (Some(lock.write_owned().await), None)
-        } else {
-            (None, Some(lock.read_owned().await))
+        // A case on a private mock has its target to itself and needs no lock.
+        let (_alone, _shared) = match (&private, needs_whole_target(&case)) {
+            (Some(_), _) => (None, None),
+            (None, true) => (Some(lock.write_owned().await), None),
+            (None, false) => (None, Some(lock.read_owned().await)),
         };
         let Ok(_permit) = permits.acquire_owned().await else {
-            return outcome_of(Status::Skipped {
-                reason: "not started: run shutting down".into(),
-            });
+            let reason = "not started: run shutting down".into();
+            return (outcome_of(Status::Skipped { reason }), target);
         };
         if target.interrupted.load(Ordering::SeqCst) {
-            return outcome_of(Status::Skipped {
-                reason: "not started: run interrupted".into(),
-            });
+            let reason = "not started: run interrupted".into();
+            return (outcome_of(Status::Skipped { reason }), target);
         }
+        let mut copy = None;
+        if let Some(config) = &private {
+            match on_private_mock(config, &target).await {
+                Ok((t, running)) => (target, copy) = (Arc::new(t), Some(running)),
+                Err(message) => return (outcome_of(Status::HarnessError { message }), target),
+            }
+        }
+        let used = target.clone();
         let task = tokio::spawn(async move { crate::exec::run_case(&case, &target, &caps).await });
-        match task.await {
+        let outcome = match task.await {
             Ok(o) => o,
             Err(e) => outcome_of(Status::HarnessError {
                 message: format!("run the case: it panicked: {}", panic_text(e)),
             }),
+        };
+        if let Some(running) = copy {
+            running.stop().await;
         }
+        (outcome, used)
     })
+}
+
+/// A fresh copy of the embedded mock (same configuration: dialects, time scale, deviations) and
+/// `main` pointed at it: same name, label, policy and interrupt flag, its own ledger. A case
+/// about the whole job list sees only its own jobs there without stopping every other case, as
+/// the exclusive lock on a shared target must. Whatever the case creates there is gone when the
+/// copy stops after the case.
+async fn on_private_mock(
+    config: &MockConfig,
+    main: &Target,
+) -> Result<(Target, mock::RunningMock), String> {
+    let running = mock::spawn(config.clone())
+        .await
+        .map_err(|e| format!("start a private copy of the embedded mock: {e}"))?;
+    let creds = crate::transport::Credentials {
+        user: config.user.clone(),
+        password: config.password.clone(),
+    };
+    let mut t = crate::target::mock(&main.name, &running.urls, main.time_scale(), creds)
+        .map_err(|e| e.to_string())?;
+    t.policy = main.policy.clone();
+    t.label = main.label.clone();
+    t.interrupted = main.interrupted.clone();
+    Ok((t, running))
 }
 
 /// Redacts everything of a record that came from the target (findings, notes, reason).
@@ -148,7 +189,8 @@ fn redact(mut r: CaseRecord, target: &Target) -> CaseRecord {
     r
 }
 
-/// Builds the trials for every case and target.
+/// Builds the trials for every case and target; `longest_first` orders them by
+/// [`crate::case::Case::expected_ms`], longest first (else in the cases' order, e.g. for `--list`).
 pub fn build(
     rt: &'static tokio::runtime::Runtime,
     targets: &[Ready],
@@ -156,31 +198,33 @@ pub fn build(
     strict: bool,
     snapshots: &super::snapshots::Settings,
     records: &Records,
+    longest_first: bool,
 ) -> Vec<Trial> {
     let mut trials = Vec::with_capacity(targets.len() * cases.len());
+    let mut cases = cases.to_vec();
+    if longest_first {
+        // Stable: cases of equal length keep their order. A long case started last would end the
+        // run late while the other threads idle.
+        cases.sort_by_key(|c| std::cmp::Reverse(c.case.expected_ms()));
+    }
     // Case-major order interleaves targets, so every target's cases start early (libtest-mimic
     // hands trials to its threads in order) and no target waits behind another's permits.
-    for case in cases {
+    for case in &cases {
         for ready in targets {
             let name = format!("{}/{}", ready.target.name, case.name);
             let (ready, case, records) = (ready.clone(), case.clone(), records.clone());
             let snapshots = snapshots.clone();
             let trial_name = name.clone();
             trials.push(Trial::ignorable_test(name, move || {
-                let outcome = execute(rt, &case, &ready);
-                let snap = super::snapshots::check(
-                    &snapshots,
-                    &ready.label,
-                    &case,
-                    &outcome,
-                    &ready.target,
-                );
+                let (outcome, used) = execute(rt, &case, &ready);
+                let snap =
+                    super::snapshots::check(&snapshots, &ready.label, &case, &outcome, &used);
                 let rec = redact(
                     report::with_snapshot(
-                        report::record(&trial_name, &case, &ready.target.name, outcome, strict),
+                        report::record(&trial_name, &case, &used.name, outcome, strict),
                         snap,
                     ),
-                    &ready.target,
+                    &used,
                 );
                 let result = completion(&rec);
                 records.lock().unwrap_or_else(|p| p.into_inner()).push(rec);

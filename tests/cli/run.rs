@@ -37,6 +37,51 @@ fn run_against_the_embedded_mock_passes_with_reports() {
     assert_eq!(doc["exit_code"], 0);
     let xml = std::fs::read_to_string(&junit).expect("junit written");
     assert_eq!(check_xml(&xml), cases.len(), "one testcase per trial");
+    assert_list_cases_ran_on_private_mocks(cases);
+}
+
+/// The host:port every exchange of a case went to.
+fn hosts_of(case: &Value) -> std::collections::BTreeSet<String> {
+    let transcript = case["transcript"].as_array().expect("transcript");
+    transcript
+        .iter()
+        .filter_map(|x| x["request"]["url"].as_str())
+        .filter_map(|u| u.split('/').nth(2).map(str::to_string))
+        .collect()
+}
+
+/// On the embedded mock, each case about the whole job list (`*-LIST-*` rules) runs on its own
+/// fresh copy of the mock (no exclusive lock on the shared one): its exchanges go to one host,
+/// never the shared mock's (a port of a stopped copy may be reused by a later one).
+fn assert_list_cases_ran_on_private_mocks(cases: &[Value]) {
+    let is_list = |c: &Value| {
+        c["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .any(|r| r.as_str().expect("rule").contains("-LIST-"))
+    };
+    let shared: std::collections::BTreeSet<String> = cases
+        .iter()
+        .filter(|c| !is_list(c))
+        .flat_map(hosts_of)
+        .collect();
+    assert_eq!(
+        shared.len(),
+        1,
+        "the other cases share one mock: {shared:?}"
+    );
+    let list_cases: Vec<&Value> = cases.iter().filter(|c| is_list(c)).collect();
+    assert!(list_cases.len() >= 10, "{} list cases", list_cases.len());
+    for c in list_cases {
+        let hosts = hosts_of(c);
+        assert_eq!(hosts.len(), 1, "{}: {hosts:?}", c["name"]);
+        assert!(
+            hosts.is_disjoint(&shared),
+            "{} ran on the shared mock",
+            c["name"]
+        );
+    }
 }
 
 #[test]

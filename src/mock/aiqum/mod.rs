@@ -385,12 +385,14 @@ fn step(ms: u64, state: &str) -> ScriptStep {
     }
 }
 
-/// The timeline of a job started by a provisioning call: `queued` for a tenth of
-/// `config.aiqum_job_ms`, then `running`, then success.
+/// The timeline of a job started by a provisioning call: `queued` for a third of
+/// `config.aiqum_job_ms` (long enough that a client polling at once after the 202 sees it even on
+/// a loaded machine and a fast time scale, so snapshots do not depend on timing), then `running`,
+/// then success.
 pub fn call_script(config: &MockConfig) -> JobScript {
     let total = config.aiqum_job_ms;
     let steps = if total >= 2 {
-        let queued = (total / 10).max(1);
+        let queued = (total / 3).max(1);
         vec![step(queued, "queued"), step(total - queued, "running")]
     } else if total == 1 {
         vec![step(1, "running")]
