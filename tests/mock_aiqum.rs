@@ -2,8 +2,9 @@
 //! on one paused current-thread runtime, so target time equals virtual time). Covers: every AIQUM
 //! rule of CONTRACT.md section 4 with no deviation in both dialects (an audit that returns the set
 //! of rules it saw broken), each AIQUM deviation breaking exactly its rules, provisioning and
-//! validation, dialect values, the list, long polling, the control route, the journal and the
-//! state summary. It must not sleep in real time or reach beyond 127.0.0.1.
+//! validation, dialect values, the list (never stale: `list_memo.rs`), long polling, the control
+//! route, the journal and the state summary. It must not sleep in real time or reach beyond
+//! 127.0.0.1.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +16,8 @@ use tokio::time::{Duration, sleep};
 
 #[path = "mock_aiqum/audit.rs"]
 mod audit;
+#[path = "mock_aiqum/list_memo.rs"]
+mod list_memo;
 #[path = "mock_aiqum/support.rs"]
 mod support;
 

@@ -331,10 +331,10 @@ async fn list_jobs(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
     let answer = {
         let mut s = st.aiqum.lock().unwrap_or_else(|p| p.into_inner());
         s.settle(t0 as i64);
-        list::answer(&s, &st.config, prefix, &self_href, &pairs, t0 as i64)
+        list::answer_bytes(&mut s, prefix, &self_href, &pairs, t0 as i64)
     };
     let response = match answer {
-        Ok(body) => reply::json_answer(&st.config, StatusCode::OK, &body, true),
+        Ok(body) => reply::json_bytes_answer(&st.config, StatusCode::OK, body, true),
         Err(list::BadQuery(m)) => bad_request(&st, &m),
     };
     let note = Note {

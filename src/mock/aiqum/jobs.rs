@@ -115,12 +115,24 @@ fn running_segments(script: &JobScript, backwards: bool) -> Vec<Segment> {
     segs
 }
 
+impl Segment {
+    /// Whether the segment covers `elapsed` ms since submit.
+    pub fn contains(&self, elapsed: u64) -> bool {
+        self.from <= elapsed && self.to.is_none_or(|to| elapsed < to)
+    }
+}
+
+/// Ms since the job's submit at target time `now` (0 before submit).
+pub fn elapsed(job: &Job, now: i64) -> u64 {
+    now.saturating_sub(job.submit_ms).max(0) as u64
+}
+
 /// The segment a job is in at target time `now` (before submit: the first one).
 pub fn segment_at(job: &Job, config: &MockConfig, now: i64) -> Option<Segment> {
-    let elapsed = now.saturating_sub(job.submit_ms).max(0) as u64;
+    let elapsed = elapsed(job, now);
     segments(job, config)
         .into_iter()
-        .find(|s| s.from <= elapsed && s.to.is_none_or(|to| elapsed < to))
+        .find(|s| s.contains(elapsed))
 }
 
 /// Target time at which the job's current segment ends, if it ever does.

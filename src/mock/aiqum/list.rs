@@ -5,8 +5,9 @@
 //! `offset` >= 0; `_links.next.href` is a full `/api...` path carrying every parameter). Other
 //! query parameters are ignored. In the literal dialect (no `status` member) the `status` filter
 //! matches `state`. Deviations served here: `list-num-records-wrong`, `list-oldest-first`,
-//! `list-default-all`, `pages-overlap`, `list-ignores-filters`. Pure: the caller locks and
-//! passes `now`.
+//! `list-default-all`, `pages-overlap`, `list-ignores-filters`. [`answer`] is pure; the route
+//! serves [`answer_bytes`], the same answer as bytes, which also fills the state's list memo. The
+//! caller locks and passes `now`.
 
 use serde_json::{Map, Value, json};
 
@@ -117,6 +118,8 @@ fn glob(p: &str, v: &str) -> bool {
 /// A listed job with what the list filters and sorts on, the values its object would serve
 /// (rendering is left to the rows of the page).
 struct Row<'a> {
+    /// Index in the job table.
+    idx: usize,
     job: &'a Job,
     seg: Segment,
     state: String,
@@ -138,37 +141,30 @@ fn field<'r>(row: &'r Row<'_>, name: &str) -> &'r str {
     }
 }
 
-/// The list answer, or why the query is refused. `self_href` is the request's path and query.
-pub fn answer(
-    s: &AiqumState,
+/// Every listed job that passes the filters, in the order served.
+fn ordered_rows<'a>(
+    all: &'a [Job],
     config: &MockConfig,
-    prefix: &str,
-    self_href: &str,
-    pairs: &[(String, String)],
+    q: &Query,
+    wall0: jiff::Timestamp,
     now: i64,
-) -> Result<Value, BadQuery> {
-    let q = parse(pairs)?;
-    let render = Render {
-        config,
-        prefix,
-        wall0: s.wall0(),
-        flap: false,
-    };
+) -> Vec<Row<'a>> {
     let ignore = config.deviates("list-ignores-filters");
     let by_complete = matches!(&q.order, Some((f, _)) if f == "complete_time");
-    let mut rows: Vec<Row<'_>> = s
-        .jobs()
+    let mut rows: Vec<Row<'a>> = all
         .iter()
-        .filter(|j| jobs::listed(j, config, now))
-        .filter_map(|job| {
+        .enumerate()
+        .filter(|(_, j)| jobs::listed(j, config, now))
+        .filter_map(|(idx, job)| {
             let seg = jobs::segment_at(job, config, now)?;
             let (state, status) = jobs::served(&seg, config, false);
             let complete = if by_complete && seg.terminal {
-                jobs::iso(render.wall0, jobs::completed_ms(job, &seg, config))
+                jobs::iso(wall0, jobs::completed_ms(job, &seg, config))
             } else {
                 String::new()
             };
             Some(Row {
+                idx,
                 job,
                 seg,
                 state,
@@ -196,13 +192,75 @@ pub fn answer(
             if *desc { o.reverse() } else { o }
         }),
     }
-    let total = rows.len();
+    rows
+}
+
+/// The page's first index and largest length for `total` listed jobs.
+fn window(q: &Query, config: &MockConfig, total: usize) -> (usize, usize) {
     let limit = match q.max {
         Some(n) => n,
         None if config.deviates("list-default-all") => total.max(1),
         None => DEFAULT_MAX,
     };
-    let start = q.offset.min(total);
+    (q.offset.min(total), limit)
+}
+
+/// `_links.next.href` when jobs follow a page of `n` from `start`.
+fn next_href(
+    config: &MockConfig,
+    prefix: &str,
+    q: &Query,
+    (start, limit): (usize, usize),
+    n: usize,
+    total: usize,
+) -> Option<String> {
+    if start + n >= total {
+        return None;
+    }
+    let next = if config.deviates("pages-overlap") && n >= 2 {
+        start + n - 1
+    } else {
+        start + n
+    };
+    let mut href = format!("{prefix}/management-server/jobs?max_records={limit}&offset={next}");
+    if let Some((f, desc)) = &q.order {
+        let dir = if *desc { "desc" } else { "asc" };
+        href.push_str(&format!("&order_by={}", encode(&format!("{f} {dir}"))));
+    }
+    for (f, v) in &q.filters {
+        href.push_str(&format!("&{f}={}", encode(v)));
+    }
+    Some(href)
+}
+
+/// `num_records` for a page of `n`.
+fn num_records(config: &MockConfig, n: usize) -> usize {
+    if config.deviates("list-num-records-wrong") {
+        n + 1
+    } else {
+        n
+    }
+}
+
+/// The list answer, or why the query is refused. `self_href` is the request's path and query.
+pub fn answer(
+    s: &AiqumState,
+    config: &MockConfig,
+    prefix: &str,
+    self_href: &str,
+    pairs: &[(String, String)],
+    now: i64,
+) -> Result<Value, BadQuery> {
+    let q = parse(pairs)?;
+    let render = Render {
+        config,
+        prefix,
+        wall0: s.wall0(),
+        flap: false,
+    };
+    let rows = ordered_rows(s.jobs(), config, &q, render.wall0, now);
+    let total = rows.len();
+    let (start, limit) = window(&q, config, total);
     let page: Vec<Value> = rows
         .iter()
         .skip(start)
@@ -211,34 +269,20 @@ pub fn answer(
         .collect();
     let n = page.len();
     let mut links = json!({"self": {"href": self_href}});
-    if start + n < total {
-        let next = if config.deviates("pages-overlap") && n >= 2 {
-            start + n - 1
-        } else {
-            start + n
-        };
-        let mut href = format!("{prefix}/management-server/jobs?max_records={limit}&offset={next}");
-        if let Some((f, desc)) = &q.order {
-            let dir = if *desc { "desc" } else { "asc" };
-            href.push_str(&format!("&order_by={}", encode(&format!("{f} {dir}"))));
-        }
-        for (f, v) in &q.filters {
-            href.push_str(&format!("&{f}={}", encode(v)));
-        }
+    if let Some(href) = next_href(config, prefix, &q, (start, limit), n, total) {
         links["next"] = json!({"href": href});
     }
-    let num = if config.deviates("list-num-records-wrong") {
-        n + 1
-    } else {
-        n
-    };
     let mut out = Map::new();
     out.insert("records".into(), Value::Array(page));
-    out.insert("num_records".into(), Value::from(num));
+    out.insert("num_records".into(), Value::from(num_records(config, n)));
     out.insert("total_records".into(), Value::from(total));
     out.insert("_links".into(), links);
     Ok(Value::Object(out))
 }
+
+#[path = "list_bytes.rs"]
+mod bytes;
+pub use bytes::answer_bytes;
 
 #[cfg(test)]
 #[path = "list_equiv.rs"]

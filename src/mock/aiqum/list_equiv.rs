@@ -1,7 +1,9 @@
-//! Differential test of the list answer: [`super::answer`] against the implementation it
+//! Differential test of the list answer: [`super::answer`] and the bytes the route serves
+//! ([`super::answer_bytes`], memo and table walk included) against the implementation they
 //! replaced (which rendered every job before filtering and paging), over jobs with scripted
 //! states and statuses, both dialects, the deviations that shape the list, every filter and
-//! ordering and several pages, at several instants. Test-only; owns nothing the mock serves.
+//! ordering and several pages, at instants forwards and back, on both prefixes; and the memo
+//! forgetting a job that is changed. Test-only; owns nothing the mock serves.
 
 use std::collections::BTreeSet;
 
@@ -13,6 +15,8 @@ use super::super::super::{AiqumDialect, MockConfig};
 use super::super::jobs::{self, Render};
 use super::super::{AiqumState, Job, Origin};
 use super::*;
+
+const HISTORY: usize = super::super::HISTORY_JOBS;
 
 fn old_field<'a>(record: &'a Value, name: &str) -> &'a str {
     let v = record.get(name).and_then(Value::as_str);
@@ -243,17 +247,44 @@ fn the_answer_equals_rendering_every_job_first() {
                 long_poll: n % 2 == 0,
                 ..MockConfig::default()
             };
-            let s = state(&config);
-            for now in [-600, 0, 450, 1_000, 2_500, 5_000, 60_000] {
-                for q in queries() {
-                    let href = "/api/management-server/jobs?x=1";
-                    let new = answer(&s, &config, "/api", href, &q, now);
-                    let old = old_answer(&s, &config, "/api", href, &q, now);
+            let mut s = state(&config);
+            // Time forwards, then back (the memo must follow either way), on both prefixes.
+            let instants = [-600, 0, 450, 1_000, 2_500, 5_000, 60_000, 700, -600];
+            for (k, now) in instants.into_iter().enumerate() {
+                for (j, q) in queries().into_iter().enumerate() {
+                    let prefix = ["/api", "/api/v2"][(k + j) % 2];
+                    let href = "/api/management-server/jobs?x=\"1\"";
+                    let new = answer(&s, &config, prefix, href, &q, now);
+                    let old = old_answer(&s, &config, prefix, href, &q, now);
                     assert_eq!(new, old, "{dialect:?} {set:?} now={now} {q:?}");
+                    let bytes = answer_bytes(&mut s, prefix, href, &q, now);
+                    let old_bytes = old.map(|v| serde_json::to_vec(&v).unwrap_or_default());
+                    assert_eq!(bytes, old_bytes, "{dialect:?} {set:?} now={now} {q:?}");
                     compared += 1;
                 }
             }
         }
     }
     assert!(compared > 1_000);
+}
+
+#[test]
+fn a_job_changed_in_place_is_listed_as_it_is_now() {
+    let config = MockConfig::default();
+    let mut s = state(&config);
+    let q = vec![("max_records".to_string(), "1000".to_string())];
+    let list = |s: &mut AiqumState| answer_bytes(s, "/api", "/x", &q, 3_000);
+    let before = list(&mut s);
+    let key = s.jobs()[HISTORY].key.clone();
+    if let Some(j) = s.job_mut(&key) {
+        j.name = "Renamed \"job\"".into();
+        j.submit_ms += 1;
+    }
+    let after = list(&mut s);
+    assert_ne!(before, after);
+    let old = old_answer(&s, &config, "/api", "/x", &q, 3_000);
+    assert_eq!(
+        after,
+        old.map(|v| serde_json::to_vec(&v).unwrap_or_default())
+    );
 }

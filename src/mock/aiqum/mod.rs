@@ -35,6 +35,7 @@
 pub mod handlers;
 pub mod jobs;
 pub mod list;
+mod list_cache;
 pub mod provision;
 pub mod reply;
 #[cfg(test)]
@@ -144,6 +145,8 @@ pub struct AiqumState {
     /// key may name a job since removed.
     pending: BinaryHeap<Reverse<(i64, u64, String)>>,
     objects: BTreeMap<(Kind, String), Value>,
+    /// What the list remembers of the jobs (told of every job added, handed out or removed).
+    list_memo: list_cache::Memo,
     next_seq: u64,
     host: u64,
     salt: u32,
@@ -168,6 +171,7 @@ impl AiqumState {
             index: HashMap::new(),
             pending: BinaryHeap::new(),
             objects: BTreeMap::new(),
+            list_memo: list_cache::Memo::default(),
             next_seq: 0,
             host: fastrand::u64(..),
             salt: fastrand::u32(..),
@@ -270,6 +274,7 @@ impl AiqumState {
             self.pending.push(Reverse((at, job.seq, key.clone())));
         }
         self.index.insert(key.clone(), self.jobs.len());
+        self.list_memo.pushed(self.jobs.last(), &job);
         self.jobs.push(job);
         self.next_seq += 1;
         key
@@ -290,9 +295,10 @@ impl AiqumState {
         &self.jobs
     }
 
-    /// A job by key.
+    /// A job by key (the list forgets what it remembered of the job).
     pub fn job_mut(&mut self, key: &str) -> Option<&mut Job> {
         let i = *self.index.get(key)?;
+        self.list_memo.touched(i);
         self.jobs.get_mut(i)
     }
 
@@ -315,6 +321,7 @@ impl AiqumState {
             .enumerate()
             .map(|(i, j)| (j.key.clone(), i))
             .collect();
+        self.list_memo.removed(self.jobs.len());
         true
     }
 

@@ -52,6 +52,26 @@ pub fn json_answer(config: &MockConfig, status: StatusCode, body: &Value, job: b
     (status, axum::Json(body)).into_response()
 }
 
+/// [`json_answer`] for a body already serialized (compact JSON bytes).
+pub fn json_bytes_answer(
+    config: &MockConfig,
+    status: StatusCode,
+    body: Vec<u8>,
+    job: bool,
+) -> Response {
+    let ct = if job && config.deviates("jobs-text-plain") {
+        "text/plain; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(ct))],
+        body,
+    )
+        .into_response()
+}
+
 /// `Some(401 answer)` unless the request carries the configured credentials (or `aiqum-no-auth`).
 pub fn check_auth(config: &MockConfig, headers: &HeaderMap) -> Option<Response> {
     if config.deviates("aiqum-no-auth") || auth::authorized(headers, config) {
