@@ -1,8 +1,8 @@
 //! The list answer as bytes, for the route: [`answer_bytes`] writes what [`super::answer`]'s value
 //! serializes to straight into one buffer, taking each job's entry from the memo
 //! ([`super::super::list_cache`]) when the job is still in the segment it was rendered at, and
-//! walking the job table in place of sorting it when nothing filters and the order is by submit
-//! time. Child of `list` (shares its query, window and links); decides nothing of its own.
+//! walking the memo's submit order in place of sorting when nothing filters and the order is by
+//! submit time. Child of `list` (shares its query, window and links); decides nothing of its own.
 
 use super::super::AiqumState;
 use super::super::jobs::{self, Render, Segment};
@@ -10,10 +10,10 @@ use super::super::list_cache::{Slot, View};
 use super::BadQuery;
 use super::{Query, next_href, num_records, ordered_rows, parse, window};
 
-/// With no filter, no `forget-finished` and the table in submit order, the order served is the
-/// table's (`Some(true)`: oldest first) or its reverse (`Some(false)`).
+/// With no filter, no `forget-finished` and no two jobs tied in submit order, the order served
+/// is the memo's submit order (`Some(true)`: oldest first) or its reverse (`Some(false)`).
 fn table_order(q: &Query, v: &View<'_>) -> Option<bool> {
-    if !q.filters.is_empty() || !v.submit_ordered || v.config.deviates("forget-finished") {
+    if !q.filters.is_empty() || v.by_submit.is_none() || v.config.deviates("forget-finished") {
         return None;
     }
     match &q.order {
@@ -33,7 +33,7 @@ struct Page {
     jobs: Vec<(usize, Option<Segment>)>,
 }
 
-/// The page of a table in submit order, oldest first when `ascending`.
+/// The page in the memo's submit order, oldest first when `ascending`.
 fn table_page(v: &mut View<'_>, q: &Query, ascending: bool, prefix: &str, now: i64) -> Page {
     let (all, config) = (v.jobs, v.config);
     // Without `forget-finished` every job is listed; it is shown if it has a segment now.
@@ -42,8 +42,9 @@ fn table_page(v: &mut View<'_>, q: &Query, ascending: bool, prefix: &str, now: i
     };
     let total = (0..all.len()).filter(|&i| shown(i, v.memo)).count();
     let (start, limit) = window(q, config, total);
-    let at = |k: usize| if ascending { k } else { all.len() - 1 - k };
-    let picked: Vec<usize> = (0..all.len())
+    let order = v.by_submit.unwrap_or_default();
+    let at = |k: usize| order[if ascending { k } else { order.len() - 1 - k }];
+    let picked: Vec<usize> = (0..order.len())
         .map(at)
         .filter(|&i| shown(i, v.memo))
         .skip(start)

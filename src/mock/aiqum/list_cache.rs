@@ -3,9 +3,10 @@
 //! one), and the job's list entry, its compact JSON bytes, for the segment and prefix it was last
 //! rendered at. A job's entry depends only on the job, the segment, the prefix and what is fixed
 //! for the state's life (configuration, `wall0`; list entries never flap), so a hit is
-//! byte-identical to rendering. [`super::AiqumState`] keeps one [`Slot`] per job beside its table
-//! and empties a job's slot whenever the job is handed out mutably. Owns no decision about what
-//! the list answers (that is [`super::list`]).
+//! byte-identical to rendering. Also the jobs' indexes in the list's default order (submit
+//! time, then sequence), so the list does not sort the table per request. [`super::AiqumState`]
+//! keeps one [`Slot`] per job beside its table and empties a job's slot whenever the job is
+//! handed out mutably. Owns no decision about what the list answers (that is [`super::list`]).
 
 use super::super::MockConfig;
 use super::Job;
@@ -21,59 +22,67 @@ pub struct View<'a> {
     pub jobs: &'a [Job],
     /// One slot per job.
     pub memo: &'a mut [Slot],
-    /// Whether `jobs` is in (submit time, sequence) order, oldest first.
-    pub submit_ordered: bool,
+    /// Every job's index in strictly increasing (submit time, sequence) order; `None` when two
+    /// jobs tie (only a job changed in place can make them).
+    pub by_submit: Option<&'a [usize]>,
 }
 
-/// The memo of a job table: one [`Slot`] per job (same indexes) and whether the table is in
-/// strictly increasing (submit time, sequence) order, so the list can walk it in place of
-/// sorting. A job handed out mutably may have changed anything: its slot is emptied and its
-/// place in the order checked again before the next view.
+/// The memo of a job table: one [`Slot`] per job (same indexes) and the jobs' indexes in
+/// (submit time, sequence) order, kept as jobs are added, so the list walks it in place of
+/// sorting. A job handed out mutably may have changed anything: its slot is emptied, and the
+/// order is rebuilt before the next view if its submit time or sequence moved.
 #[derive(Debug, Default)]
 pub struct Memo {
     slots: Vec<Slot>,
-    submit_ordered: bool,
+    /// Job indexes by the keys the slots hold.
+    order: Vec<usize>,
+    /// Whether two of those keys are equal.
+    ties: bool,
     /// Jobs handed out mutably since the last view.
     touched: Vec<usize>,
-    /// Check the whole order before the next view.
-    recheck: bool,
+    /// Rebuild the keys and the order before the next view.
+    rebuild: bool,
 }
 
-/// How many handed-out jobs are checked one by one before the whole order is checked instead.
+/// How many handed-out jobs are checked one by one before the order is rebuilt instead.
 const TOUCHED_MAX: usize = 64;
 
-/// Whether `a` comes strictly before `b` in (submit time, sequence) order.
-fn before(a: &Job, b: &Job) -> bool {
-    (a.submit_ms, a.seq) < (b.submit_ms, b.seq)
+/// A job's place in the list's default order.
+fn key(j: &Job) -> (i64, u64) {
+    (j.submit_ms, j.seq)
 }
 
 impl Memo {
-    /// `job` is appended to a table whose last job is `last`.
-    pub fn pushed(&mut self, last: Option<&Job>, job: &Job) {
-        if last.is_none() {
-            self.submit_ordered = true;
-        } else if last.is_some_and(|l| !before(l, job)) {
-            self.submit_ordered = false;
-        }
-        self.slots.push(Slot::default());
+    /// `job` is appended to the table.
+    pub fn pushed(&mut self, job: &Job) {
+        let k = key(job);
+        let slots = &self.slots;
+        let at = self.order.partition_point(|&j| slots[j].key < k);
+        self.ties |= self.order.get(at).is_some_and(|&j| slots[j].key == k);
+        self.order.insert(at, self.slots.len());
+        self.slots.push(Slot {
+            key: k,
+            ..Slot::default()
+        });
     }
 
     /// Job `i` is handed out mutably.
     pub fn touched(&mut self, i: usize) {
         if let Some(slot) = self.slots.get_mut(i) {
-            *slot = Slot::default();
+            slot.partition = None;
+            slot.rendered.clear();
         }
         if self.touched.len() < TOUCHED_MAX {
             self.touched.push(i);
         } else {
-            self.recheck = true;
+            self.rebuild = true;
         }
     }
 
     /// A job was removed; `len` are left.
     pub fn removed(&mut self, len: usize) {
         self.slots = vec![Slot::default(); len];
-        self.recheck = true;
+        self.rebuild = true;
     }
 
     /// The view of `jobs` (the table this memo was told about) for one list answer.
@@ -83,20 +92,32 @@ impl Memo {
         wall0: jiff::Timestamp,
         jobs: &'a [Job],
     ) -> View<'a> {
-        let in_order = |i: usize| i == 0 || i >= jobs.len() || before(&jobs[i - 1], &jobs[i]);
-        if self.recheck {
-            self.submit_ordered = (1..jobs.len()).all(in_order);
-        } else if self.submit_ordered {
-            self.submit_ordered = self.touched.iter().all(|&i| in_order(i) && in_order(i + 1));
+        if self.slots.len() != jobs.len() {
+            self.slots = vec![Slot::default(); jobs.len()];
+            self.rebuild = true;
+        }
+        let slots = &self.slots;
+        let moved = |i: &usize| jobs.get(*i).map(key) != slots.get(*i).map(|s| s.key);
+        if self.rebuild || self.touched.iter().any(moved) {
+            for (slot, job) in self.slots.iter_mut().zip(jobs) {
+                slot.key = key(job);
+            }
+            let slots = &self.slots;
+            self.order = (0..jobs.len()).collect();
+            self.order.sort_by_key(|&i| slots[i].key);
+            self.ties = self
+                .order
+                .windows(2)
+                .any(|w| slots[w[0]].key == slots[w[1]].key);
         }
         self.touched.clear();
-        self.recheck = false;
+        self.rebuild = false;
         View {
             config,
             wall0,
             jobs,
             memo: &mut self.slots,
-            submit_ordered: self.submit_ordered,
+            by_submit: (!self.ties).then_some(&self.order[..]),
         }
     }
 }
@@ -104,6 +125,8 @@ impl Memo {
 /// What the list remembers about one job (empty until the list first looks at the job).
 #[derive(Debug, Clone, Default)]
 pub struct Slot {
+    /// The job's (submit time, sequence) when the order was last brought up to date.
+    key: (i64, u64),
     /// Whether the timeline partitions `[0, inf)` (memoized).
     partition: Option<bool>,
     /// At most one entry per prefix.

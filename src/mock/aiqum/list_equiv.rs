@@ -139,7 +139,9 @@ fn script(steps: Vec<ScriptStep>, outcome: Outcome) -> JobScript {
     }
 }
 
-fn state(config: &MockConfig) -> AiqumState {
+/// The history and 30 jobs; `shuffled`: submitted out of creation order (as concurrent
+/// creations can be), else in it.
+fn state(config: &MockConfig, shuffled: bool) -> AiqumState {
     let mut s = AiqumState::new(config, &Clock::new(1.0));
     let outcomes = [
         Outcome::Success,
@@ -170,7 +172,8 @@ fn state(config: &MockConfig) -> AiqumState {
             Origin::Scripted
         };
         // Ties in submit time, and jobs submitted after some of the instants looked at.
-        let submit = (i as i64 / 3) * 250 - 500;
+        let slot = if shuffled { (i * 7) % 30 } else { i };
+        let submit = (slot as i64 / 3) * 250 - 500;
         s.push_job(
             names[i as usize % names.len()].to_string(),
             format!("job {i}"),
@@ -247,7 +250,7 @@ fn the_answer_equals_rendering_every_job_first() {
                 long_poll: n % 2 == 0,
                 ..MockConfig::default()
             };
-            let mut s = state(&config);
+            let mut s = state(&config, n % 2 == 1);
             // Time forwards, then back (the memo must follow either way), on both prefixes.
             let instants = [-600, 0, 450, 1_000, 2_500, 5_000, 60_000, 700, -600];
             for (k, now) in instants.into_iter().enumerate() {
@@ -271,7 +274,7 @@ fn the_answer_equals_rendering_every_job_first() {
 #[test]
 fn a_job_changed_in_place_is_listed_as_it_is_now() {
     let config = MockConfig::default();
-    let mut s = state(&config);
+    let mut s = state(&config, false);
     let q = vec![("max_records".to_string(), "1000".to_string())];
     let list = |s: &mut AiqumState| answer_bytes(s, "/api", "/x", &q, 3_000);
     let before = list(&mut s);
@@ -282,9 +285,16 @@ fn a_job_changed_in_place_is_listed_as_it_is_now() {
     }
     let after = list(&mut s);
     assert_ne!(before, after);
-    let old = old_answer(&s, &config, "/api", "/x", &q, 3_000);
-    assert_eq!(
-        after,
-        old.map(|v| serde_json::to_vec(&v).unwrap_or_default())
+    let old = |s: &AiqumState| old_answer(s, &config, "/api", "/x", &q, 3_000);
+    let bytes = |v: Result<Value, BadQuery>| v.map(|v| serde_json::to_vec(&v).unwrap_or_default());
+    assert_eq!(after, bytes(old(&s)));
+    // Two jobs tied in (submit time, sequence): the table order decides between them.
+    let (first, second) = (
+        s.jobs()[HISTORY + 3].clone(),
+        s.jobs()[HISTORY + 4].key.clone(),
     );
+    if let Some(j) = s.job_mut(&second) {
+        (j.submit_ms, j.seq) = (first.submit_ms, first.seq);
+    }
+    assert_eq!(list(&mut s), bytes(old(&s)));
 }

@@ -274,7 +274,7 @@ impl AiqumState {
             self.pending.push(Reverse((at, job.seq, key.clone())));
         }
         self.index.insert(key.clone(), self.jobs.len());
-        self.list_memo.pushed(self.jobs.last(), &job);
+        self.list_memo.pushed(&job);
         self.jobs.push(job);
         self.next_seq += 1;
         key
