@@ -365,7 +365,7 @@ fn main() {
          its wall time includes process start, case loading, the embedded mock (time scale 50) \
          and the target-time waits the cases script. The replay sends the recorded requests \
          (same method, path, auth, body) to a fresh in-process mock without any waits, one shared \
-         reqwest client (keep-alive pool), 4 cases at a time, interleaved with the runs.",
+         reqwest client (keep-alive pool), 16 cases at a time, interleaved with the runs.",
         bin.display()
     ));
     t.print();
