@@ -1,7 +1,7 @@
 //! Bench: wall time of the whole default suite against the embedded mock (`jobconform run`, the
 //! binary cargo built for this bench, build excluded), and the harness's overhead: the same
 //! requests (read from the run's `--report-json` transcripts) replayed by a bare reqwest loop
-//! against a fresh mock, cases replayed 4 at a time like the runner's default. Goals: suite
+//! against a fresh mock, cases replayed 16 at a time like the runner's default. Goals: suite
 //! < 1 s, overhead < 1.5x. Owns nothing but measurement.
 //!
 //! Knobs (env): `JC_BENCH_SUITE_RUNS` (runs of each side, default 3), `JC_BENCH_DEBUG` (print
@@ -272,7 +272,7 @@ fn main() {
             };
             let mock = jobconform::mock::spawn(config).await.expect("spawn a mock");
             let base = format!("http://{}", mock.addr);
-            let r = replay(&cases, &base, 4).await;
+            let r = replay(&cases, &base, 16).await;
             mock.stop().await;
             r
         });
@@ -280,13 +280,14 @@ fn main() {
         replays.push(took.as_secs_f64());
         ratios.push(wall.as_secs_f64() / took.as_secs_f64().max(1e-9));
     }
-    // The same run with a faster mock clock and more cases at once, to show where the time goes.
+    // The same run with the old default concurrency and with a faster mock clock, to show where
+    // the time goes.
     let mut var_rows = Vec::new();
     if !walls.is_empty() {
         let variants: [&[&str]; 3] = [
-            &["--concurrency", "16"],
+            &["--concurrency", "4"],
             &["--mock-time-scale", "500"],
-            &["--mock-time-scale", "500", "--concurrency", "16"],
+            &["--mock-time-scale", "500", "--concurrency", "32"],
         ];
         for v in variants {
             let mut w = Vec::new();
@@ -364,7 +365,7 @@ fn main() {
          its wall time includes process start, case loading, the embedded mock (time scale 50) \
          and the target-time waits the cases script. The replay sends the recorded requests \
          (same method, path, auth, body) to a fresh in-process mock without any waits, one shared \
-         reqwest client (keep-alive pool), 4 cases at a time, interleaved with the runs.",
+         reqwest client (keep-alive pool), 16 cases at a time, interleaved with the runs.",
         bin.display()
     ));
     t.print();

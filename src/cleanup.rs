@@ -153,17 +153,15 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Exchange>,
 {
-    let mut pause = target.real(crate::exec::retry::PAUSE_MS);
-    let mut x = send().await;
-    for _ in 1..CLEANUP_ATTEMPTS {
-        if crate::exec::retry::transient(&x, true).is_none() {
-            break;
+    use crate::exec::retry::{PAUSE_MS, Retry};
+    let mut retry = Retry::new(CLEANUP_ATTEMPTS, target.real(PAUSE_MS), 1.5, true);
+    loop {
+        let x = send().await;
+        match retry.after(&x) {
+            Some((_, pause)) => tokio::time::sleep(pause).await,
+            None => return x,
         }
-        tokio::time::sleep(pause).await;
-        pause = pause.mul_f64(1.5);
-        x = send().await;
     }
-    x
 }
 
 async fn rpc(target: &Target, method: &str, params: Value) -> Result<Exchange, String> {

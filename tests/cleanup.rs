@@ -36,6 +36,18 @@ async fn rpc(t: &Target, method: &str, params: Value) -> Value {
         .unwrap_or_else(|| panic!("{method} failed: {body}"))
 }
 
+/// A mock 50 times faster than real time, and a target pointed at it.
+async fn mock_and_target() -> (mock::RunningMock, Target) {
+    let m = mock::spawn(MockConfig {
+        time_scale: 50.0,
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock");
+    let t = target::mock("mock", &m.urls, 50.0, creds()).expect("target");
+    (m, t)
+}
+
 /// Volumes and accounts the mock holds, from its control API.
 async fn element_objects(m: &mock::RunningMock) -> (usize, usize) {
     let t = target::mock("probe", &m.urls, 50.0, creds()).expect("target");
@@ -56,13 +68,7 @@ async fn element_objects(m: &mock::RunningMock) -> (usize, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_removes_volumes_clones_and_accounts() {
-    let m = mock::spawn(MockConfig {
-        time_scale: 50.0,
-        ..MockConfig::default()
-    })
-    .await
-    .expect("mock");
-    let t = target::mock("mock", &m.urls, 50.0, creds()).expect("target");
+    let (m, t) = mock_and_target().await;
     let before = element_objects(&m).await;
     let account = rpc(&t, "AddAccount", json!({"username": "jc-cleanup-test"})).await["accountID"]
         .as_i64()
@@ -200,13 +206,7 @@ async fn create_lun(t: &Target, name: &str) -> String {
 /// and Element objects (one at a time) in one ledger: all are gone when `clean` returns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_runs_the_recorded_aiqum_calls_and_waits_for_their_jobs() {
-    let m = mock::spawn(MockConfig {
-        time_scale: 50.0,
-        ..MockConfig::default()
-    })
-    .await
-    .expect("mock");
-    let t = target::mock("mock", &m.urls, 50.0, creds()).expect("target");
+    let (m, t) = mock_and_target().await;
     let mut paths = Vec::new();
     for i in 0..6 {
         let path = create_lun(&t, &format!("jc-lun-{i}")).await;

@@ -1,5 +1,5 @@
 //! Snapshots are reproducible and guarded, through the `jobconform` binary against fresh embedded
-//! mocks: two runs write byte-identical snapshot trees (with the default concurrency, so concurrent
+//! mocks: two runs write byte-identical snapshot trees (default concurrency, time scale 10; concurrent
 //! groups, repeated polls and other cases' jobs all race), no credential reaches them, and a mock
 //! in another dialect checked against the committed `mock` label fails naming the member.
 
@@ -60,10 +60,17 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The mock's time scale for these runs, as for `cargo test --test conformance`: a debug build
+/// running 16 cases at once on a loaded 2-core machine can overrun a job's 20 ms queued phase at
+/// the default scale of 50, and a snapshot records which states a job was seen in.
+const SCALE: &str = "10";
+
 fn update_into(dir: &Path, extra: &[&str]) {
     let mut args = vec![
         "run",
         "--update",
+        "--mock-time-scale",
+        SCALE,
         "--snapshot-dir",
         dir.to_str().unwrap(),
         "-q",

@@ -207,9 +207,9 @@ impl<'a> Run<'a> {
         let client = self.target.client.clone();
         // The mock injects its faults before processing, so resending a write is harmless there.
         let idempotent = retry::element_read_only(call.method) || self.target.is_mock();
-        let mut attempt = 0;
+        let pause = self.target.real(retry::PAUSE_MS);
+        let mut retry = retry::Retry::new(retry::ATTEMPTS, pause, 1.0, idempotent);
         loop {
-            attempt += 1;
             let ex = match &call.raw {
                 Some(raw) => {
                     element::call_raw(&client, ep, raw.clone(), call.auth, call.version).await
@@ -229,14 +229,14 @@ impl<'a> Run<'a> {
                     element::call(&client, ep, c).await
                 }
             };
-            let fault = retry::transient(&ex, idempotent);
+            let again = retry.after(&ex);
             let i = self.record(ex)?;
-            match fault {
-                Some(why) if attempt < retry::ATTEMPTS => {
+            match again {
+                Some((why, pause)) => {
                     self.note(format!("CL-TRANSIENT: {} retried after {why}", call.method));
-                    tokio::time::sleep(self.target.real(retry::PAUSE_MS)).await;
+                    tokio::time::sleep(pause).await;
                 }
-                _ => {
+                None => {
                     self.element_checks(i, call.raw.is_some());
                     return Ok(i);
                 }
@@ -299,21 +299,21 @@ impl<'a> Run<'a> {
     pub async fn um_request(&mut self, r: aiqum::Request<'_>) -> Result<usize, Stop> {
         let ep = self.aiqum_ep()?;
         let idempotent = r.method == reqwest::Method::GET || self.target.is_mock();
-        let mut attempt = 0;
+        let pause = self.target.real(retry::PAUSE_MS);
+        let mut retry = retry::Retry::new(retry::ATTEMPTS, pause, 1.0, idempotent);
         let i = loop {
-            attempt += 1;
             let ex = aiqum::request(&self.target.client, ep, r.clone()).await;
-            let fault = retry::transient(&ex, idempotent);
+            let again = retry.after(&ex);
             let i = self.record(ex)?;
-            match fault {
-                Some(why) if attempt < retry::ATTEMPTS => {
+            match again {
+                Some((why, pause)) => {
                     self.note(format!(
                         "CL-TRANSIENT: {} {} retried after {why}",
                         r.method, r.path
                     ));
-                    tokio::time::sleep(self.target.real(retry::PAUSE_MS)).await;
+                    tokio::time::sleep(pause).await;
                 }
-                _ => break i,
+                None => break i,
             }
         };
         let ex = &self.transcript[i];

@@ -136,7 +136,7 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
     let mut seen: Vec<crate::transport::Exchange> = Vec::new();
     let client = run.target.client.clone();
     let started = tokio::time::Instant::now();
-    let (target_name, job_text) = (run.target.name.clone(), text_of(&job));
+    let mut line = super::progress::Watch::new(&run.target.name, &text_of(&job), started);
     let outcome = match run.case.api {
         crate::case::Api::Element => {
             let ep: element::Endpoint = run
@@ -149,11 +149,13 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
             } else {
                 Keep::Absent
             };
-            let mut observe = |ex: &crate::transport::Exchange| {
-                seen.push(ex.clone());
-                super::progress::observed(&target_name, &job_text, ex, started, seen.len());
+            let mut watch = |e: poll::Event<'_>| {
+                if let poll::Event::Observed(ex) = e {
+                    seen.push(ex.clone());
+                }
+                line.event(&e);
             };
-            let out = poll::element(&client, &ep, &job, &policy, keep, &mut observe).await;
+            let out = poll::element_watched(&client, &ep, &job, &policy, keep, &mut watch).await;
             for ex in seen {
                 let transient = super::retry::transient(&ex, true).is_some();
                 let i = run.record(ex)?;
@@ -170,11 +172,13 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
                 .clone()
                 .ok_or_else(|| Stop::Skip("the target has no AIQUM endpoint".into()))?;
             let key = text_of(&job);
-            let mut observe = |ex: &crate::transport::Exchange| {
-                seen.push(ex.clone());
-                super::progress::observed(&target_name, &job_text, ex, started, seen.len());
+            let mut watch = |e: poll::Event<'_>| {
+                if let poll::Event::Observed(ex) = e {
+                    seen.push(ex.clone());
+                }
+                line.event(&e);
             };
-            let out = poll::aiqum(&client, &ep, &key, &policy, &mut observe).await;
+            let out = poll::aiqum_watched(&client, &ep, &key, &policy, &mut watch).await;
             for ex in seen {
                 let transient = super::retry::transient(&ex, true).is_some();
                 let i = run.record(ex)?;

@@ -8,9 +8,11 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::backoff::Schedule;
-use super::{Answer, End, Outcome, Policy, REQUEST_CAP, aiqum_terminal, classify_aiqum};
+use super::{
+    Answer, End, Event, Next, Outcome, Policy, REQUEST_CAP, aiqum_terminal, classify_aiqum,
+};
 use crate::transport::aiqum::{Endpoint, Request, request};
-use crate::transport::{AuthMode, Client, Exchange, Query};
+use crate::transport::{AuthMode, Client, Query};
 
 /// What decides "unchanged" for AIQUM: `state` and `status`.
 fn state_key(job: &Value) -> Value {
@@ -32,7 +34,7 @@ pub(super) async fn run(
     ep: &Endpoint,
     key: &str,
     policy: &Policy,
-    observe: &mut (dyn FnMut(&Exchange) + Send),
+    watch: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Outcome {
     let mut sched = Schedule::start(policy);
     let mut out = Outcome::new();
@@ -59,6 +61,10 @@ pub(super) async fn run(
             }
             lp_secs = Some((secs, real));
             out.long_polled = true;
+            watch(Event::Next(Next::LongPoll {
+                poll_timeout: secs,
+                real,
+            }));
         }
         let sent = Instant::now();
         let req = Request {
@@ -71,7 +77,7 @@ pub(super) async fn run(
         };
         let ex = request(client, ep, req).await;
         out.requests += 1;
-        observe(&ex);
+        watch(Event::Observed(&ex));
         let changed = match classify_aiqum(&ex) {
             Answer::Transient => {
                 out.transient += 1;
@@ -129,7 +135,8 @@ pub(super) async fn run(
                         // sooner than the minimum interval after this poll was sent (a target
                         // that answered early with a change may not long-poll at all); the
                         // standard backoff starts afresh for transient faults.
-                        if !sched.wait_min_since(sent).await {
+                        let announce = |d| watch(Event::Next(Next::In(d)));
+                        if !sched.wait_min_since_announced(sent, announce).await {
                             out.end = End::Deadline;
                             break;
                         }
@@ -139,7 +146,8 @@ pub(super) async fn run(
                 changed
             }
         };
-        if !sched.wait(changed).await {
+        let announce = |d| watch(Event::Next(Next::In(d)));
+        if !sched.wait_announced(changed, announce).await {
             out.end = End::Deadline;
             break;
         }

@@ -1,13 +1,14 @@
 //! The Element polling loop: GetAsyncResult on one handle until `complete`, the deadline or a
 //! failure, with the keepResult policy of [`Keep`]. Owns no judging (every exchange goes to the
-//! observer first) and no interval arithmetic (that is [`super::backoff`]).
+//! watcher first, then when the next poll is due) and no interval arithmetic (that is
+//! [`super::backoff`]).
 
 use serde_json::{Map, Value, json};
 
 use super::backoff::Schedule;
-use super::{Answer, End, Keep, Outcome, Policy, REQUEST_CAP, classify_element};
+use super::{Answer, End, Event, Keep, Next, Outcome, Policy, REQUEST_CAP, classify_element};
 use crate::transport::element::{Call, Endpoint, call};
-use crate::transport::{AuthMode, Client, Exchange};
+use crate::transport::{AuthMode, Client};
 
 fn get_async_result(handle: &Value, keep_result: bool, id: u64) -> Call<'static> {
     let mut params = Map::new();
@@ -36,7 +37,7 @@ pub(super) async fn run(
     handle: &Value,
     policy: &Policy,
     keep: Keep,
-    observe: &mut (dyn FnMut(&Exchange) + Send),
+    watch: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Outcome {
     let mut sched = Schedule::start(policy);
     let mut out = Outcome::new();
@@ -53,7 +54,7 @@ pub(super) async fn run(
         id += 1;
         let ex = call(client, ep, get_async_result(handle, keep_result, id)).await;
         out.requests += 1;
-        observe(&ex);
+        watch(Event::Observed(&ex));
         let changed = match classify_element(&ex) {
             Answer::Transient => {
                 out.transient += 1;
@@ -76,14 +77,15 @@ pub(super) async fn run(
                         id += 1;
                         let ex = call(client, ep, get_async_result(handle, false, id)).await;
                         out.requests += 1;
-                        observe(&ex);
+                        watch(Event::Observed(&ex));
                     }
                     return out;
                 }
                 changed
             }
         };
-        if !sched.wait(changed).await {
+        let announce = |d| watch(Event::Next(Next::In(d)));
+        if !sched.wait_announced(changed, announce).await {
             out.end = End::Deadline;
             break;
         }

@@ -39,6 +39,9 @@
 //!   job has none, falls back at once). After a transient fault it sleeps the standard backoff
 //!   before the next long poll.
 //! - Every loop is bounded by the deadline and by [`REQUEST_CAP`] requests.
+//! - Watching ([`element_watched`], [`aiqum_watched`]): besides every exchange, the watcher is
+//!   told when the poller will look again ([`Next`]): the interval just before each sleep, and
+//!   each long poll just before it is sent. Telling changes nothing in the schedule.
 //!
 //! # Example
 //!
@@ -148,6 +151,30 @@ pub struct Outcome {
     pub long_polled: bool,
     /// Remarks about how polling went (e.g. a fallback from long to standard polling).
     pub notes: Vec<String>,
+}
+
+/// When a poller will look at the job again, told to a watcher (e.g. the progress line).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Next {
+    /// The next poll is sent after this interval (the poller is sleeping it now).
+    In(Duration),
+    /// A long poll is being sent now: the target may hold it up to `poll_timeout` seconds of its
+    /// own clock, `real` in real time.
+    LongPoll {
+        /// The `poll_timeout` sent, in the target's seconds.
+        poll_timeout: u64,
+        /// How long that is in real time (`poll_timeout` divided by the policy's time scale).
+        real: Duration,
+    },
+}
+
+/// One thing a watched poll reports, in the order it happens.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// An exchange, handed over before the poller looks at it.
+    Observed(&'a Exchange),
+    /// When the poller will look again.
+    Next(Next),
 }
 
 /// Most requests one poll sends, whatever the policy (a second bound besides the deadline).
@@ -265,7 +292,24 @@ pub async fn element(
     keep: Keep,
     observe: &mut (dyn FnMut(&Exchange) + Send),
 ) -> Outcome {
-    element_loop::run(client, ep, handle, policy, keep, observe).await
+    let mut watch = |e: Event<'_>| {
+        if let Event::Observed(ex) = e {
+            observe(ex);
+        }
+    };
+    element_loop::run(client, ep, handle, policy, keep, &mut watch).await
+}
+
+/// [`element`], telling `watch` every exchange and when the next poll is due.
+pub async fn element_watched(
+    client: &Client,
+    ep: &element::Endpoint,
+    handle: &Value,
+    policy: &Policy,
+    keep: Keep,
+    watch: &mut (dyn FnMut(Event<'_>) + Send),
+) -> Outcome {
+    element_loop::run(client, ep, handle, policy, keep, watch).await
 }
 
 /// Polls an AIQUM job by key.
@@ -276,7 +320,24 @@ pub async fn aiqum(
     policy: &Policy,
     observe: &mut (dyn FnMut(&Exchange) + Send),
 ) -> Outcome {
-    aiqum_loop::run(client, ep, key, policy, observe).await
+    let mut watch = |e: Event<'_>| {
+        if let Event::Observed(ex) = e {
+            observe(ex);
+        }
+    };
+    aiqum_loop::run(client, ep, key, policy, &mut watch).await
+}
+
+/// [`aiqum`], telling `watch` every exchange, each long poll as it is sent, and when the next
+/// poll is due.
+pub async fn aiqum_watched(
+    client: &Client,
+    ep: &aiqum::Endpoint,
+    key: &str,
+    policy: &Policy,
+    watch: &mut (dyn FnMut(Event<'_>) + Send),
+) -> Outcome {
+    aiqum_loop::run(client, ep, key, policy, watch).await
 }
 
 /// Register U1/U2: whether an AIQUM job object is terminal. Split dialect (a `status` member

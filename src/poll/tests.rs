@@ -1,4 +1,5 @@
-//! Unit tests of the poller's answer classification and of the terminal register.
+//! Unit tests of the poller's answer classification and of the terminal register, and of what a
+//! watched poll tells its watcher (against the embedded mock, in virtual time).
 use serde_json::json;
 
 use super::*;
@@ -113,4 +114,151 @@ fn terminal_states_follow_the_register() {
     assert_eq!(t(json!({"state": "WARNING"})), Some(false));
     assert_eq!(t(json!({"state": "PARTIAL_FAILURES"})), Some(true));
     assert_eq!(t(json!({"status": "normal"})), None);
+}
+
+/// A watched poll's events, each with the virtual time it happened at.
+#[derive(Debug)]
+enum Seen {
+    Observed(tokio::time::Instant, String),
+    Next(tokio::time::Instant, Next),
+}
+
+fn watched_client() -> crate::transport::Client {
+    let creds = crate::transport::Credentials {
+        user: crate::mock::DEFAULT_USER.into(),
+        password: crate::transport::Secret::new(crate::mock::DEFAULT_PASSWORD),
+    };
+    let tls = crate::transport::TlsConfig::default();
+    crate::transport::Client::new(Some(creds), crate::transport::Limits::default(), &tls)
+        .expect("client")
+}
+
+async fn scripted(m: &crate::mock::RunningMock, api: &str, ms: u64) -> Value {
+    let body = json!({"steps": [{"ms": ms}], "outcome": "success"});
+    let ex = watched_client()
+        .send(
+            reqwest::Method::POST,
+            &format!("{}/{api}/jobs", m.urls.control),
+            Some(crate::transport::SendBody::Json(body)),
+            AuthMode::Default,
+            std::time::Duration::ZERO,
+        )
+        .await;
+    ex.json().cloned().expect("control answer")
+}
+
+fn record(seen: &mut Vec<Seen>) -> impl FnMut(Event<'_>) + Send + '_ {
+    |e| {
+        let now = tokio::time::Instant::now();
+        seen.push(match e {
+            Event::Observed(ex) => Seen::Observed(now, ex.request.url.clone()),
+            Event::Next(n) => Seen::Next(now, n),
+        });
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watched_element_poll_announces_each_interval_it_then_waits() {
+    let m = crate::mock::spawn(crate::mock::MockConfig::default())
+        .await
+        .expect("mock");
+    let h = scripted(&m, "element", 20_000).await["asyncHandle"].clone();
+    let ep = element::Endpoint::parse(&m.urls.element).expect("endpoint");
+    let policy = Policy {
+        min_interval: Duration::from_millis(500),
+        max_interval: Duration::from_secs(4),
+        deadline: Duration::from_secs(120),
+        ..Policy::default()
+    };
+    let mut seen = Vec::new();
+    let out = element_watched(
+        &watched_client(),
+        &ep,
+        &h,
+        &policy,
+        Keep::Keep,
+        &mut record(&mut seen),
+    )
+    .await;
+    m.stop().await;
+    assert_eq!(out.end, End::Terminal);
+    let observed = seen
+        .iter()
+        .filter(|s| matches!(s, Seen::Observed(..)))
+        .count();
+    assert_eq!(observed as u32, out.requests);
+    assert!(out.requests >= 3, "{seen:?}");
+    // Strictly alternating: answer, then when the next poll is due; the terminal answer ends it.
+    for (i, s) in seen.iter().enumerate() {
+        assert_eq!(matches!(s, Seen::Observed(..)), i % 2 == 0, "{seen:?}");
+    }
+    for pair in seen.windows(2) {
+        if let [Seen::Next(told, Next::In(d)), Seen::Observed(at, _)] = pair {
+            assert!(
+                *d >= policy.min_interval && *d <= policy.max_interval.mul_f64(1.0 + policy.jitter),
+                "{d:?}"
+            );
+            // Virtual time: the poll follows the announced interval to the timer's millisecond.
+            let gap = *at - *told;
+            assert!(
+                gap >= *d && gap <= *d + Duration::from_millis(5),
+                "polled {gap:?} after announcing {d:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watched_aiqum_long_poll_is_announced_as_it_is_sent() {
+    let m = crate::mock::spawn(crate::mock::MockConfig::default())
+        .await
+        .expect("mock");
+    let key = scripted(&m, "aiqum", 20_000).await["key"]
+        .as_str()
+        .expect("key")
+        .to_string();
+    let ep = aiqum::Endpoint::parse(&m.urls.aiqum).expect("endpoint");
+    let policy = Policy {
+        min_interval: Duration::from_millis(500),
+        deadline: Duration::from_secs(120),
+        long_poll: Some(Duration::from_secs(8)),
+        ..Policy::default()
+    };
+    let mut seen = Vec::new();
+    let out = aiqum_watched(
+        &watched_client(),
+        &ep,
+        &key,
+        &policy,
+        &mut record(&mut seen),
+    )
+    .await;
+    m.stop().await;
+    assert_eq!(out.end, End::Terminal);
+    assert!(out.long_polled && out.notes.is_empty(), "{:?}", out.notes);
+    let mut long_polls = 0;
+    for pair in seen.windows(2) {
+        match pair {
+            [Seen::Next(_, Next::LongPoll { poll_timeout, real }), next] => {
+                long_polls += 1;
+                assert_eq!(*real, Duration::from_secs(*poll_timeout), "time scale 1");
+                let Seen::Observed(_, url) = next else {
+                    panic!("a long poll announced but not sent: {seen:?}");
+                };
+                assert!(
+                    url.contains(&format!("poll_timeout={poll_timeout}")),
+                    "{url}"
+                );
+            }
+            [_, Seen::Observed(_, url)] if url.contains("poll_timeout=") => {
+                panic!("a long poll sent unannounced: {seen:?}");
+            }
+            _ => {}
+        }
+    }
+    assert!(long_polls >= 2, "{seen:?}");
+    assert!(
+        matches!(seen.first(), Some(Seen::Next(_, Next::LongPoll { .. }))),
+        "{seen:?}"
+    );
 }

@@ -178,14 +178,19 @@ pub fn harness_main() -> std::process::ExitCode {
     if cli.run.snapshots == snapshots::Mode::Auto && !cli.run.update {
         cli.run.snapshots = snapshots::Mode::Check;
     }
-    // Snapshots record what a job showed at each read; at the default scale of 50 a job's first
-    // queued phase lasts 6 ms of real time, which a loaded CI machine can overrun. The guard runs
-    // the mock 2.5 times slower (the snapshots do not depend on the scale otherwise).
+    // Snapshots record what a job showed at each read; at the default scale of 50 a provisioning
+    // job is queued for 20 ms of real time and running for 40 ms, which a debug build running 16
+    // cases at once on a loaded 2-core CI machine can overrun. The guard runs the mock 5 times
+    // slower (the snapshots do not depend on the scale otherwise).
     if matches.value_source("mock_time_scale") != Some(clap::parser::ValueSource::CommandLine) {
-        cli.run.mock_time_scale = 20.0;
+        cli.run.mock_time_scale = GUARD_TIME_SCALE;
     }
     std::process::ExitCode::from(run(cli.run).code())
 }
+
+/// The embedded mock's time scale when the suite runs as a test target (`harness_main`), unless
+/// `--mock-time-scale` is given.
+pub const GUARD_TIME_SCALE: f64 = 10.0;
 
 fn harness(msg: impl std::fmt::Display) -> Exit {
     eprintln!("jobconform: failed to {msg}");

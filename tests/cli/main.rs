@@ -2,10 +2,12 @@
 //! `run` against the embedded mock and against a separately started `serve` (read-only, with
 //! mutations and cleanup checked through the control API, interrupted mid-poll), every exit code,
 //! the JSON report against its schema, JUnit well-formedness, and that the password given through
-//! its variable appears nowhere. Every server is started here on 127.0.0.1 port 0.
+//! its variable appears nowhere; on a pseudo-terminal (`tty.rs`), the password prompt and the
+//! progress line. Every server is started here on 127.0.0.1 port 0.
 
 mod run;
 mod support;
+mod tty;
 
 use std::path::Path;
 use std::time::Duration;
