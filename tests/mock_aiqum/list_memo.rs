@@ -2,7 +2,8 @@
 //! and prefix, so a job listed again and again while it moves along its timeline must show what
 //! a plain read of it shows at that instant. Two jobs with one script start together; only the
 //! second is ever read by key (a read forgets what the list remembered of that job), so the
-//! first is listed from the memo alone. Both dialects and the deviations that reshape timelines.
+//! first is listed from the memo alone. Both dialects and the deviations that reshape timelines;
+//! and the content type the list is served with.
 
 use jobconform::mock::AiqumDialect;
 use rstest::rstest;
@@ -73,4 +74,21 @@ async fn a_listed_job_shows_what_a_read_shows_at_every_instant(
     }
     // The entry moved along the timeline: every visible change seen, each once.
     assert_eq!(seen.len(), changes, "{seen:?}");
+}
+
+/// The list goes out as the bytes it always did: `application/json`, or `text/plain` under
+/// `jobs-text-plain`, with the same JSON either way.
+#[rstest]
+#[case::json(&[], "application/json")]
+#[case::text(&["jobs-text-plain"], "text/plain; charset=utf-8")]
+#[tokio::test(start_paused = true)]
+async fn the_list_keeps_its_content_type(
+    #[case] deviations: &[&'static str],
+    #[case] content_type: &str,
+) {
+    let m = M::start(cfg(AiqumDialect::Split, deviations)).await;
+    let r = m.get("/api/management-server/jobs?max_records=3").await;
+    assert_eq!((r.status, r.ct.as_str()), (200, content_type));
+    assert_eq!(r.j()["num_records"], json!(3), "{:?}", r.json);
+    assert_eq!(r.j()["records"].as_array().map(Vec::len), Some(3));
 }
