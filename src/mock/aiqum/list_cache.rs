@@ -38,14 +38,11 @@ pub struct Memo {
     order: Vec<usize>,
     /// Whether two of those keys are equal.
     ties: bool,
-    /// Jobs handed out mutably since the last view.
+    /// Jobs handed out mutably since the last view (each once).
     touched: Vec<usize>,
     /// Rebuild the keys and the order before the next view.
     rebuild: bool,
 }
-
-/// How many handed-out jobs are checked one by one before the order is rebuilt instead.
-const TOUCHED_MAX: usize = 64;
 
 /// A job's place in the list's default order.
 fn key(j: &Job) -> (i64, u64) {
@@ -56,6 +53,11 @@ impl Memo {
     /// `job` is appended to the table.
     pub fn pushed(&mut self, job: &Job) {
         let k = key(job);
+        if self.rebuild {
+            // The keys and the order are rebuilt before the next view anyway.
+            self.slots.push(Slot::default());
+            return;
+        }
         let slots = &self.slots;
         let at = self.order.partition_point(|&j| slots[j].key < k);
         self.ties |= self.order.get(at).is_some_and(|&j| slots[j].key == k);
@@ -71,17 +73,18 @@ impl Memo {
         if let Some(slot) = self.slots.get_mut(i) {
             slot.partition = None;
             slot.rendered.clear();
-        }
-        if self.touched.len() < TOUCHED_MAX {
-            self.touched.push(i);
-        } else {
-            self.rebuild = true;
+            if !slot.touched {
+                slot.touched = true;
+                self.touched.push(i);
+            }
         }
     }
 
     /// A job was removed; `len` are left.
     pub fn removed(&mut self, len: usize) {
         self.slots = vec![Slot::default(); len];
+        self.order.clear();
+        self.touched.clear();
         self.rebuild = true;
     }
 
@@ -93,8 +96,7 @@ impl Memo {
         jobs: &'a [Job],
     ) -> View<'a> {
         if self.slots.len() != jobs.len() {
-            self.slots = vec![Slot::default(); jobs.len()];
-            self.rebuild = true;
+            self.removed(jobs.len());
         }
         let slots = &self.slots;
         let moved = |i: &usize| jobs.get(*i).map(key) != slots.get(*i).map(|s| s.key);
@@ -110,7 +112,11 @@ impl Memo {
                 .windows(2)
                 .any(|w| slots[w[0]].key == slots[w[1]].key);
         }
-        self.touched.clear();
+        for i in self.touched.drain(..) {
+            if let Some(slot) = self.slots.get_mut(i) {
+                slot.touched = false;
+            }
+        }
         self.rebuild = false;
         View {
             config,
@@ -127,6 +133,8 @@ impl Memo {
 pub struct Slot {
     /// The job's (submit time, sequence) when the order was last brought up to date.
     key: (i64, u64),
+    /// Whether the job was handed out mutably since the last view.
+    touched: bool,
     /// Whether the timeline partitions `[0, inf)` (memoized).
     partition: Option<bool>,
     /// At most one entry per prefix.

@@ -298,3 +298,42 @@ fn a_job_changed_in_place_is_listed_as_it_is_now() {
     }
     assert_eq!(list(&mut s), bytes(old(&s)));
 }
+
+#[test]
+fn jobs_removed_and_added_between_lists_are_listed_as_they_are() {
+    let config = MockConfig::default();
+    let mut s = state(&config, true);
+    let q = vec![("max_records".to_string(), "1000".to_string())];
+    let old = |s: &AiqumState| {
+        let v = old_answer(s, &config, "/api", "/x", &q, 900);
+        v.map(|v| serde_json::to_vec(&v).unwrap_or_default())
+    };
+    assert_eq!(answer_bytes(&mut s, "/api", "/x", &q, 900), old(&s));
+    for n in 0..3 {
+        let key = s.jobs()[HISTORY + 2 * n].key.clone();
+        assert!(s.remove_job(&key));
+        let script = script(vec![step(300, None, None)], Outcome::Success);
+        s.push_job(
+            "Added".into(),
+            "added".into(),
+            -(n as i64),
+            script,
+            Origin::Scripted,
+            None,
+        );
+        assert_eq!(answer_bytes(&mut s, "/api", "/x", &q, 900), old(&s), "{n}");
+    }
+    // Removed and added again before the list looks.
+    let key = s.jobs()[HISTORY].key.clone();
+    assert!(s.remove_job(&key));
+    let script = script(Vec::new(), Outcome::Failure);
+    s.push_job(
+        "Late".into(),
+        "late".into(),
+        100,
+        script,
+        Origin::Scripted,
+        None,
+    );
+    assert_eq!(answer_bytes(&mut s, "/api", "/x", &q, 900), old(&s));
+}
