@@ -38,6 +38,11 @@ pub mod list;
 mod list_cache;
 pub mod provision;
 pub mod reply;
+mod summary;
+
+pub use provision::call_script;
+use provision::step;
+pub use summary::state_summary;
 #[cfg(test)]
 mod state_tests;
 
@@ -47,7 +52,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::script::{JobScript, Outcome, ScriptStep};
+use super::script::{JobScript, Outcome};
 use super::{MockConfig, State, clock::Clock};
 
 /// Where a job came from.
@@ -363,7 +368,7 @@ impl AiqumState {
     }
 }
 
-fn apply(objects: &mut BTreeMap<(Kind, String), Value>, effect: Effect) {
+pub(super) fn apply(objects: &mut BTreeMap<(Kind, String), Value>, effect: Effect) {
     match effect {
         Effect::Create(kind, key, v) => {
             objects.insert((kind, key), v);
@@ -381,76 +386,6 @@ fn apply(objects: &mut BTreeMap<(Kind, String), Value>, effect: Effect) {
             objects.remove(&(kind, key));
         }
     }
-}
-
-fn step(ms: u64, state: &str) -> ScriptStep {
-    ScriptStep {
-        ms,
-        state: Some(state.to_string()),
-        status: None,
-        details: None,
-    }
-}
-
-/// The timeline of a job started by a provisioning call: `queued` for a third of
-/// `config.aiqum_job_ms` (long enough that a client polling at once after the 202 sees it even on
-/// a loaded machine and a fast time scale, so snapshots do not depend on timing), then `running`,
-/// then success.
-pub fn call_script(config: &MockConfig) -> JobScript {
-    let total = config.aiqum_job_ms;
-    let steps = if total >= 2 {
-        let queued = (total / 3).max(1);
-        vec![step(queued, "queued"), step(total - queued, "running")]
-    } else if total == 1 {
-        vec![step(1, "running")]
-    } else {
-        Vec::new()
-    };
-    JobScript {
-        steps,
-        outcome: Outcome::Success,
-        result_type: None,
-        result: None,
-        error: None,
-        name: None,
-        faults: Vec::new(),
-    }
-}
-
-/// For the control API's `/state`: jobs by lifecycle state and by status (split vocabulary,
-/// whatever the dialect), and the provisioned objects still present.
-pub fn state_summary(s: &AiqumState) -> Value {
-    let now = s.now_ms();
-    let config = &s.config;
-    let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
-    let mut objects = s.objects.clone();
-    let mut pending: Vec<(i64, u64, Effect)> = Vec::new();
-    for j in &s.jobs {
-        if let Some(seg) = jobs::segment_at(j, config, now) {
-            *by_state.entry(seg.state.clone()).or_default() += 1;
-            *by_status.entry(seg.status.clone()).or_default() += 1;
-        }
-        let at = jobs::succeeded_at(j, config).filter(|at| *at <= now);
-        if let (false, Some(e), Some(at)) = (j.applied, &j.effect, at) {
-            pending.push((at, j.seq, e.clone()));
-        }
-    }
-    pending.sort_by_key(|p| (p.0, p.1));
-    for (_, _, e) in pending {
-        apply(&mut objects, e);
-    }
-    let keys = |kind: Kind| -> Vec<&String> {
-        objects
-            .keys()
-            .filter(|(k, _)| *k == kind)
-            .map(|(_, key)| key)
-            .collect()
-    };
-    json!({
-        "jobs": {"total": s.jobs.len(), "by_state": by_state, "by_status": by_status},
-        "objects": {"luns": keys(Kind::Lun), "file_shares": keys(Kind::FileShare)},
-    })
 }
 
 /// Routes.

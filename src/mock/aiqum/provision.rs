@@ -2,7 +2,8 @@
 //! Validates bodies synchronously (400), answers 202 with `{"job": {"key", "_links"}}`, and
 //! records the object change as the job's effect (applied when the job succeeds). Also serves
 //! GET of the objects. Deviations served here: `accept-200`, `accept-no-key`,
-//! `accept-link-wrong-key`. Holds no lock across an `.await`.
+//! `accept-link-wrong-key`. Also the timeline a provisioning call's job follows ([`call_script`]).
+//! Holds no lock across an `.await`.
 
 use std::sync::Arc;
 
@@ -16,7 +17,9 @@ use serde_json::{Map, Value, json};
 use super::super::State;
 use super::jobs::job_href;
 use super::reply::{self, Note};
-use super::{Effect, Kind, Origin, call_script};
+use super::{Effect, Kind, Origin};
+use crate::mock::MockConfig;
+use crate::mock::script::{JobScript, Outcome, ScriptStep};
 
 /// The provisioning routes under `/api` and `/api/v2`.
 pub fn routes() -> Router<Arc<State>> {
@@ -345,4 +348,39 @@ async fn list_objects(AxState(st): AxState<Arc<State>>, req: Request) -> Respons
         "_links": {"self": {"href": req.uri().to_string()}},
     });
     reply::json_answer(&st.config, StatusCode::OK, &body, false)
+}
+
+/// A running step of `ms` target milliseconds in lifecycle `state`.
+pub(super) fn step(ms: u64, state: &str) -> ScriptStep {
+    ScriptStep {
+        ms,
+        state: Some(state.to_string()),
+        status: None,
+        details: None,
+    }
+}
+
+/// The timeline of a job started by a provisioning call: `queued` for a third of
+/// `config.aiqum_job_ms` (long enough that a client polling at once after the 202 sees it even on
+/// a loaded machine and a fast time scale, so snapshots do not depend on timing), then `running`,
+/// then success.
+pub fn call_script(config: &MockConfig) -> JobScript {
+    let total = config.aiqum_job_ms;
+    let steps = if total >= 2 {
+        let queued = (total / 3).max(1);
+        vec![step(queued, "queued"), step(total - queued, "running")]
+    } else if total == 1 {
+        vec![step(1, "running")]
+    } else {
+        Vec::new()
+    };
+    JobScript {
+        steps,
+        outcome: Outcome::Success,
+        result_type: None,
+        result: None,
+        error: None,
+        name: None,
+        faults: Vec::new(),
+    }
 }
