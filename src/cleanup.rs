@@ -91,7 +91,7 @@ const AIQUM_AT_ONCE: usize = 4;
 /// Removes everything outstanding in the target's ledger (whatever the run's state, interrupted
 /// or not) and returns what could not be removed. Removed objects are forgotten by the ledger.
 /// Element objects go one at a time in the order of the module docs; AIQUM objects, which do not
-/// depend on each other, up to [`AIQUM_AT_ONCE`] at a time, alongside the Element ones.
+/// depend on each other, up to `AIQUM_AT_ONCE` (4) at a time, alongside the Element ones.
 pub async fn clean(target: &Target) -> Vec<Leftover> {
     use futures_util::stream::{self, StreamExt};
     let mut items = target.ledger.outstanding();

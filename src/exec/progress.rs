@@ -3,7 +3,7 @@
 //! showed, the time since the poll began, the number of requests so far and when the poller will
 //! look again (`next poll in 2.4 s`, or `long poll (30 s)` while a long poll is outstanding); the
 //! line is cleared when the poll ends. Nothing is printed in CI or when stderr is not a terminal.
-//! The text is a pure function of those values ([`line`]). Never judges anything.
+//! The text is a pure function of those values ([`fn@line`]). Never judges anything.
 
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;

@@ -300,7 +300,7 @@ pub async fn element(
     element_loop::run(client, ep, handle, policy, keep, &mut watch).await
 }
 
-/// [`element`], telling `watch` every exchange and when the next poll is due.
+/// [`fn@element`], telling `watch` every exchange and when the next poll is due.
 pub async fn element_watched(
     client: &Client,
     ep: &element::Endpoint,
@@ -328,7 +328,7 @@ pub async fn aiqum(
     aiqum_loop::run(client, ep, key, policy, &mut watch).await
 }
 
-/// [`aiqum`], telling `watch` every exchange, each long poll as it is sent, and when the next
+/// [`fn@aiqum`], telling `watch` every exchange, each long poll as it is sent, and when the next
 /// poll is due.
 pub async fn aiqum_watched(
     client: &Client,

@@ -26,7 +26,7 @@ pub struct Ready {
     /// Cases about the whole job list take this exclusively, every other case shared.
     pub list_lock: Arc<RwLock<()>>,
     /// For the embedded mock, its configuration: cases about the whole job list run on a fresh
-    /// copy of it (see [`on_private_mock`]) instead of taking `list_lock`.
+    /// copy of it (see `on_private_mock`) instead of taking `list_lock`.
     pub private: Option<Arc<MockConfig>>,
     /// Firmware label (snapshot directory).
     pub label: String,

@@ -5,16 +5,15 @@
 //! `offset` >= 0; `_links.next.href` is a full `/api...` path carrying every parameter). Other
 //! query parameters are ignored. In the literal dialect (no `status` member) the `status` filter
 //! matches `state`. Deviations served here: `list-num-records-wrong`, `list-oldest-first`,
-//! `list-default-all`, `pages-overlap`, `list-ignores-filters`. [`answer`] is pure; the route
-//! serves [`answer_bytes`], the same answer as bytes, which also fills the state's list memo. The
+//! `list-default-all`, `pages-overlap`, `list-ignores-filters`. The route serves
+//! [`answer_bytes`], the answer as compact JSON bytes, which also fills the state's list memo
+//! (the test-only oracle `list_equiv.rs` checks those bytes against the original algorithm). The
 //! caller locks and passes `now`.
 
-use serde_json::{Map, Value, json};
-
 use super::super::MockConfig;
-use super::jobs::{self, Render, Segment};
+use super::Job;
+use super::jobs::{self, Segment};
 use super::reply::encode;
-use super::{AiqumState, Job};
 
 /// Default page size.
 pub const DEFAULT_MAX: usize = 20;
@@ -240,44 +239,6 @@ fn num_records(config: &MockConfig, n: usize) -> usize {
     } else {
         n
     }
-}
-
-/// The list answer, or why the query is refused. `self_href` is the request's path and query.
-pub fn answer(
-    s: &AiqumState,
-    config: &MockConfig,
-    prefix: &str,
-    self_href: &str,
-    pairs: &[(String, String)],
-    now: i64,
-) -> Result<Value, BadQuery> {
-    let q = parse(pairs)?;
-    let render = Render {
-        config,
-        prefix,
-        wall0: s.wall0(),
-        flap: false,
-    };
-    let rows = ordered_rows(s.jobs(), config, &q, render.wall0, now);
-    let total = rows.len();
-    let (start, limit) = window(&q, config, total);
-    let page: Vec<Value> = rows
-        .iter()
-        .skip(start)
-        .take(limit)
-        .map(|r| jobs::render(r.job, &r.seg, &render))
-        .collect();
-    let n = page.len();
-    let mut links = json!({"self": {"href": self_href}});
-    if let Some(href) = next_href(config, prefix, &q, (start, limit), n, total) {
-        links["next"] = json!({"href": href});
-    }
-    let mut out = Map::new();
-    out.insert("records".into(), Value::Array(page));
-    out.insert("num_records".into(), Value::from(num_records(config, n)));
-    out.insert("total_records".into(), Value::from(total));
-    out.insert("_links".into(), links);
-    Ok(Value::Object(out))
 }
 
 #[path = "list_bytes.rs"]

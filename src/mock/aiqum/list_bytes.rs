@@ -1,5 +1,5 @@
-//! The list answer as bytes, for the route: [`answer_bytes`] writes what [`super::answer`]'s value
-//! serializes to straight into one buffer, taking each job's entry from the memo
+//! The list answer as bytes, for the route: [`answer_bytes`] writes the answer's compact JSON
+//! straight into one buffer, taking each job's entry from the memo
 //! ([`super::super::list_cache`]) when the job is still in the segment it was rendered at, and
 //! walking the memo's submit order in place of sorting when nothing filters and the order is by
 //! submit time. Child of `list` (shares its query, window and links); decides nothing of its own.
@@ -66,9 +66,9 @@ fn table_page(v: &mut View<'_>, q: &Query, ascending: bool, prefix: &str, now: i
     }
 }
 
-/// [`super::answer`] for the state's own configuration as the compact JSON bytes of its value, written
-/// straight into one buffer; each job's entry is rendered once per segment and prefix (see
-/// [`super::list_cache`]).
+/// The list answer for the state's own configuration (or why the query is refused), as compact
+/// JSON bytes written straight into one buffer; `self_href` is the request's path and query. Each
+/// job's entry is rendered once per segment and prefix (see `list_cache`).
 pub fn answer_bytes(
     s: &mut AiqumState,
     prefix: &str,

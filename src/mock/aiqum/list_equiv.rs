@@ -1,6 +1,5 @@
-//! Differential test of the list answer: [`super::answer`] and the bytes the route serves
-//! ([`super::answer_bytes`], memo and table walk included) against the implementation they
-//! replaced (which rendered every job before filtering and paging), over jobs with scripted
+//! Differential test of the list answer: the bytes the route serves ([`super::answer_bytes`],
+//! memo and table walk included) against the implementation they replaced (which rendered every job before filtering and paging), over jobs with scripted
 //! states and statuses, both dialects, the deviations that shape the list, every filter and
 //! ordering and several pages, at instants forwards and back, on both prefixes; and the memo
 //! forgetting a job that is changed. Test-only; owns nothing the mock serves.
@@ -257,9 +256,7 @@ fn the_answer_equals_rendering_every_job_first() {
                 for (j, q) in queries().into_iter().enumerate() {
                     let prefix = ["/api", "/api/v2"][(k + j) % 2];
                     let href = "/api/management-server/jobs?x=\"1\"";
-                    let new = answer(&s, &config, prefix, href, &q, now);
                     let old = old_answer(&s, &config, prefix, href, &q, now);
-                    assert_eq!(new, old, "{dialect:?} {set:?} now={now} {q:?}");
                     let bytes = answer_bytes(&mut s, prefix, href, &q, now);
                     let old_bytes = old.map(|v| serde_json::to_vec(&v).unwrap_or_default());
                     assert_eq!(bytes, old_bytes, "{dialect:?} {set:?} now={now} {q:?}");
