@@ -137,6 +137,13 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
     let client = run.target.client.clone();
     let started = tokio::time::Instant::now();
     let mut line = super::progress::Watch::new(&run.target.name, &text_of(&job), started);
+    // Every exchange is kept for recording after the poll; every event moves the progress line.
+    let mut watch = |e: poll::Event<'_>| {
+        if let poll::Event::Observed(ex) = e {
+            seen.push(ex.clone());
+        }
+        line.event(&e);
+    };
     let outcome = match run.case.api {
         crate::case::Api::Element => {
             let ep: element::Endpoint = run
@@ -148,12 +155,6 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
                 Keep::Keep
             } else {
                 Keep::Absent
-            };
-            let mut watch = |e: poll::Event<'_>| {
-                if let poll::Event::Observed(ex) = e {
-                    seen.push(ex.clone());
-                }
-                line.event(&e);
             };
             let out = poll::element_watched(&client, &ep, &job, &policy, keep, &mut watch).await;
             for ex in seen {
@@ -172,12 +173,6 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
                 .clone()
                 .ok_or_else(|| Stop::Skip("the target has no AIQUM endpoint".into()))?;
             let key = text_of(&job);
-            let mut watch = |e: poll::Event<'_>| {
-                if let poll::Event::Observed(ex) = e {
-                    seen.push(ex.clone());
-                }
-                line.event(&e);
-            };
             let out = poll::aiqum_watched(&client, &ep, &key, &policy, &mut watch).await;
             for ex in seen {
                 let transient = super::retry::transient(&ex, true).is_some();
