@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::{MockUrls, Table, median};
 use jobconform::poll::{self, End, Keep, Policy};
-use jobconform::transport::{AuthMode, Client, Query, aiqum, element};
+use jobconform::transport::{AuthMode, Client, aiqum, element};
 use serde_json::json;
 
 /// Durations of the jobs, seconds.
@@ -68,14 +68,7 @@ async fn fixed_aiqum(c: &Client, ep: &aiqum::Endpoint, key: &str, every: Duratio
     let mut n = 0u32;
     while start.elapsed() < DEADLINE {
         n += 1;
-        let r = aiqum::Request {
-            method: reqwest::Method::GET,
-            path: &path,
-            query: Query::new(),
-            body: None,
-            auth: AuthMode::Default,
-            extra_wait: Duration::ZERO,
-        };
+        let r = aiqum::Request::get(&path);
         let ex = aiqum::request(c, ep, r).await;
         if ex.json().and_then(poll::aiqum_terminal) == Some(true) {
             return (n, true);

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{MockUrls, Table, median};
 use jobconform::poll::{self, End, Keep, Policy};
-use jobconform::transport::{AuthMode, Client, Exchange, Query, aiqum, element};
+use jobconform::transport::{AuthMode, Client, Exchange, aiqum, element};
 use serde_json::{Value, json};
 
 /// One random timeline and how it is polled.
@@ -132,14 +132,7 @@ async fn bare_loop(c: &Client, u: &MockUrls, bare: &reqwest::Client, case: &Case
         let path = format!("/management-server/jobs/{key}");
         while start.elapsed() < case.deadline {
             n += 1;
-            let r = aiqum::Request {
-                method: reqwest::Method::GET,
-                path: &path,
-                query: Query::new(),
-                body: None,
-                auth: AuthMode::Default,
-                extra_wait: Duration::ZERO,
-            };
+            let r = aiqum::Request::get(&path);
             if aiqum_terminal(&aiqum::request(c, &ep, r).await) {
                 break;
             }

@@ -818,15 +818,7 @@ mod against_the_aiqum_mock {
     use super::*;
 
     async fn get(c: &Client, ep: &Endpoint, path: &str) -> Exchange {
-        let r = Request {
-            method: reqwest::Method::GET,
-            path,
-            query: Query::new(),
-            body: None,
-            auth: AuthMode::Default,
-            extra_wait: Duration::ZERO,
-        };
-        aiqum::request(c, ep, r).await
+        aiqum::request(c, ep, Request::get(path)).await
     }
 
     async fn lun(c: &Client, ep: &Endpoint) -> Exchange {

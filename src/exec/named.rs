@@ -34,17 +34,6 @@ fn arg<'v>(args: &'v Value, k: &str) -> Result<&'v Value, Stop> {
         .ok_or_else(|| Stop::Harness(format!("run check: argument {k:?} is missing")))
 }
 
-fn get(path: &str, query: Query) -> aiqum::Request<'_> {
-    aiqum::Request {
-        method: reqwest::Method::GET,
-        path,
-        query,
-        body: None,
-        auth: AuthMode::Default,
-        extra_wait: Duration::ZERO,
-    }
-}
-
 /// Path of a server-given href, relative to the origin when it is an absolute URL.
 fn href_path(href: &str) -> String {
     match reqwest::Url::parse(href) {
@@ -61,7 +50,10 @@ async fn list_walk(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
     let mut query = Query::new();
     query.insert("max_records".into(), n.to_string());
     let mut i = run
-        .um_request(get("/management-server/jobs", query))
+        .um_request(aiqum::Request {
+            query,
+            ..aiqum::Request::get("/management-server/jobs")
+        })
         .await?;
     let mut seen = BTreeSet::new();
     let mut j = Judgement::default();
@@ -102,7 +94,7 @@ async fn list_walk(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
             .map(href_path);
         match next {
             Some(href) if !recs.is_empty() => {
-                i = run.um_request(get(&href, Query::new())).await?;
+                i = run.um_request(aiqum::Request::get(&href)).await?;
             }
             _ => return run.absorb(j),
         }
@@ -232,13 +224,13 @@ async fn not_listed(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
 async fn readable_at_once(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
     let key = text_of(arg(args, "job")?);
     let path = format!("/management-server/jobs/{key}");
-    let first = run.um_request(get(&path, Query::new())).await?;
+    let first = run.um_request(aiqum::Request::get(&path)).await?;
     if run.ex(first).status() == Some(200) {
         return Ok(());
     }
     for _ in 0..6 {
         tokio::time::sleep(run.target.real(500)).await;
-        let i = run.um_request(get(&path, Query::new())).await?;
+        let i = run.um_request(aiqum::Request::get(&path)).await?;
         if run.ex(i).status() == Some(200) {
             run.findings.push(
                 Finding::new(rule, "the new job was not readable at once, only later")
@@ -268,8 +260,9 @@ async fn long_poll_timing(run: &mut Run<'_>, rule: &str, args: &Value) -> StepRe
     query.insert("poll_timeout".into(), secs.to_string());
     let path = format!("/management-server/jobs/{key}");
     let req = aiqum::Request {
+        query,
         extra_wait: run.target.real(timeout_ms + slack_ms) + Duration::from_secs(1),
-        ..get(&path, query)
+        ..aiqum::Request::get(&path)
     };
     let i = run.um_request(req).await?;
     let ex = run.ex(i);

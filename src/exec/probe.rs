@@ -29,12 +29,9 @@ pub async fn probe(target: &Target) -> Capabilities {
     query.insert("poll_timeout".into(), "2".into());
     let path = format!("/management-server/jobs/{key}");
     let req = aiqum::Request {
-        method: reqwest::Method::GET,
-        path: &path,
         query,
-        body: None,
-        auth: AuthMode::Default,
         extra_wait: target.real(4000) + Duration::from_secs(1),
+        ..aiqum::Request::get(&path)
     };
     let ex = aiqum::request(&target.client, ep, req).await;
     let Ok(resp) = &ex.response else {
@@ -104,12 +101,8 @@ async fn running_job(
             query.insert("state".into(), "running".into());
             query.insert("max_records".into(), "5".into());
             let req = aiqum::Request {
-                method: reqwest::Method::GET,
-                path: "/management-server/jobs",
                 query,
-                body: None,
-                auth: AuthMode::Default,
-                extra_wait: Duration::ZERO,
+                ..aiqum::Request::get("/management-server/jobs")
             };
             let ex = aiqum::request(&target.client, ep, req).await;
             let records = ex

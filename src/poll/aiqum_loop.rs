@@ -12,7 +12,7 @@ use super::{
     Answer, End, Event, Next, Outcome, Policy, REQUEST_CAP, aiqum_terminal, classify_aiqum,
 };
 use crate::transport::aiqum::{Endpoint, Request, request};
-use crate::transport::{AuthMode, Client, Query};
+use crate::transport::{Client, Query};
 
 /// What decides "unchanged" for AIQUM: `state` and `status`.
 fn state_key(job: &Value) -> Value {
@@ -68,12 +68,9 @@ pub(super) async fn run(
         }
         let sent = Instant::now();
         let req = Request {
-            method: reqwest::Method::GET,
-            path: &path,
             query,
-            body: None,
-            auth: AuthMode::Default,
             extra_wait: lp_secs.map_or(Duration::ZERO, |(_, real)| real),
+            ..Request::get(&path)
         };
         let ex = request(client, ep, req).await;
         out.requests += 1;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Target;
-use crate::transport::{AuthMode, Exchange, Query, TransportError, aiqum, element};
+use crate::transport::{AuthMode, Exchange, TransportError, aiqum, element};
 
 /// What a target says it is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -111,14 +111,7 @@ pub async fn fingerprint(target: &Target) -> Result<Fingerprint, Unusable> {
         let x = aiqum::request(
             &target.client,
             ep,
-            aiqum::Request {
-                method: reqwest::Method::GET,
-                path: "/management-server/system",
-                query: Query::new(),
-                body: None,
-                auth: AuthMode::Default,
-                extra_wait: std::time::Duration::ZERO,
-            },
+            aiqum::Request::get("/management-server/system"),
         )
         .await;
         gate(target, &x)?;

@@ -96,6 +96,21 @@ pub struct Request<'a> {
     pub extra_wait: Duration,
 }
 
+impl<'a> Request<'a> {
+    /// A plain GET of `path` (no query, no body, default authentication, no extra wait); other
+    /// fields are set with struct update syntax: `Request { query, ..Request::get(path) }`.
+    pub fn get(path: &'a str) -> Request<'a> {
+        Request {
+            method: reqwest::Method::GET,
+            path,
+            query: Query::new(),
+            body: None,
+            auth: AuthMode::Default,
+            extra_wait: Duration::ZERO,
+        }
+    }
+}
+
 /// Sends a request and records the exchange.
 pub async fn request(client: &Client, ep: &Endpoint, r: Request<'_>) -> Exchange {
     let url = ep.url(r.path, &r.query);

@@ -276,12 +276,8 @@ impl Sut {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let r = aiqum::Request {
-            method: reqwest::Method::GET,
-            path,
             query,
-            body: None,
-            auth: AuthMode::Default,
-            extra_wait: Duration::ZERO,
+            ..aiqum::Request::get(path)
         };
         let ex = self.block_on(aiqum::request(&self.client, &self.um, r));
         let (status, body) = self.exchange_json(&ex);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use jobconform::poll::{End, Outcome, Policy};
-use jobconform::transport::{AuthMode, Client, Exchange, Query, aiqum, element};
+use jobconform::transport::{AuthMode, Client, Exchange, aiqum, element};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -43,15 +43,7 @@ async fn send(api: Api, client: &Client, base: &str, n: u64) -> Exchange {
         Api::Aiqum => {
             let ep = aiqum::Endpoint::parse(&format!("{base}/api")).expect("ep");
             let path = format!("/management-server/jobs/{KEY}");
-            let req = aiqum::Request {
-                method: reqwest::Method::GET,
-                path: &path,
-                query: Query::new(),
-                body: None,
-                auth: AuthMode::Default,
-                extra_wait: Duration::ZERO,
-            };
-            aiqum::request(client, &ep, req).await
+            aiqum::request(client, &ep, aiqum::Request::get(&path)).await
         }
     }
 }
