@@ -127,29 +127,43 @@ pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -
     }
 }
 
+/// Why `case` does not start: the run was interrupted, or [`cannot_run`].
 fn skip_reason(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Option<String> {
-    use crate::case::{Api, Capability, Needs};
-    let c = &case.case;
     if target.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         return Some("interrupted: nothing new is started".into());
     }
+    cannot_run(case, target, caps)
+}
+
+/// Why `target` cannot run `case`, if it cannot.
+pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Option<String> {
+    use crate::case::{Api, Capability, Needs};
+    let c = &case.case;
     match c.api {
         Api::Element if target.element.is_none() => {
-            return Some("the target has no Element endpoint".into());
+            return Some("target has no Element endpoint (--element)".into());
         }
         Api::Aiqum if target.aiqum.is_none() => {
-            return Some("the target has no AIQUM endpoint".into());
+            return Some("target has no AIQUM endpoint (--aiqum)".into());
         }
         _ => {}
     }
-    if c.needs == Needs::Scripted && !target.is_mock() {
-        return Some("needs scripted jobs, which only the mock offers".into());
-    }
-    if c.needs == Needs::Mutations && !target.allow_mutations {
-        return Some("creates objects; run with --allow-mutations to include it".into());
+    match c.needs {
+        Needs::Scripted if !target.is_mock() => {
+            return Some("needs the mock's scripted jobs; never runs on a live target".into());
+        }
+        Needs::Mutations if !target.allow_mutations => {
+            return Some("creates objects on the target: run with --allow-mutations".into());
+        }
+        Needs::Mutations
+            if c.api == Api::Aiqum && !target.is_mock() && target.aiqum_call.is_none() =>
+        {
+            return Some("no aiqum_call configured for this target (see --profile)".into());
+        }
+        _ => {}
     }
     if c.requires.contains(&Capability::LongPoll) && !caps.long_poll {
-        return Some("needs AIQUM long polling, which the target does not offer".into());
+        return Some("target does not offer AIQUM long polling (register U3)".into());
     }
     None
 }

@@ -9,10 +9,10 @@ use libtest_mimic::Trial;
 use tokio::sync::{RwLock, Semaphore};
 
 use super::RunArgs;
-use super::trials::{Ready, cannot_run};
+use super::trials::Ready;
 use crate::case::{Api, LoadedCase, Needs};
 use crate::cleanup::Leftover;
-use crate::exec::Capabilities;
+use crate::exec::{Capabilities, cannot_run};
 use crate::mock::{self, MockConfig, RunningMock};
 use crate::report::{CaseRecord, Dialects, TargetRecord, element_dialect};
 use crate::target::fingerprint::{Fingerprint, Unusable, fingerprint};

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use libtest_mimic::{Completion, Failed, Trial};
 use tokio::sync::{RwLock, Semaphore};
 
-use crate::case::{Api, Capability, LoadedCase, Needs};
-use crate::exec::{Capabilities, CaseOutcome, Status};
+use crate::case::LoadedCase;
+use crate::exec::{Capabilities, CaseOutcome, Status, cannot_run};
 use crate::mock::{self, MockConfig};
 use crate::report::{self, CaseRecord, Verdict, text};
 use crate::target::Target;
@@ -40,38 +40,6 @@ pub fn needs_whole_target(case: &LoadedCase) -> bool {
 
 /// The per-trial records, filled as trials finish.
 pub type Records = Arc<Mutex<Vec<CaseRecord>>>;
-
-/// Why `target` cannot run `case`, if it cannot.
-pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Option<String> {
-    let c = &case.case;
-    match c.api {
-        Api::Element if target.element.is_none() => {
-            return Some("target has no Element endpoint (--element)".into());
-        }
-        Api::Aiqum if target.aiqum.is_none() => {
-            return Some("target has no AIQUM endpoint (--aiqum)".into());
-        }
-        _ => {}
-    }
-    match c.needs {
-        Needs::Scripted if !target.is_mock() => {
-            return Some("needs the mock's scripted jobs; never runs on a live target".into());
-        }
-        Needs::Mutations if !target.allow_mutations => {
-            return Some("creates objects on the target: run with --allow-mutations".into());
-        }
-        Needs::Mutations
-            if c.api == Api::Aiqum && !target.is_mock() && target.aiqum_call.is_none() =>
-        {
-            return Some("no aiqum_call configured for this target (see --profile)".into());
-        }
-        _ => {}
-    }
-    if c.requires.contains(&Capability::LongPoll) && !caps.long_poll {
-        return Some("target does not offer AIQUM long polling (register U3)".into());
-    }
-    None
-}
 
 fn panic_text(e: tokio::task::JoinError) -> String {
     if e.is_panic() {
