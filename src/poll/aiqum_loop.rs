@@ -53,7 +53,7 @@ pub(super) async fn run(
         let mut lp_secs = None;
         // With less than a whole second left no long poll fits: the poll is a plain GET, and
         // the standard schedule (which never polls past the deadline) takes the rest.
-        let fits = long.and_then(|t| long_poll_secs(t, sched.remaining(), policy.time_scale));
+        let fits = long.and_then(|t| long_poll_secs(t, sched.remaining(), sched.policy.time_scale));
         if let Some((secs, real)) = fits {
             query.insert("poll_timeout".into(), secs.to_string());
             if let Some(lm) = &last_modified {
@@ -133,7 +133,7 @@ pub(super) async fn run(
                         // that answered early with a change may not long-poll at all); the
                         // standard backoff starts afresh for transient faults.
                         let announce = |d| watch(Event::Next(Next::In(d)));
-                        if !sched.wait_min_since_announced(sent, announce).await {
+                        if !sched.wait_min_since(sent, announce).await {
                             out.end = End::Deadline;
                             break;
                         }
@@ -144,7 +144,7 @@ pub(super) async fn run(
             }
         };
         let announce = |d| watch(Event::Next(Next::In(d)));
-        if !sched.wait_announced(changed, announce).await {
+        if !sched.wait(changed, announce).await {
             out.end = End::Deadline;
             break;
         }

@@ -119,15 +119,10 @@ impl Schedule {
         d
     }
 
-    /// Sleeps until the next poll; `false` (without sleeping) when that poll would start after
-    /// the deadline, i.e. the poller must give up now.
-    pub async fn wait(&mut self, changed: bool) -> bool {
-        self.wait_announced(changed, |_| {}).await
-    }
-
-    /// [`Schedule::wait`], telling `announce` the interval just before sleeping it (not called
-    /// when the poller must give up). The schedule is exactly that of `wait`.
-    pub async fn wait_announced(&mut self, changed: bool, announce: impl FnOnce(Duration)) -> bool {
+    /// Sleeps until the next poll, telling `announce` the interval just before sleeping it;
+    /// `false` (without sleeping or announcing) when that poll would start after the deadline,
+    /// i.e. the poller must give up now.
+    pub async fn wait(&mut self, changed: bool, announce: impl FnOnce(Duration)) -> bool {
         let d = self.next_interval(changed);
         let at = Instant::now() + d;
         if at > self.deadline {
@@ -139,21 +134,12 @@ impl Schedule {
     }
 
     /// Restarts the interval sequence and sleeps until `min_interval` after `sent` (at once if
-    /// that has passed); `false` (without sleeping) when that is after the deadline. Used after a
-    /// long poll answered: the next poll may follow at once, but never sooner than the minimum
-    /// after the previous one was sent (CL-NO-HAMMER holds even if the target's early answer
-    /// means it does not long-poll at all).
-    pub async fn wait_min_since(&mut self, sent: Instant) -> bool {
-        self.wait_min_since_announced(sent, |_| {}).await
-    }
-
-    /// [`Schedule::wait_min_since`], telling `announce` how long it will sleep (possibly zero)
-    /// just before sleeping (not called when the poller must give up).
-    pub async fn wait_min_since_announced(
-        &mut self,
-        sent: Instant,
-        announce: impl FnOnce(Duration),
-    ) -> bool {
+    /// that has passed), telling `announce` how long just before sleeping; `false` (without
+    /// sleeping or announcing) when that is after the deadline. Used after a long poll answered:
+    /// the next poll may follow at once, but never sooner than the minimum after the previous one
+    /// was sent (CL-NO-HAMMER holds even if the target's early answer means it does not long-poll
+    /// at all).
+    pub async fn wait_min_since(&mut self, sent: Instant, announce: impl FnOnce(Duration)) -> bool {
         self.reset();
         let at = sent + self.policy.min_interval;
         if at > self.deadline {

@@ -85,7 +85,7 @@ pub(super) async fn run(
             }
         };
         let announce = |d| watch(Event::Next(Next::In(d)));
-        if !sched.wait_announced(changed, announce).await {
+        if !sched.wait(changed, announce).await {
             out.end = End::Deadline;
             break;
         }
