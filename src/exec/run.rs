@@ -181,14 +181,16 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn element_ep(&self) -> Result<&'a element::Endpoint, Stop> {
+    /// The target's Element endpoint, or a skip when it has none.
+    pub(super) fn element_ep(&self) -> Result<&'a element::Endpoint, Stop> {
         self.target
             .element
             .as_ref()
             .ok_or_else(|| Stop::Skip("the target has no Element endpoint".into()))
     }
 
-    fn aiqum_ep(&self) -> Result<&'a aiqum::Endpoint, Stop> {
+    /// The target's AIQUM endpoint, or a skip when it has none.
+    pub(super) fn aiqum_ep(&self) -> Result<&'a aiqum::Endpoint, Stop> {
         self.target
             .aiqum
             .as_ref()
@@ -421,24 +423,5 @@ pub fn job_key_of(url: &str) -> Option<String> {
     if rest.is_empty() || rest.contains('/') {
         return None;
     }
-    Some(percent_decode(rest))
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    Some(crate::snapshot::percent_decode(rest))
 }
