@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::target::Target;
-use crate::transport::{AuthMode, Exchange, Query, aiqum, element};
+use crate::transport::{AuthMode, Exchange, aiqum, element};
 
 /// Something created on a target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -257,11 +257,7 @@ async fn remove_aiqum(target: &Target, method: &str, path: &str) -> Result<(), S
             ep,
             aiqum::Request {
                 method: m.clone(),
-                path,
-                query: Query::new(),
-                body: None,
-                auth: AuthMode::Default,
-                extra_wait: Duration::ZERO,
+                ..aiqum::Request::get(path)
             },
         )
     };
@@ -287,18 +283,14 @@ async fn remove_aiqum(target: &Target, method: &str, path: &str) -> Result<(), S
     let outcome = crate::poll::aiqum(&target.client, ep, key, &policy, &mut |_| {}).await;
     match outcome.end {
         crate::poll::End::Terminal => {
-            let failed = outcome
-                .last
-                .as_ref()
-                .and_then(|j| j.get("status").or_else(|| j.get("state")))
-                .and_then(Value::as_str)
-                .map(|s| {
-                    matches!(
-                        s.to_ascii_lowercase().as_str(),
-                        "error" | "partial_failures"
-                    )
-                })
-                .unwrap_or(false);
+            let failed = matches!(
+                outcome
+                    .last
+                    .as_ref()
+                    .and_then(crate::check::aiqum::outcome)
+                    .as_deref(),
+                Some("ERROR" | "PARTIAL_FAILURES")
+            );
             if failed {
                 Err(format!(
                     "{method} {path}: cleanup job {key} ended in failure"
