@@ -144,46 +144,33 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
         }
         line.event(&e);
     };
-    let outcome = match run.case.api {
+    let (api, key) = (run.case.api, text_of(&job));
+    let outcome = match api {
         crate::case::Api::Element => {
-            let ep: element::Endpoint = run
-                .target
-                .element
-                .clone()
-                .ok_or_else(|| Stop::Skip("the target has no Element endpoint".into()))?;
             let keep = if p.keep_result {
                 Keep::Keep
             } else {
                 Keep::Absent
             };
-            let out = poll::element_watched(&client, &ep, &job, &policy, keep, &mut watch).await;
-            for ex in seen {
-                let transient = super::retry::transient(&ex, true).is_some();
-                let i = run.record(ex)?;
-                if !transient {
-                    run.element_checks(i, false);
-                }
-            }
-            out
+            let ep = run.element_ep()?;
+            poll::element_watched(&client, ep, &job, &policy, keep, &mut watch).await
         }
         crate::case::Api::Aiqum => {
-            let ep: aiqum::Endpoint = run
-                .target
-                .aiqum
-                .clone()
-                .ok_or_else(|| Stop::Skip("the target has no AIQUM endpoint".into()))?;
-            let key = text_of(&job);
-            let out = poll::aiqum_watched(&client, &ep, &key, &policy, &mut watch).await;
-            for ex in seen {
-                let transient = super::retry::transient(&ex, true).is_some();
-                let i = run.record(ex)?;
-                if !transient {
-                    run.aiqum_checks(i, &key);
-                }
-            }
-            out
+            let ep = run.aiqum_ep()?;
+            poll::aiqum_watched(&client, ep, &key, &policy, &mut watch).await
         }
     };
+    for ex in seen {
+        let transient = super::retry::transient(&ex, true).is_some();
+        let i = run.record(ex)?;
+        if transient {
+            continue;
+        }
+        match api {
+            crate::case::Api::Element => run.element_checks(i, false),
+            crate::case::Api::Aiqum => run.aiqum_checks(i, &key),
+        }
+    }
     if super::progress::enabled() {
         super::progress::clear();
     }
@@ -297,11 +284,7 @@ fn gave_up_at_deadline(
 }
 
 async fn concurrent(run: &mut Run<'_>, c: &ConcurrentStep) -> StepResult {
-    let ep: element::Endpoint = run
-        .target
-        .element
-        .clone()
-        .ok_or_else(|| Stop::Skip("the target has no Element endpoint".into()))?;
+    let ep = run.element_ep()?;
     let params = run.expand(&c.rpc.params)?;
     let expects = run.expand_expects(&c.rpc.expect)?;
     let client = run.target.client.clone();
@@ -322,7 +305,7 @@ async fn concurrent(run: &mut Run<'_>, c: &ConcurrentStep) -> StepResult {
     let answers = futures_util::future::join_all(
         calls
             .into_iter()
-            .map(|call| element::call(&client, &ep, call)),
+            .map(|call| element::call(&client, ep, call)),
     )
     .await;
     let mut indexes = Vec::new();
