@@ -85,12 +85,7 @@ fn config(a: &ServeArgs) -> Result<MockConfig, String> {
             }
         }
     }
-    if !(a.time_scale.is_finite() && a.time_scale > 0.0) {
-        return Err(format!(
-            "use --time-scale {}: it must be a positive number",
-            a.time_scale
-        ));
-    }
+    jobconform::mock::clock::checked_scale("--time-scale", a.time_scale)?;
     if !(0.0..=1.0).contains(&a.faults) {
         return Err(format!(
             "use --faults {}: it must be between 0 and 1",

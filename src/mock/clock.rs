@@ -74,6 +74,15 @@ impl Clock {
     }
 }
 
+/// A time scale given as `flag`, if usable (finite and positive), else the message saying so.
+pub fn checked_scale(flag: &str, scale: f64) -> Result<f64, String> {
+    if scale.is_finite() && scale > 0.0 {
+        Ok(scale)
+    } else {
+        Err(format!("use {flag} {scale}: it must be a positive number"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Clock;

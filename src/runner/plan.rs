@@ -104,12 +104,7 @@ fn mock_label(args: &RunArgs) -> String {
 }
 
 async fn embedded(args: &RunArgs) -> Result<TargetSet, String> {
-    let scale = args.mock_time_scale;
-    if !(scale.is_finite() && scale > 0.0) {
-        return Err(format!(
-            "use --mock-time-scale {scale}: it must be a positive number"
-        ));
-    }
+    let scale = mock::clock::checked_scale("--mock-time-scale", args.mock_time_scale)?;
     let config = MockConfig {
         time_scale: scale,
         element_dialect: args.mock_element_dialect,
@@ -139,12 +134,7 @@ async fn embedded(args: &RunArgs) -> Result<TargetSet, String> {
 
 /// The `--control` target: a `jobconform serve` mock treated as a mock (scripted cases run).
 fn served_mock(args: &RunArgs, control: &str) -> Result<TargetSet, String> {
-    let scale = args.mock_time_scale;
-    if !(scale.is_finite() && scale > 0.0) {
-        return Err(format!(
-            "use --mock-time-scale {scale}: it must be a positive number"
-        ));
-    }
+    let scale = mock::clock::checked_scale("--mock-time-scale", args.mock_time_scale)?;
     let urls = mock::Urls {
         element: args.element.clone().unwrap_or_default(),
         aiqum: args.aiqum.clone().unwrap_or_default(),
