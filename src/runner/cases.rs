@@ -24,7 +24,5 @@ pub fn load(root: &Path) -> Result<Vec<LoadedCase>, String> {
     if !root.is_dir() {
         return Err(format!("read cases: {} is not a directory", root.display()));
     }
-    let mut cases = crate::case::load::load_dir(root).map_err(|e| format!("load cases: {e}"))?;
-    cases.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(cases)
+    crate::case::load::load_dir(root).map_err(|e| format!("load cases: {e}"))
 }
