@@ -278,8 +278,7 @@ pub fn run(mut args: RunArgs) -> Exit {
         return Exit::Conformant;
     }
     let leftovers = rt.block_on(plan::clean_all(&ready));
-    let records = std::mem::take(&mut *records.lock().unwrap_or_else(|p| p.into_inner()));
-    let mut records = records;
+    let mut records = std::mem::take(&mut *records.lock().unwrap_or_else(|p| p.into_inner()));
     records.sort_by(|a, b| a.trial.cmp(&b.trial));
     let targets: Vec<TargetRecord> = prepared
         .iter()
@@ -289,7 +288,9 @@ pub fn run(mut args: RunArgs) -> Exit {
     set.stop(rt);
     eprint!("{}", report::text::summary(&targets, &records));
     let ran = conclusion.num_passed + conclusion.num_failed;
-    let exit = exit_of(&records, ran, signals::interrupted());
+    // Read once, so that the exit code and the report agree even if Ctrl-C comes meanwhile.
+    let interrupted = signals::interrupted();
+    let exit = exit_of(&records, ran, interrupted);
     if exit == Exit::Harness && ran == 0 {
         eprintln!("jobconform: nothing ran: every trial was filtered out or skipped");
     }
@@ -297,7 +298,7 @@ pub fn run(mut args: RunArgs) -> Exit {
         started,
         strict: args.strict,
         exit_code: exit.code(),
-        interrupted: signals::interrupted(),
+        interrupted,
     };
     let mut exit = exit;
     if let Some(path) = &args.report_json {

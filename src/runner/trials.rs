@@ -81,11 +81,12 @@ fn execute(
         ready.permits.clone(),
         ready.list_lock.clone(),
     );
-    let private = ready.private.clone().filter(|_| needs_whole_target(&case));
+    let whole = needs_whole_target(&case);
+    let private = ready.private.clone().filter(|_| whole);
     rt.block_on(async move {
         // Lock before permit, in every trial: no trial holds a permit while waiting for the lock.
         // A case on a private mock has its target to itself and needs no lock.
-        let (_alone, _shared) = match (&private, needs_whole_target(&case)) {
+        let (_alone, _shared) = match (&private, whole) {
             (Some(_), _) => (None, None),
             (None, true) => (Some(lock.write_owned().await), None),
             (None, false) => (None, Some(lock.read_owned().await)),
@@ -173,7 +174,7 @@ pub fn build(
     if longest_first {
         // Stable: cases of equal length keep their order. A long case started last would end the
         // run late while the other threads idle.
-        cases.sort_by_key(|c| std::cmp::Reverse(c.case.expected_ms()));
+        cases.sort_by_cached_key(|c| std::cmp::Reverse(c.case.expected_ms()));
     }
     // Case-major order interleaves targets, so every target's cases start early (libtest-mimic
     // hands trials to its threads in order) and no target waits behind another's permits.
