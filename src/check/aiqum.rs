@@ -15,23 +15,29 @@ use crate::transport::Exchange;
 /// The four outcome values (register U1).
 pub const OUTCOMES: &[&str] = &["NORMAL", "WARNING", "PARTIAL_FAILURES", "ERROR"];
 
+/// The member that carries a job's outcome: `status` when the job has one (split), else `state`
+/// (literal; register U1).
+pub fn outcome_member(job: &Value) -> &'static str {
+    if job.get("status").is_some() {
+        "status"
+    } else {
+        "state"
+    }
+}
+
 /// `split` when the job has a `status` member, else `literal` (register U1).
 pub fn dialect(job: &Value) -> &'static str {
-    if job.get("status").is_some() {
-        "split"
-    } else {
-        "literal"
+    match outcome_member(job) {
+        "status" => "split",
+        _ => "literal",
     }
 }
 
 /// The outcome value of a job, upper-cased: `status` (split) or `state` (literal).
 pub fn outcome(job: &Value) -> Option<String> {
-    let v = if job.get("status").is_some() {
-        job.get("status")
-    } else {
-        job.get("state")
-    };
-    v.and_then(Value::as_str).map(str::to_ascii_uppercase)
+    job.get(outcome_member(job))
+        .and_then(Value::as_str)
+        .map(str::to_ascii_uppercase)
 }
 
 fn casing(s: &str) -> &'static str {
@@ -126,11 +132,7 @@ fn shape(asked_key: &str, job: &Value, j: &mut Judgement) {
 }
 
 fn status(job: &Value, j: &mut Judgement) {
-    let member = if job.get("status").is_some() {
-        "status"
-    } else {
-        "state"
-    };
+    let member = outcome_member(job);
     let Some(raw) = job.get(member).and_then(Value::as_str) else {
         return;
     };

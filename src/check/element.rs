@@ -110,7 +110,8 @@ pub fn error_shape(err: &Value) -> Vec<Finding> {
     out
 }
 
-fn article(t: &str) -> &'static str {
+/// `n` before a type name that starts with a vowel (`a` + `n` + ` object`), else nothing.
+pub(super) fn article(t: &str) -> &'static str {
     if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "n"
     } else {

@@ -259,11 +259,7 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
                 .to_ascii_uppercase();
             let got = aiqum::outcome(b);
             if got.as_deref() != Some(want.as_str()) {
-                let member = if b.get("status").is_some() {
-                    "/status"
-                } else {
-                    "/state"
-                };
+                let member = &format!("/{}", aiqum::outcome_member(b));
                 j.fail(
                     fail("the job's outcome is not the expected one")
                         .at(member)
@@ -273,11 +269,7 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
         }
         "status-not-warning" => {
             if aiqum::outcome(b).as_deref() == Some("WARNING") {
-                let member = if b.get("status").is_some() {
-                    "/status"
-                } else {
-                    "/state"
-                };
+                let member = &format!("/{}", aiqum::outcome_member(b));
                 j.fail(
                     fail("the job ended on WARNING although its run went on past the warning")
                         .at(member)

@@ -141,11 +141,7 @@ pub(crate) fn async_list_shape(rule: &str, b: &Value, j: &mut Judgement) {
                         rule,
                         format!(
                             "a listed entry's {k} is not a{} {t}",
-                            if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
-                                "n"
-                            } else {
-                                ""
-                            }
+                            super::element::article(t)
                         ),
                     )
                     .at(format!("/result/asyncHandles/{i}/{k}"))
