@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::Volatile;
-use super::patterns::job_key;
+use super::patterns::job_key_after;
 use super::redact::HANDLE_KEYS;
 use crate::transport::Exchange;
 
@@ -30,11 +30,7 @@ fn handles(v: &Value, key: Option<&str>, out: &mut BTreeSet<i64>) {
 fn keys_in(s: &str, out: &mut BTreeSet<String>) {
     let mut i = 0;
     while i < s.len() {
-        let boundary = s[..i]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_ascii_alphanumeric() && c != ':' && c != '-');
-        if boundary && let Some(len) = job_key(&s[i..]) {
+        if let Some(len) = job_key_after(s[..i].chars().next_back(), &s[i..]) {
             out.insert(s[i..i + len].to_string());
             i += len;
         } else {

@@ -111,6 +111,13 @@ pub(crate) fn timestamp(rest: &str) -> Option<usize> {
     Some(i)
 }
 
+/// [`job_key`] where it starts a key: `prev`, the character before `rest`, is not part of one (a
+/// letter, digit, `:` or `-`).
+pub(crate) fn job_key_after(prev: Option<char>, rest: &str) -> Option<usize> {
+    let boundary = prev.is_none_or(|c| !c.is_ascii_alphanumeric() && c != ':' && c != '-');
+    if boundary { job_key(rest) } else { None }
+}
+
 /// AIQUM job key: four hex groups joined by `:`, the 2nd and 4th optionally negative
 /// (`06a6148bf9e862df:-2611856e:16e8d47e722:-7f87`).
 pub(crate) fn job_key(rest: &str) -> Option<usize> {

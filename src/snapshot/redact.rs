@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::patterns::{
-    credential_token, handle_in_text, ipv4_port, is_hex_id, job_key, scratch_name, timestamp,
+    credential_token, handle_in_text, ipv4_port, is_hex_id, job_key_after, scratch_name, timestamp,
     url_authority, uuid,
 };
 
@@ -206,8 +206,7 @@ impl<'a> Redactor<'a> {
                 return Some((k.len(), "[unknown-key]".into()));
             }
         }
-        let key_boundary = prev.is_none_or(|c| !c.is_ascii_alphanumeric() && c != ':' && c != '-');
-        if key_boundary && let Some(len) = job_key(rest) {
+        if let Some(len) = job_key_after(prev, rest) {
             return Some((len, self.placeholder(Kind::JobKey, &rest[..len])));
         }
         if let Some(len) = scratch_name(rest) {

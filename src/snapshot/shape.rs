@@ -28,7 +28,8 @@ pub struct Shape {
 
 pub use crate::check::type_name;
 
-fn escape(k: &str) -> String {
+/// A member name as one JSON-pointer token (`~` -> `~0`, `/` -> `~1`).
+pub(crate) fn escape(k: &str) -> String {
     k.replace('~', "~0").replace('/', "~1")
 }
 

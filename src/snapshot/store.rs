@@ -244,7 +244,7 @@ pub fn first_difference(a: &Value, b: &Value) -> String {
                 keys.sort_by_key(|k| (k.as_str() != "exchanges", k.as_str()));
                 keys.dedup();
                 keys.into_iter().find_map(|k| {
-                    let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    let p = format!("{at}/{}", super::shape::escape(k));
                     match (x.get(k), y.get(k)) {
                         (Some(u), Some(v)) => walk(u, v, p),
                         _ => Some(p),
