@@ -122,11 +122,7 @@ impl DiffReport {
     }
 
     fn rule_sections(&self, o: &mut String) {
-        for (title, list) in [
-            ("Rules broken", &self.broken),
-            ("Rules fixed", &self.fixed),
-            ("Coverage changes", &self.coverage),
-        ] {
+        for (title, list) in self.rule_lists() {
             if list.is_empty() {
                 continue;
             }

@@ -75,12 +75,7 @@ impl DiffReport {
             self.coverage.len(),
             self.unchanged_rules
         );
-        let sections: [(&str, &Vec<RuleChange>); 3] = [
-            ("Rules broken", &self.broken),
-            ("Rules fixed", &self.fixed),
-            ("Coverage changes", &self.coverage),
-        ];
-        for (title, list) in sections {
+        for (title, list) in self.rule_lists() {
             if list.is_empty() {
                 continue;
             }

@@ -286,6 +286,15 @@ pub fn shape_changes(a: &BTreeMap<String, Shape>, b: &BTreeMap<String, Shape>) -
 }
 
 impl DiffReport {
+    /// The rule lists both renderings show, with their titles, in order.
+    pub fn rule_lists(&self) -> [(&'static str, &[RuleChange]); 3] {
+        [
+            ("Rules broken", &self.broken),
+            ("Rules fixed", &self.fixed),
+            ("Coverage changes", &self.coverage),
+        ]
+    }
+
     /// The case lists both renderings show, with their titles, in order.
     pub fn case_lists(&self) -> [(&'static str, &[String]); 3] {
         [
