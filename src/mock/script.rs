@@ -106,6 +106,14 @@ pub enum Outcome {
 }
 
 impl JobScript {
+    /// The next scripted fault after the `served` ones, counting it as served; `None` once all
+    /// are served.
+    pub fn next_fault(&self, served: &mut usize) -> Option<Fault> {
+        let fault = self.faults.get(*served).copied()?;
+        *served += 1;
+        Some(fault)
+    }
+
     /// Total running time in target milliseconds.
     pub fn duration_ms(&self) -> u64 {
         self.steps.iter().map(|s| s.ms).sum()

@@ -89,10 +89,7 @@ fn bad_request(st: &State, message: &str) -> Response {
 /// The next scripted transient fault of a job, if any is left (counted as served).
 fn take_fault(st: &State, key: &str) -> Option<crate::mock::script::Fault> {
     let mut s = st.aiqum.lock().unwrap_or_else(|p| p.into_inner());
-    let job = s.job_mut(key)?;
-    let fault = job.script.faults.get(job.faults_served).copied()?;
-    job.faults_served += 1;
-    Some(fault)
+    s.take_fault(key)
 }
 
 /// Where a job is on its timeline at one instant.
@@ -122,16 +119,17 @@ fn final_read(st: &State, key: &str, prefix: &str, now: i64) -> Option<(Segment,
     let mut s = st.aiqum.lock().unwrap_or_else(|p| p.into_inner());
     s.settle(now);
     let wall0 = s.wall0();
-    let job = s.job_mut(key)?;
+    let job = s.job(key)?;
     if !jobs::readable(job, &st.config, now) {
         return None;
     }
     let seg = jobs::segment_at(job, &st.config, now)?;
     let mut flap = false;
     if seg.terminal {
-        job.terminal_reads += 1;
-        flap = st.config.deviates("terminal-flaps") && job.terminal_reads % 2 == 0;
+        let reads = s.count_terminal_read(key)?;
+        flap = st.config.deviates("terminal-flaps") && reads % 2 == 0;
     }
+    let job = s.job(key)?;
     let render = Render {
         config: &st.config,
         prefix,

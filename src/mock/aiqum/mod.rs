@@ -40,7 +40,6 @@ pub mod provision;
 pub mod reply;
 mod summary;
 
-pub use provision::call_script;
 use provision::step;
 pub use summary::state_summary;
 #[cfg(test)]
@@ -305,6 +304,21 @@ impl AiqumState {
         let i = *self.index.get(key)?;
         self.list_memo.touched(i);
         self.jobs.get_mut(i)
+    }
+
+    /// The next scripted transient fault of a job, counted as served. Leaves the list memo alone:
+    /// no list entry shows the count.
+    pub fn take_fault(&mut self, key: &str) -> Option<crate::mock::script::Fault> {
+        let job = self.jobs.get_mut(*self.index.get(key)?)?;
+        job.script.next_fault(&mut job.faults_served)
+    }
+
+    /// Counts a read of a job that showed it terminal (deviation `terminal-flaps`) and returns
+    /// the count. Leaves the list memo alone: list entries never flap.
+    pub fn count_terminal_read(&mut self, key: &str) -> Option<u64> {
+        let job = self.jobs.get_mut(*self.index.get(key)?)?;
+        job.terminal_reads += 1;
+        Some(job.terminal_reads)
     }
 
     /// A job by key.

@@ -203,8 +203,7 @@ pub fn get_async_result(
         note.observed = Some("unknown".into());
         return Err(unknown(ctx, id));
     };
-    if let Some(&fault) = h.script.faults.get(h.faults_served) {
-        h.faults_served += 1;
+    if let Some(fault) = h.script.next_fault(&mut h.faults_served) {
         let name = fault.element_name();
         note.observed = Some(format!("fault {name}"));
         return Err(RpcError::new(
