@@ -41,18 +41,11 @@ pub fn error(config: &MockConfig, status: StatusCode, code: &str, message: &str)
 
 /// A JSON answer; a job answer (`job`) goes as text/plain under `jobs-text-plain`.
 pub fn json_answer(config: &MockConfig, status: StatusCode, body: &Value, job: bool) -> Response {
-    if job && config.deviates("jobs-text-plain") {
-        return (
-            status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            body.to_string(),
-        )
-            .into_response();
-    }
-    (status, axum::Json(body)).into_response()
+    json_bytes_answer(config, status, body.to_string().into_bytes(), job)
 }
 
-/// [`json_answer`] for a body already serialized (compact JSON bytes).
+/// [`json_answer`] for a body already serialized (compact JSON bytes): `application/json`, or
+/// text/plain for a job answer under `jobs-text-plain`.
 pub fn json_bytes_answer(
     config: &MockConfig,
     status: StatusCode,
