@@ -31,10 +31,7 @@ pub fn rules(format: Format) -> u8 {
         Format::Markdown => {
             let mut s = String::from("| ID | Level | Rule |\n|---|---|---|\n");
             for r in contract::rules() {
-                let level = serde_json::to_value(r.level)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let level = r.level.as_str();
                 s.push_str(&format!(
                     "| {} | {level} | {} |\n",
                     r.id,

@@ -25,6 +25,16 @@ pub enum Level {
     Should,
 }
 
+impl Level {
+    /// `MUST` or `SHOULD`, as CONTRACT.md and the serialized form spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+        }
+    }
+}
+
 /// Which side of the contract a rule is about.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,

@@ -57,7 +57,7 @@ pub fn render_table() -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{:<id_w$}  {:<6}  {:<7}  RULE", "ID", "LEVEL", "API");
     for r in rules() {
-        let level = serde_plain(&r.level);
+        let level = r.level.as_str();
         let api = serde_plain(&r.api);
         let text = truncate(&r.text, TEXT_WIDTH);
         let _ = writeln!(out, "{:<id_w$}  {level:<6}  {api:<7}  {text}", r.id);

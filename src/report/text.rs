@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::{CaseRecord, RatedFinding, TargetRecord, Verdict};
-use crate::contract::Level;
 
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
@@ -20,16 +19,9 @@ fn indent(s: &str, by: &str) -> String {
         .join("\n")
 }
 
-fn level(l: Level) -> &'static str {
-    match l {
-        Level::Must => "MUST",
-        Level::Should => "SHOULD",
-    }
-}
-
 fn finding_text(out: &mut String, r: &CaseRecord, f: &RatedFinding) {
     let x = &f.finding;
-    let _ = writeln!(out, "  {} ({}): {}", x.rule, level(f.level), x.message);
+    let _ = writeln!(out, "  {} ({}): {}", x.rule, f.level.as_str(), x.message);
     if let Some(t) = &f.rule_text {
         let _ = writeln!(out, "    rule: {t}");
     }
