@@ -149,8 +149,8 @@ async fn a_lun_is_created_changed_and_deleted_through_jobs(
     assert_eq!(lun.j()["name"], json!("lun1"));
     assert_eq!(lun.j()["key"], json!(lun_key));
     {
-        let s = m.mock.state.aiqum.lock().expect("lock");
-        let summary = mock::aiqum::state_summary(&s);
+        let mut s = m.mock.state.aiqum.lock().expect("lock");
+        let summary = mock::aiqum::state_summary(&mut s);
         assert_eq!(summary["objects"]["luns"], json!([lun_key]));
         assert_eq!(summary["jobs"]["total"], json!(26));
     }
@@ -178,8 +178,8 @@ async fn a_lun_is_created_changed_and_deleted_through_jobs(
     sleep(Duration::from_millis(3_001)).await;
     assert!(terminal(m.job(&del, "").await.j()));
     assert_error(&m.get(&lun_path).await, 404);
-    let s = m.mock.state.aiqum.lock().expect("lock");
-    let summary = mock::aiqum::state_summary(&s);
+    let mut s = m.mock.state.aiqum.lock().expect("lock");
+    let summary = mock::aiqum::state_summary(&mut s);
     assert_eq!(summary["objects"]["luns"], json!([]));
     assert_eq!(summary["jobs"]["by_state"]["completed"], json!(25 + 3));
 }

@@ -126,6 +126,7 @@ async fn state_summary(AxState(state): AxState<Arc<State>>, headers: HeaderMap) 
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .summary(now);
-    let aiqum = super::aiqum::state_summary(&state.aiqum.lock().unwrap_or_else(|p| p.into_inner()));
+    let aiqum =
+        super::aiqum::state_summary(&mut state.aiqum.lock().unwrap_or_else(|p| p.into_inner()));
     Json(json!({"t_ms": now, "element": element, "aiqum": aiqum})).into_response()
 }
