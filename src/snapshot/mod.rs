@@ -73,24 +73,20 @@ pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> 
         .into_iter()
         .map(|g| shift(g.start)..shift(g.end))
         .collect();
-    let first: Vec<Value> = {
-        let mut red = Redactor::new(&volatile);
-        transcript
-            .iter()
-            .map(|x| red.value(&exchange_raw(x), None))
-            .collect()
+    let raw: Vec<Value> = transcript.iter().map(exchange_raw).collect();
+    let mut red = Redactor::new(&volatile);
+    let first: Vec<Value> = raw.iter().map(|x| red.value(x, None)).collect();
+    let order = order::permutation(&first, &groups);
+    // In transcript order (no group moved) the first redaction is already the answer.
+    let exchanges: Vec<Value> = if order.iter().enumerate().all(|(k, &i)| k == i) {
+        first
+    } else {
+        red = Redactor::new(&volatile);
+        order.iter().map(|&i| red.value(&raw[i], None)).collect()
     };
-    let transcript: Vec<&Exchange> = order::permutation(&first, &groups)
-        .into_iter()
-        .map(|i| &transcript[i])
-        .collect();
+    let transcript: Vec<&Exchange> = order.iter().map(|&i| &transcript[i]).collect();
     let grouped: Vec<bool> = (0..transcript.len())
         .map(|i| groups.iter().any(|g| g.contains(&i)))
-        .collect();
-    let mut red = Redactor::new(&volatile);
-    let exchanges: Vec<Value> = transcript
-        .iter()
-        .map(|x| red.value(&exchange_raw(x), None))
         .collect();
     let mut shapes: BTreeMap<String, Shape> = BTreeMap::new();
     for (x, redacted) in transcript.iter().zip(&exchanges) {
