@@ -136,9 +136,13 @@ impl<'a> Redactor<'a> {
     /// Repeated until nothing changes (a replacement can complete a match next to it), so the
     /// result is a fixed point: redacting it again changes nothing.
     pub fn text(&mut self, s: &str) -> String {
-        let mut cur = self.text_once(s);
+        let (mut cur, matched) = self.text_once(s);
+        if !matched {
+            // Nothing matched, so another pass over the same text cannot match either.
+            return cur;
+        }
         for _ in 0..8 {
-            let next = self.text_once(&cur);
+            let (next, _) = self.text_once(&cur);
             if next == cur {
                 break;
             }
@@ -147,12 +151,15 @@ impl<'a> Redactor<'a> {
         cur
     }
 
-    fn text_once(&mut self, s: &str) -> String {
+    /// One pass over `s`, and whether any matcher applied.
+    fn text_once(&mut self, s: &str) -> (String, bool) {
         let mut out = String::with_capacity(s.len());
+        let mut matched = false;
         let mut i = 0;
         while i < s.len() {
             if let Some((len, rep)) = self.match_at(s, i) {
                 out.push_str(&rep);
+                matched = true;
                 i += len;
             } else {
                 let ch = s[i..].chars().next().unwrap_or(' ');
@@ -160,7 +167,7 @@ impl<'a> Redactor<'a> {
                 i += ch.len_utf8();
             }
         }
-        out
+        (out, matched)
     }
 
     /// The first matcher that applies at byte `i`: (bytes consumed, replacement).
