@@ -17,6 +17,8 @@
 //! - [`snapshot`]: normalization, redaction and insta settings.
 //! - [`report`]: JSON verdict, JUnit XML, terminal summary.
 //! - [`runner`]: the only module that knows libtest-mimic: cases x targets -> trials.
+//! - [`traffic`]: judging traffic that flowed anyway (a proxy's view, a recording, a HAR file).
+//! - [`proxy`]: `jobconform proxy`, forwarding clients to a real server and judging as it goes.
 
 pub mod case;
 pub mod check;
@@ -26,8 +28,10 @@ pub mod diff;
 pub mod exec;
 pub mod mock;
 pub mod poll;
+pub mod proxy;
 pub mod report;
 pub mod runner;
 pub mod snapshot;
 pub mod target;
+pub mod traffic;
 pub mod transport;

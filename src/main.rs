@@ -13,6 +13,8 @@ fn main() -> ExitCode {
         cli::Command::Run(run) => jobconform::runner::run(*run).code(),
         cli::Command::Serve(serve) => cli::serve::main(*serve),
         cli::Command::Diff(diff) => cli::diff::main(*diff),
+        cli::Command::Proxy(proxy) => cli::proxy::main(*proxy),
+        cli::Command::Judge(judge) => cli::judge::main(*judge),
         cli::Command::Rules { format } => cli::lists::rules(format),
         cli::Command::Deviations { format } => cli::lists::deviations(format),
     };

@@ -6,6 +6,8 @@
 //! job (a 404 for an unknown key, an HTML error page) are not observations and give nothing here;
 //! the rules about them (UM-KEY-UNKNOWN, UM-ERROR-SHAPE) are judged by the cases that provoke them.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::{Judgement, parse_iso};
@@ -92,6 +94,24 @@ pub fn job_answer(asked_key: &str, ex: &Exchange) -> Judgement {
     times(job, &mut j);
     j.note(format!("U1: AIQUM dialect {}", dialect(job)));
     j
+}
+
+/// The automatic checks on one answer to a read of job `key`, as every such answer gets them:
+/// [`job_answer`], then (when the answer is a job) [`sequence`] against the earlier observations
+/// of the job in `histories` (keyed by job key; the job is appended). Also returns the job.
+pub fn automatic(
+    key: &str,
+    ex: &Exchange,
+    histories: &mut BTreeMap<String, Vec<Value>>,
+) -> (Judgement, Option<Value>) {
+    let mut j = job_answer(key, ex);
+    let job = ex.json().filter(|v| is_job(v)).cloned();
+    if let Some(job) = &job {
+        let history = histories.entry(key.to_string()).or_default();
+        j.findings.extend(sequence(history, job));
+        history.push(job.clone());
+    }
+    (j, job)
 }
 
 fn shape(asked_key: &str, job: &Value, j: &mut Judgement) {

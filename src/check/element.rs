@@ -6,10 +6,57 @@
 //! up as another (a status that is neither `running` nor `complete` is judged by EL-GAR-STATUS
 //! only, an unparsable time by EL-GAR-TIMES only).
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::{Finding, parse_utc, type_name};
-use crate::transport::{Body, Exchange};
+use crate::transport::{AuthMode, Body, Exchange};
+
+/// The automatic checks on one Element answer, as every answer gets them (from a case step or
+/// from traffic): the envelope on every authenticated answer that is not a 401/403 (the id is
+/// compared unless the request was `raw`), and for a GetAsyncResult of a well-formed handle with
+/// a `result` object the observation rules and EL-GAR-STABLE against `histories` (earlier
+/// observations per handle, keyed by the handle's text; the observation is appended).
+pub fn automatic(
+    ex: &Exchange,
+    raw: bool,
+    histories: &mut BTreeMap<String, Vec<Value>>,
+) -> Vec<Finding> {
+    let status = ex.status();
+    if ex.request.auth != AuthMode::Default || matches!(status, None | Some(401) | Some(403)) {
+        return Vec::new();
+    }
+    let request = ex.request.body.as_ref();
+    let sent_id = if raw {
+        None
+    } else {
+        request.and_then(|b| b.get("id"))
+    };
+    let mut found = envelope(ex, sent_id);
+    // Only a query of a well-formed handle is an observation (a malformed call's answer is
+    // judged by EL-GAR-PARAMS alone).
+    if let Some(handle) = gar_handle(ex)
+        && let Some(body) = ex.json()
+        && let Some(nested) = body.get("result").filter(|r| r.is_object())
+    {
+        found.extend(gar_answer(body));
+        let history = histories.entry(handle.to_string()).or_default();
+        found.extend(stable(history, nested));
+        history.push(nested.clone());
+    }
+    found
+}
+
+/// The handle a GetAsyncResult request names, when it is a well-formed (integer) one.
+pub fn gar_handle(ex: &Exchange) -> Option<&Value> {
+    let body = ex.request.body.as_ref()?;
+    if body.get("method").and_then(Value::as_str) != Some("GetAsyncResult") {
+        return None;
+    }
+    body.pointer("/params/asyncHandle")
+        .filter(|h| h.is_u64() || h.is_i64())
+}
 
 /// EL-RPC-ENVELOPE and EL-RPC-ERROR-SHAPE on one Element answer. `sent_id` is the request's `id`
 /// (`None` for raw bodies, whose id is unknown).

@@ -61,6 +61,8 @@ pub mod expect;
 pub mod named;
 mod shapes;
 
+pub use shapes::query_of;
+
 /// What judging one thing concluded: findings, or a precondition that did not hold (which makes
 /// the case inconclusive rather than failed), plus facts worth recording (register decisions).
 #[derive(Debug, Clone, Default, PartialEq)]

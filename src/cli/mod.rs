@@ -2,7 +2,9 @@
 //! shows. The `run` arguments live in `jobconform::runner` (they include libtest's).
 
 pub mod diff;
+pub mod judge;
 pub mod lists;
+pub mod proxy;
 pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -60,6 +62,14 @@ pub enum Command {
     /// broken, response shapes changed, cases added and removed. Markdown on stdout (or
     /// --markdown), HTML with --html. Exit 0 when the report was written, 2 on error.
     Diff(Box<diff::DiffArgs>),
+    /// Stand between clients and a real Element cluster and/or AIQUM server: forward every
+    /// request unchanged, judge the server rules and every client's polling as traffic flows,
+    /// and give the verdict on GET /_jobconform/verdict and at SIGINT/SIGTERM (exit 0/1, 2 when
+    /// nothing was observed). Prints one JSON line with its URLs on stdout.
+    Proxy(Box<proxy::ProxyArgs>),
+    /// Judge a recording (`proxy --record FILE`) or a HAR file with the proxy's rules: the same
+    /// verdict, report and exit codes as the live proxy.
+    Judge(Box<judge::JudgeArgs>),
     /// List the contract's rules.
     Rules {
         /// Output format.

@@ -112,7 +112,7 @@ fn config(a: &ServeArgs) -> Result<MockConfig, String> {
 }
 
 /// Registers SIGINT and SIGTERM now; the future resolves on the first of them.
-fn stop_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, String> {
+pub fn stop_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, String> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

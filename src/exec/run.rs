@@ -248,48 +248,8 @@ impl<'a> Run<'a> {
 
     /// The automatic Element checks on the answer at `i`.
     pub fn element_checks(&mut self, i: usize, raw: bool) {
-        let ex = &self.transcript[i];
-        let default_auth = ex.request.auth == AuthMode::Default;
-        let status = ex.status();
-        if !default_auth || matches!(status, None | Some(401) | Some(403)) {
-            return;
-        }
-        let sent_id = if raw {
-            None
-        } else {
-            ex.request.body.as_ref().and_then(|b| b.get("id")).cloned()
-        };
-        let mut found = check::element::envelope(ex, sent_id.as_ref());
-        let method = ex
-            .request
-            .body
-            .as_ref()
-            .and_then(|b| b.get("method"))
-            .and_then(Value::as_str);
-        let handle_param = ex
-            .request
-            .body
-            .as_ref()
-            .and_then(|b| b.pointer("/params/asyncHandle"));
-        // Only a query of a well-formed handle is an observation (a malformed call's answer is
-        // judged by EL-GAR-PARAMS alone).
-        if method == Some("GetAsyncResult")
-            && handle_param.is_some_and(|h| h.is_u64() || h.is_i64())
-            && let Some(body) = ex.json()
-            && let Some(nested) = body.get("result").filter(|r| r.is_object())
-        {
-            found.extend(check::element::gar_answer(body));
-            let handle = ex
-                .request
-                .body
-                .as_ref()
-                .and_then(|b| b.pointer("/params/asyncHandle"))
-                .map(template::text_of)
-                .unwrap_or_default();
-            let history = self.element_obs.entry(handle).or_default();
-            found.extend(check::element::stable(history, nested));
-            history.push(nested.clone());
-        }
+        let mut found =
+            check::element::automatic(&self.transcript[i], raw, &mut self.element_obs);
         for f in &mut found {
             f.exchange.get_or_insert(i);
         }
@@ -330,18 +290,9 @@ impl<'a> Run<'a> {
 
     /// The automatic AIQUM per-observation checks on the answer at `i`, a read of job `key`.
     pub fn aiqum_checks(&mut self, i: usize, key: &str) {
-        let ex = &self.transcript[i];
-        let j = check::aiqum::job_answer(key, ex).in_exchange(i);
-        let job = ex.json().filter(|v| check::aiqum::is_job(v)).cloned();
-        let _ = self.absorb(j);
+        let (j, job) = check::aiqum::automatic(key, &self.transcript[i], &mut self.aiqum_obs);
+        let _ = self.absorb(j.in_exchange(i));
         if let Some(job) = job {
-            let history = self.aiqum_obs.entry(key.to_string()).or_default();
-            let mut found = check::aiqum::sequence(history, &job);
-            history.push(job.clone());
-            for f in &mut found {
-                f.exchange.get_or_insert(i);
-            }
-            self.findings.extend(found);
             self.resolve_cleanup(key, &job);
         }
     }

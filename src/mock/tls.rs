@@ -70,8 +70,18 @@ pub async fn serve(
     tls: &SelfSigned,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_router(listener, super::router(state), tls, shutdown).await
+}
+
+/// Serves any axum router over TLS as [`serve`] does (the peer address is given to handlers as
+/// `ConnectInfo<SocketAddr>`); `jobconform proxy --tls` uses it for its own side.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: axum::Router,
+    tls: &SelfSigned,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(tls.config.clone());
-    let router = super::router(state);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut conns = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);

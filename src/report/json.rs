@@ -45,6 +45,33 @@ pub struct RuleOutcome {
     pub targets: Vec<RuleOnTarget>,
 }
 
+/// Where the judged exchanges came from, when they were not sent by the harness itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// `jobconform proxy`, judging traffic as it flowed.
+    Proxy,
+    /// `jobconform judge` on a proxy recording (JSON lines).
+    Recording,
+    /// `jobconform judge` on a HAR file.
+    Har,
+}
+
+/// The traffic a verdict was judged from (`jobconform proxy` / `jobconform judge`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    /// What produced the traffic.
+    pub kind: SourceKind,
+    /// The proxy's own URL, or the file judged.
+    pub name: String,
+    /// Exchanges read.
+    pub exchanges: usize,
+    /// Exchanges without an answer (upstream unreachable, TLS, timeout): not findings.
+    pub transport_faults: usize,
+    /// Exchanges (or lines, or entries) that could not be judged, each `where: why`.
+    pub unparsed: Vec<String>,
+}
+
 /// The whole document.
 #[derive(Debug, Clone, Serialize)]
 pub struct Document {
@@ -71,6 +98,9 @@ pub struct Document {
     pub cases: Vec<CaseRecord>,
     /// Rules.
     pub rules: Vec<RuleOutcome>,
+    /// The traffic judged, for `proxy` and `judge` (absent for `run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
 }
 
 fn rank(o: &str) -> u8 {
@@ -169,6 +199,7 @@ pub fn document(facts: &RunFacts, targets: &[TargetRecord], records: &[CaseRecor
         targets: targets.to_vec(),
         cases: records.to_vec(),
         rules: rules(targets, records),
+        source: None,
     }
 }
 
@@ -307,6 +338,13 @@ pub(crate) mod tests {
             }],
             targets,
             cases: records,
+            source: Some(Source {
+                kind: SourceKind::Proxy,
+                name: "http://127.0.0.1:1".into(),
+                exchanges: 2,
+                transport_faults: 1,
+                unparsed: vec!["line 3: not JSON".into()],
+            }),
         };
         assert_eq!(doc.rules[0].outcome, "fail");
         let instance = serde_json::to_value(&doc).expect("serializes");

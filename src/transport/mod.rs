@@ -112,7 +112,7 @@ pub enum ClientError {
 }
 
 /// No answer could be had: the request never produced a complete HTTP response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, thiserror::Error)]
 #[serde(tag = "kind", content = "detail", rename_all = "kebab-case")]
 pub enum TransportError {
     /// Nothing (or not all) came back within the request timeout.
@@ -137,7 +137,7 @@ impl TransportError {
 }
 
 /// A response body as received (after redaction of credentials).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 pub enum Body {
     /// No bytes.
@@ -170,7 +170,7 @@ impl Body {
 }
 
 /// What was sent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RequestRecord {
     /// HTTP method.
     pub method: String,
@@ -184,7 +184,7 @@ pub struct RequestRecord {
 }
 
 /// What came back.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ResponseRecord {
     /// HTTP status code.
     pub status: u16,
@@ -198,7 +198,7 @@ pub struct ResponseRecord {
 }
 
 /// One request and its answer (or the reason there was none).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Exchange {
     /// What was sent.
     pub request: RequestRecord,
@@ -232,24 +232,7 @@ impl Client {
         limits: Limits,
         tls: &TlsConfig,
     ) -> Result<Client, ClientError> {
-        install_crypto();
-        let mut b = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(limits.connect_timeout)
-            .pool_max_idle_per_host(32)
-            .user_agent(concat!("jobconform/", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = &tls.ca_cert_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| ClientError::CaCert(e.to_string()))?;
-            if certs.is_empty() {
-                return Err(ClientError::CaCert("no certificate in the PEM file".into()));
-            }
-            b = b.tls_certs_only(certs);
-        }
-        if tls.insecure {
-            b = b.tls_danger_accept_invalid_certs(true);
-        }
-        let http = b.build().map_err(|e| ClientError::Build(e.to_string()))?;
+        let http = http_client(&limits, tls)?;
         Ok(Client {
             http,
             creds,
@@ -366,27 +349,7 @@ impl Client {
     }
 
     fn parse_body(&self, bytes: &[u8]) -> Body {
-        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-            return Body::Empty;
-        }
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(v) => Body::Json(self.redact_value(v)),
-            Err(e) => {
-                let mut text = String::from_utf8_lossy(bytes).into_owned();
-                if text.len() > 4096 {
-                    let mut cut = 4096;
-                    while !text.is_char_boundary(cut) {
-                        cut -= 1;
-                    }
-                    text.truncate(cut);
-                    text.push_str("[...]");
-                }
-                Body::Text {
-                    text: self.redact_str(&text),
-                    error: e.to_string(),
-                }
-            }
-        }
+        body_of(bytes, self.creds.as_ref())
     }
 
     /// Replaces every occurrence of the password (and its Basic token) in a string.
@@ -400,10 +363,99 @@ impl Client {
     /// Replaces the password in every string of a JSON value (keys included).
     pub fn redact_value(&self, v: Value) -> Value {
         match &self.creds {
-            Some(c) if !c.password.expose().is_empty() => redact_json(v, c),
-            _ => v,
+            Some(c) => redact_value_with(c, v),
+            None => v,
         }
     }
+}
+
+/// The HTTP client every request to a target goes through: rustls with ring, the connect
+/// timeout of `limits`, no proxy from the environment, and only the CA of `tls` (or none with
+/// `insecure`). Request timeouts are set per request.
+pub fn http_client(limits: &Limits, tls: &TlsConfig) -> Result<reqwest::Client, ClientError> {
+    install_crypto();
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(limits.connect_timeout)
+        .pool_max_idle_per_host(32)
+        .user_agent(concat!("jobconform/", env!("CARGO_PKG_VERSION")));
+    if let Some(pem) = &tls.ca_cert_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| ClientError::CaCert(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(ClientError::CaCert("no certificate in the PEM file".into()));
+        }
+        b = b.tls_certs_only(certs);
+    }
+    if tls.insecure {
+        b = b.tls_danger_accept_invalid_certs(true);
+    }
+    b.build().map_err(|e| ClientError::Build(e.to_string()))
+}
+
+/// A received body as recorded: empty, JSON (credentials redacted), or text (at most 4 KiB kept,
+/// credentials redacted) with the parse error. The one place bytes become a [`Body`].
+pub fn body_of(bytes: &[u8], creds: Option<&Credentials>) -> Body {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Body::Empty;
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => Body::Json(match creds {
+            Some(c) => redact_value_with(c, v),
+            None => v,
+        }),
+        Err(e) => {
+            let mut text = String::from_utf8_lossy(bytes).into_owned();
+            if text.len() > 4096 {
+                let mut cut = 4096;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+                text.push_str("[...]");
+            }
+            Body::Text {
+                text: match creds {
+                    Some(c) => redact_secret(&text, c),
+                    None => text,
+                },
+                error: e.to_string(),
+            }
+        }
+    }
+}
+
+/// Replaces the password of `c` (and its Basic token) in a string.
+pub fn redact_str_with(c: &Credentials, s: &str) -> String {
+    redact_secret(s, c)
+}
+
+/// Replaces the password of `c` (and its Basic token) in every string of a JSON value.
+pub fn redact_value_with(c: &Credentials, v: Value) -> Value {
+    if c.password.expose().is_empty() {
+        v
+    } else {
+        redact_json(v, c)
+    }
+}
+
+/// The credentials of an `Authorization: Basic ...` header value (so that whoever records what
+/// such a request carried can redact them), or `None` for another scheme or a malformed token.
+pub fn basic_credentials(authorization: &str) -> Option<Credentials> {
+    use base64::Engine;
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some(Credentials {
+        user: user.to_string(),
+        password: Secret::new(password),
+    })
 }
 
 /// The body of a request.
@@ -451,7 +503,8 @@ fn redact_json(v: Value, c: &Credentials) -> Value {
     }
 }
 
-fn classify(e: &reqwest::Error, timeout: Duration) -> TransportError {
+/// The [`TransportError`] of a failed reqwest request (timeout, TLS, connect, or I/O).
+pub fn classify(e: &reqwest::Error, timeout: Duration) -> TransportError {
     if e.is_timeout() {
         return TransportError::Timeout(timeout.as_millis() as u64);
     }
