@@ -8,6 +8,8 @@
 #[allow(dead_code)]
 #[path = "cli/support.rs"]
 mod support;
+#[path = "proxy/hostile.rs"]
+mod hostile;
 #[path = "proxy/helpers.rs"]
 mod proxy_support;
 
@@ -164,6 +166,49 @@ async fn an_unreachable_upstream_answers_in_the_apis_error_shape_and_is_no_findi
     let (code, stderr) = proxy.stop();
     assert_eq!(code, Some(2), "nothing observed: {stderr}");
     assert!(stderr.contains("nothing observed"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_upstream_cannot_crash_the_proxy_and_big_answers_stream_past_the_cap() {
+    let base = hostile::start().await;
+    let proxy = Proxy::spawn(&[
+        "--aiqum-upstream", &format!("{base}/api"),
+        "--element-upstream", &format!("{base}/json-rpc/12.5"),
+        "--upstream-timeout", "1",
+        "--max-body", "1048576",
+    ]);
+    let http = reqwest::Client::new();
+    let api = proxy.url("aiqum");
+    // Larger than the cap: streamed on in full, recorded as too large.
+    let r = http.get(format!("{api}/huge")).send().await.expect("answer");
+    assert_eq!(r.status(), 200);
+    let body = r.bytes().await.expect("the whole body");
+    assert_eq!(body.len(), hostile::HUGE);
+    // Silence: 504 in AIQUM's shape after the upstream timeout.
+    let r = http.get(format!("{api}/silent")).send().await.expect("answer");
+    assert_eq!(r.status(), 504);
+    let b: Value = r.json().await.expect("AIQUM error");
+    assert!(b["error"]["message"].is_string(), "{b}");
+    // Not HTTP: 502.
+    let r = http.get(format!("{api}/garbage")).send().await.expect("answer");
+    assert_eq!(r.status(), 502);
+    // A body cut short reaches the client as a broken body, and is recorded as a fault.
+    if let Ok(r) = http.get(format!("{api}/cut")).send().await {
+        assert!(r.bytes().await.is_err(), "a cut body must not look complete");
+    }
+    // JSON nested too deep is recorded as text, and judged.
+    let r = http.post(proxy.url("element")).basic_auth("admin", Some(SECRET))
+        .json(&json!({"method": "GetAPI", "params": {}, "id": 1})).send().await.expect("answer");
+    assert_eq!(r.bytes().await.expect("body").len(), 200_000);
+    let v = proxy.verdict().await;
+    assert_eq!(v["source"]["exchanges"], 5, "{}", v["source"]);
+    assert_eq!(v["source"]["transport_faults"], 3, "{}", v["source"]);
+    let envelope = v["cases"].as_array().expect("cases").iter().find(|c| c["name"] == "server/EL-RPC-ENVELOPE").expect("record");
+    assert_eq!(envelope["outcome"], "fail", "{envelope}");
+    let huge = serde_json::to_string(&v).expect("text");
+    assert!(huge.len() < 1_000_000, "the verdict kept a body past the cap ({} bytes)", huge.len());
+    let (code, stderr) = proxy.stop();
+    assert_eq!(code, Some(1), "{stderr}");
 }
 
 #[test]
