@@ -264,3 +264,44 @@ fn judge_reads_a_har_file_and_finds_the_purge() {
     support::assert_no_secret("the verdict", &all);
     assert!(!all.contains("YWRtaW46WnE4"), "the Basic token leaked");
 }
+
+/// Runs a Python script of `tests/` with NetApp's SDK against the proxy; its output.
+fn python(script: &str, proxy: &Proxy) -> String {
+    let url = proxy.url("element");
+    let base = url.split("/json-rpc").next().expect("base").to_string();
+    let path = format!("{}/tests/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("python3").args([path.as_str(), &base, "admin", SECRET]).output().expect("python3 runs");
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{script} failed:\n{o}{e}");
+    o
+}
+
+/// NetApp's solidfire-sdk-python through the proxy: the full SDK round trip against a conformant
+/// mock passes through unchanged with no server finding; against `purge-despite-keep` the SDK's
+/// second keepResult fetch fails and the proxy finds EL-KEEP-TRUE, and only it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs python3 with solidfire-sdk-python"]
+async fn python_sdk_through_the_proxy() {
+    let served = Served::start(&["--time-scale", "20"]);
+    let dir = support::tmp();
+    let rec = dir.path().join("sdk.jsonl");
+    let proxy = Proxy::start(&served, &["--record", rec.to_str().expect("utf-8")]);
+    let out = tokio::task::block_in_place(|| python("sdk_roundtrip.py", &proxy));
+    println!("{out}");
+    let v = proxy.verdict().await;
+    let server: Vec<String> = finding_rules(&v).into_iter().filter(|r| !r.starts_with("CL-")).collect();
+    assert!(server.is_empty(), "the SDK round trip through the proxy found {server:?}");
+    let _ = proxy.stop();
+    support::assert_no_secret("the recording", &std::fs::read_to_string(&rec).expect("recording"));
+
+    let served = Served::start(&["--time-scale", "20", "--deviation", "purge-despite-keep"]);
+    let proxy = Proxy::start(&served, &[]);
+    let out = tokio::task::block_in_place(|| python("sdk_proxy.py", &proxy));
+    assert!(out.contains("xAsyncHandleDoesNotExist"), "{out}");
+    let v = proxy.verdict().await;
+    let server: Vec<String> = finding_rules(&v).into_iter().filter(|r| !r.starts_with("CL-")).collect();
+    assert_eq!(server, ["EL-KEEP-TRUE"]);
+    let (code, stderr) = proxy.stop();
+    assert_eq!(code, Some(1));
+    println!("{stderr}");
+}
