@@ -14,11 +14,16 @@ use std::time::{Duration, Instant};
 
 use common::{MockUrls, Req, Table, bare_client, fmt_pct, fmt_rps, fmt_us, median, percentile};
 use jobconform::traffic::{Observed, Traffic, verdict};
-use jobconform::transport::{AuthMode, Body, Exchange, Limits, RequestRecord, ResponseRecord, TlsConfig};
+use jobconform::transport::{
+    AuthMode, Body, Exchange, Limits, RequestRecord, ResponseRecord, TlsConfig,
+};
 use serde_json::json;
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn start_proxy(u: &MockUrls) -> String {
@@ -29,15 +34,25 @@ async fn start_proxy(u: &MockUrls) -> String {
         limits: Limits::default(),
         judge: verdict::Config::default(),
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = jobconform::proxy::State::new(config, None, format!("http://{addr}")).expect("proxy state");
-    tokio::spawn(jobconform::proxy::serve(listener, state, None, std::future::pending()));
+    let state =
+        jobconform::proxy::State::new(config, None, format!("http://{addr}")).expect("proxy state");
+    tokio::spawn(jobconform::proxy::serve(
+        listener,
+        state,
+        None,
+        std::future::pending(),
+    ));
     format!("http://{addr}/json-rpc/12.5")
 }
 
 async fn proxy_bench() {
-    let m = jobconform::mock::spawn(jobconform::mock::MockConfig::default()).await.expect("mock");
+    let m = jobconform::mock::spawn(jobconform::mock::MockConfig::default())
+        .await
+        .expect("mock");
     let u = MockUrls::of(&m.urls);
     let c = bare_client();
     let h = common::element_job(&c, &u, &common::script_running(1_000_000_000)).await;
@@ -54,7 +69,18 @@ async fn proxy_bench() {
         .collect();
     let mut t = Table::new(
         "proxy vs direct: GetAsyncResult (running, keepResult)",
-        &["conns", "direct req/s", "proxy req/s", "proxy/direct", "direct p50", "proxy p50", "added p50", "direct p99", "proxy p99", "added p99"],
+        &[
+            "conns",
+            "direct req/s",
+            "proxy req/s",
+            "proxy/direct",
+            "direct p50",
+            "proxy p50",
+            "added p50",
+            "direct p99",
+            "proxy p99",
+            "added p99",
+        ],
     );
     for n in conns {
         let clients: Vec<reqwest::Client> = (0..n).map(|_| bare_client()).collect();
@@ -86,7 +112,10 @@ async fn proxy_bench() {
             fmt_us(p99 - d99),
         ]);
     }
-    t.note(format!("{rounds} rounds of {} ms each, direct and proxied interleaved; medians", round.as_millis()));
+    t.note(format!(
+        "{rounds} rounds of {} ms each, direct and proxied interleaved; medians",
+        round.as_millis()
+    ));
     t.print();
     m.stop().await;
 }
@@ -124,7 +153,10 @@ fn traffic(n: usize) -> Traffic {
             },
         });
     }
-    Traffic { exchanges, ..Traffic::default() }
+    Traffic {
+        exchanges,
+        ..Traffic::default()
+    }
 }
 
 fn judge_bench() {
@@ -133,11 +165,19 @@ fn judge_bench() {
     let mut times = Vec::new();
     for _ in 0..3 {
         let start = Instant::now();
-        let v = verdict::judge(&t, &verdict::Config::default(), jobconform::report::json::SourceKind::Recording, "bench");
+        let v = verdict::judge(
+            &t,
+            &verdict::Config::default(),
+            jobconform::report::json::SourceKind::Recording,
+            "bench",
+        );
         times.push(start.elapsed().as_secs_f64());
         assert!(!v.records.is_empty());
     }
-    let mut table = Table::new("judge on recorded exchanges", &["exchanges", "judge (median of 3)"]);
+    let mut table = Table::new(
+        "judge on recorded exchanges",
+        &["exchanges", "judge (median of 3)"],
+    );
     table.row(vec![n.to_string(), format!("{:.2} s", median(&times))]);
     table.print();
 }

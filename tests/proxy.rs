@@ -5,18 +5,20 @@
 //! not findings; a hostile upstream cannot crash the proxy. Loopback only, servers on port 0, the
 //! mock at time scale 50.
 
-#[allow(dead_code)]
-#[path = "cli/support.rs"]
-mod support;
 #[path = "proxy/hostile.rs"]
 mod hostile;
 #[path = "proxy/helpers.rs"]
 mod proxy_support;
+#[allow(dead_code)]
+#[path = "cli/support.rs"]
+mod support;
 
 use std::time::Duration;
 
 use jobconform::poll::{self, Keep, Policy};
-use proxy_support::{Proxy, careless_element, finding_rules, reference_client, scripted_aiqum, scripted_element};
+use proxy_support::{
+    Proxy, careless_element, finding_rules, reference_client, scripted_aiqum, scripted_element,
+};
 use serde_json::{Value, json};
 use support::{SECRET, Served, jobconform, text};
 
@@ -33,12 +35,22 @@ fn policy() -> Policy {
 /// harness's own poller.
 async fn reference_traffic(served: &Served, proxy: &Proxy, aiqum: bool, outcome: &str) {
     let client = reference_client();
-    let ep = jobconform::transport::element::Endpoint::parse(&proxy.url("element")).expect("element URL");
+    let ep = jobconform::transport::element::Endpoint::parse(&proxy.url("element"))
+        .expect("element URL");
     let h = scripted_element(served, outcome).await;
-    let out = poll::element(&client, &ep, &json!(h), &policy(), Keep::KeepThenRelease, &mut |_| {}).await;
+    let out = poll::element(
+        &client,
+        &ep,
+        &json!(h),
+        &policy(),
+        Keep::KeepThenRelease,
+        &mut |_| {},
+    )
+    .await;
     assert!(out.requests >= 2, "{out:?}");
     if aiqum {
-        let ep = jobconform::transport::aiqum::Endpoint::parse(&proxy.url("aiqum")).expect("aiqum URL");
+        let ep =
+            jobconform::transport::aiqum::Endpoint::parse(&proxy.url("aiqum")).expect("aiqum URL");
         let key = scripted_aiqum(served, outcome).await;
         let out = poll::aiqum(&client, &ep, &key, &policy(), &mut |_| {}).await;
         assert!(out.requests >= 1, "{out:?}");
@@ -55,13 +67,23 @@ async fn conformant_mock_and_reference_poller_give_no_finding_and_judge_agrees()
     reference_traffic(&served, &proxy, false, "failure").await;
     let live = proxy.verdict().await;
     let findings = finding_rules(&live);
-    assert!(findings.is_empty(), "findings on a conformant mock: {findings:?}");
+    assert!(
+        findings.is_empty(),
+        "findings on a conformant mock: {findings:?}"
+    );
     assert_eq!(live["exit_code"], 0, "{}", live["summary"]);
     assert_eq!(live["source"]["kind"], "proxy");
     let errors = jobconform::contract::validate("report.schema.json", &live).expect("schema");
     assert!(errors.is_empty(), "{errors:#?}");
     // Rules the traffic exercised are passed, rules it did not are not observed (never passed).
-    let outcome = |name: &str| live["cases"].as_array().expect("cases").iter().find(|c| c["name"] == name).map(|c| c["outcome"].clone());
+    let outcome = |name: &str| {
+        live["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["outcome"].clone())
+    };
     assert_eq!(outcome("server/EL-KEEP-TRUE"), Some(json!("pass")));
     assert_eq!(outcome("server/EL-GAR-STATUS"), Some(json!("pass")));
     assert_eq!(outcome("server/UM-JOB-STATUS"), Some(json!("pass")));
@@ -72,7 +94,10 @@ async fn conformant_mock_and_reference_poller_give_no_finding_and_judge_agrees()
     support::assert_no_secret("the recording", &recording);
     let judged = proxy_support::judge(&rec, &[]);
     assert_eq!(judged.0, Some(0), "{}", judged.2);
-    assert_eq!(judged.1["cases"], live["cases"], "judge on the recording differs from the live verdict");
+    assert_eq!(
+        judged.1["cases"], live["cases"],
+        "judge on the recording differs from the live verdict"
+    );
     assert_eq!(judged.1["rules"], live["rules"]);
     assert_eq!(judged.1["source"]["kind"], "recording");
 }
@@ -87,17 +112,32 @@ async fn careless_client_is_found_on_its_cl_rules_and_the_reference_poller_is_cl
     let v = proxy.verdict().await;
     let by_client = |client: &str| -> Vec<String> {
         let prefix = format!("client/{client}/");
-        let mut r: Vec<String> = v["cases"].as_array().expect("cases").iter()
-            .filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with(&prefix)) && c["outcome"] == "fail")
+        let mut r: Vec<String> = v["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .filter(|c| {
+                c["name"].as_str().is_some_and(|n| n.starts_with(&prefix)) && c["outcome"] == "fail"
+            })
             .map(|c| c["rules"][0].as_str().unwrap_or("").to_string())
             .collect();
         r.sort();
         r
     };
     assert_eq!(by_client("careless"), ["CL-KEEP", "CL-NO-HAMMER"], "{v:#}");
-    assert!(by_client("127.0.0.1").is_empty(), "the reference poller broke {:?}", by_client("127.0.0.1"));
-    let server: Vec<String> = finding_rules(&v).into_iter().filter(|r| !r.starts_with("CL-")).collect();
-    assert!(server.is_empty(), "a conformant server got findings: {server:?}");
+    assert!(
+        by_client("127.0.0.1").is_empty(),
+        "the reference poller broke {:?}",
+        by_client("127.0.0.1")
+    );
+    let server: Vec<String> = finding_rules(&v)
+        .into_iter()
+        .filter(|r| !r.starts_with("CL-"))
+        .collect();
+    assert!(
+        server.is_empty(),
+        "a conformant server got findings: {server:?}"
+    );
     assert_eq!(v["exit_code"], 1);
     let (code, stderr) = proxy.stop();
     assert_eq!(code, Some(1), "{stderr}");
@@ -112,11 +152,21 @@ async fn deviations_are_found_on_exactly_their_rule() {
         // deviation, outcome of the scripted jobs, careless client too, the rule
         ("purge-despite-keep", "success", false, "EL-KEEP-TRUE"),
         ("status-completed", "success", false, "EL-GAR-STATUS"),
-        ("running-without-details", "success", false, "EL-GAR-DETAILS"),
+        (
+            "running-without-details",
+            "success",
+            false,
+            "EL-GAR-DETAILS",
+        ),
         ("times-without-z", "success", false, "EL-GAR-TIMES"),
         ("keep-absent-ignored", "success", true, "EL-KEEP-DEFAULT"),
         ("purge-running", "success", true, "EL-KEEP-RUNNING"),
-        ("unknown-handle-wrong-code", "success", true, "EL-GAR-UNKNOWN"),
+        (
+            "unknown-handle-wrong-code",
+            "success",
+            true,
+            "EL-GAR-UNKNOWN",
+        ),
         ("jobs-text-plain", "success", false, "UM-JSON"),
         ("failed-job-500", "failure", false, "UM-FAILED-IS-200"),
         ("status-success", "success", false, "UM-JOB-STATUS"),
@@ -131,32 +181,56 @@ async fn deviations_are_found_on_exactly_their_rule() {
             careless_element(&proxy, h, 2).await;
         }
         let v = proxy.verdict().await;
-        let server: Vec<String> = finding_rules(&v).into_iter().filter(|r| !r.starts_with("CL-")).collect();
+        let server: Vec<String> = finding_rules(&v)
+            .into_iter()
+            .filter(|r| !r.starts_with("CL-"))
+            .collect();
         assert_eq!(server, [rule.to_string()], "deviation {deviation}: {v:#}");
         let level = jobconform::contract::rule(rule).expect("rule").level;
         let (code, stderr) = proxy.stop();
-        let want = if level == jobconform::contract::Level::Must || *careless { 1 } else { 0 };
+        let want = if level == jobconform::contract::Level::Must || *careless {
+            1
+        } else {
+            0
+        };
         assert_eq!(code, Some(want), "deviation {deviation}: {stderr}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_upstream_answers_in_the_apis_error_shape_and_is_no_finding() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let proxy = Proxy::spawn(&[
-        "--element-upstream", &format!("http://127.0.0.1:{port}/json-rpc/12.5"),
-        "--aiqum-upstream", &format!("http://127.0.0.1:{port}/api"),
+        "--element-upstream",
+        &format!("http://127.0.0.1:{port}/json-rpc/12.5"),
+        "--aiqum-upstream",
+        &format!("http://127.0.0.1:{port}/api"),
     ]);
     let http = reqwest::Client::new();
-    let r = http.post(proxy.url("element")).basic_auth("admin", Some(SECRET))
+    let r = http
+        .post(proxy.url("element"))
+        .basic_auth("admin", Some(SECRET))
         .json(&json!({"method": "GetAsyncResult", "params": {"asyncHandle": 1}, "id": 7}))
-        .send().await.expect("answer");
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(r.status(), 502);
     let b: Value = r.json().await.expect("JSON-RPC error");
     assert_eq!(b["id"], 7);
     assert_eq!(b["error"]["code"], 500);
-    assert!(b["error"]["name"].is_string() && b["error"]["message"].is_string(), "{b}");
-    let r = http.get(format!("{}/management-server/jobs/k", proxy.url("aiqum"))).send().await.expect("answer");
+    assert!(
+        b["error"]["name"].is_string() && b["error"]["message"].is_string(),
+        "{b}"
+    );
+    let r = http
+        .get(format!("{}/management-server/jobs/k", proxy.url("aiqum")))
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(r.status(), 502);
     let b: Value = r.json().await.expect("AIQUM error");
     assert!(b["error"]["message"].is_string(), "{b}");
@@ -172,41 +246,74 @@ async fn an_unreachable_upstream_answers_in_the_apis_error_shape_and_is_no_findi
 async fn a_hostile_upstream_cannot_crash_the_proxy_and_big_answers_stream_past_the_cap() {
     let base = hostile::start().await;
     let proxy = Proxy::spawn(&[
-        "--aiqum-upstream", &format!("{base}/api"),
-        "--element-upstream", &format!("{base}/json-rpc/12.5"),
-        "--upstream-timeout", "1",
-        "--max-body", "1048576",
+        "--aiqum-upstream",
+        &format!("{base}/api"),
+        "--element-upstream",
+        &format!("{base}/json-rpc/12.5"),
+        "--upstream-timeout",
+        "1",
+        "--max-body",
+        "1048576",
     ]);
     let http = reqwest::Client::new();
     let api = proxy.url("aiqum");
     // Larger than the cap: streamed on in full, recorded as too large.
-    let r = http.get(format!("{api}/huge")).send().await.expect("answer");
+    let r = http
+        .get(format!("{api}/huge"))
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(r.status(), 200);
     let body = r.bytes().await.expect("the whole body");
     assert_eq!(body.len(), hostile::HUGE);
     // Silence: 504 in AIQUM's shape after the upstream timeout.
-    let r = http.get(format!("{api}/silent")).send().await.expect("answer");
+    let r = http
+        .get(format!("{api}/silent"))
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(r.status(), 504);
     let b: Value = r.json().await.expect("AIQUM error");
     assert!(b["error"]["message"].is_string(), "{b}");
     // Not HTTP: 502.
-    let r = http.get(format!("{api}/garbage")).send().await.expect("answer");
+    let r = http
+        .get(format!("{api}/garbage"))
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(r.status(), 502);
     // A body cut short reaches the client as a broken body, and is recorded as a fault.
     if let Ok(r) = http.get(format!("{api}/cut")).send().await {
-        assert!(r.bytes().await.is_err(), "a cut body must not look complete");
+        assert!(
+            r.bytes().await.is_err(),
+            "a cut body must not look complete"
+        );
     }
     // JSON nested too deep is recorded as text, and judged.
-    let r = http.post(proxy.url("element")).basic_auth("admin", Some(SECRET))
-        .json(&json!({"method": "GetAPI", "params": {}, "id": 1})).send().await.expect("answer");
+    let r = http
+        .post(proxy.url("element"))
+        .basic_auth("admin", Some(SECRET))
+        .json(&json!({"method": "GetAPI", "params": {}, "id": 1}))
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(r.bytes().await.expect("body").len(), 200_000);
     let v = proxy.verdict().await;
     assert_eq!(v["source"]["exchanges"], 5, "{}", v["source"]);
     assert_eq!(v["source"]["transport_faults"], 3, "{}", v["source"]);
-    let envelope = v["cases"].as_array().expect("cases").iter().find(|c| c["name"] == "server/EL-RPC-ENVELOPE").expect("record");
+    let envelope = v["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["name"] == "server/EL-RPC-ENVELOPE")
+        .expect("record");
     assert_eq!(envelope["outcome"], "fail", "{envelope}");
     let huge = serde_json::to_string(&v).expect("text");
-    assert!(huge.len() < 1_000_000, "the verdict kept a body past the cap ({} bytes)", huge.len());
+    assert!(
+        huge.len() < 1_000_000,
+        "the verdict kept a body past the cap ({} bytes)",
+        huge.len()
+    );
     let (code, stderr) = proxy.stop();
     assert_eq!(code, Some(1), "{stderr}");
 }
@@ -215,16 +322,38 @@ async fn a_hostile_upstream_cannot_crash_the_proxy_and_big_answers_stream_past_t
 fn judge_refuses_bad_input_with_the_line_or_entry() {
     let dir = support::tmp();
     let cases: &[(&str, &str, &str)] = &[
-        ("cut.jsonl", "{\"jobconform_recording\": 1, \"started\": \"2026-01-01T00:00:00Z\", \"element\": null, \"aiqum\": null}\n{\"seq\": 0, \"at_ms\": 1, \"cli", "line 2: truncated JSON"),
-        ("odd.jsonl", "{\"seq\": 0}\n", "line 1: not a recorded exchange"),
-        ("empty.har", "{\"log\": {\"version\": \"1.2\", \"entries\": []}}", "has no entries"),
-        ("other.har", "{\"log\": {\"entries\": [{\"startedDateTime\": \"2026-01-01T00:00:00Z\", \"time\": 3, \"request\": {\"method\": \"GET\", \"url\": \"https://example.com/favicon.ico\", \"headers\": []}, \"response\": {\"status\": 200, \"headers\": [], \"content\": {\"text\": \"\"}}}]}}", "hosts seen: example.com"),
-        ("bad-entry.har", "{\"log\": {\"entries\": [{\"startedDateTime\": \"2026-01-01T00:00:00Z\", \"request\": {\"method\": \"GET\"}, \"response\": {}}]}}", "entry 1: no request.url"),
+        (
+            "cut.jsonl",
+            "{\"jobconform_recording\": 1, \"started\": \"2026-01-01T00:00:00Z\", \"element\": null, \"aiqum\": null}\n{\"seq\": 0, \"at_ms\": 1, \"cli",
+            "line 2: truncated JSON",
+        ),
+        (
+            "odd.jsonl",
+            "{\"seq\": 0}\n",
+            "line 1: not a recorded exchange",
+        ),
+        (
+            "empty.har",
+            "{\"log\": {\"version\": \"1.2\", \"entries\": []}}",
+            "has no entries",
+        ),
+        (
+            "other.har",
+            "{\"log\": {\"entries\": [{\"startedDateTime\": \"2026-01-01T00:00:00Z\", \"time\": 3, \"request\": {\"method\": \"GET\", \"url\": \"https://example.com/favicon.ico\", \"headers\": []}, \"response\": {\"status\": 200, \"headers\": [], \"content\": {\"text\": \"\"}}}]}}",
+            "hosts seen: example.com",
+        ),
+        (
+            "bad-entry.har",
+            "{\"log\": {\"entries\": [{\"startedDateTime\": \"2026-01-01T00:00:00Z\", \"request\": {\"method\": \"GET\"}, \"response\": {}}]}}",
+            "entry 1: no request.url",
+        ),
     ];
     for (name, body, want) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, body).expect("write");
-        let out = jobconform(&["judge", path.to_str().expect("utf-8")]).output().expect("run judge");
+        let out = jobconform(&["judge", path.to_str().expect("utf-8")])
+            .output()
+            .expect("run judge");
         let (_, err) = text(&out);
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
         assert!(err.contains(want), "{name}: {err}");
@@ -235,7 +364,11 @@ fn judge_refuses_bad_input_with_the_line_or_entry() {
 fn judge_reads_a_har_file_and_finds_the_purge() {
     let dir = support::tmp();
     let entry = |t: &str, id: u64, keep: bool, answer: Value| {
-        let params = if keep { json!({"asyncHandle": 4, "keepResult": true}) } else { json!({"asyncHandle": 4}) };
+        let params = if keep {
+            json!({"asyncHandle": 4, "keepResult": true})
+        } else {
+            json!({"asyncHandle": 4})
+        };
         json!({
             "startedDateTime": t, "time": 2.5,
             "request": {"method": "POST", "url": "https://10.0.0.1/json-rpc/12.5",
@@ -254,7 +387,14 @@ fn judge_reads_a_har_file_and_finds_the_purge() {
     let path = dir.path().join("sdk.har");
     std::fs::write(&path, har.to_string()).expect("write");
     let report = dir.path().join("v.json");
-    let out = jobconform(&["judge", path.to_str().expect("utf-8"), "--report-json", report.to_str().expect("utf-8")]).output().expect("judge");
+    let out = jobconform(&[
+        "judge",
+        path.to_str().expect("utf-8"),
+        "--report-json",
+        report.to_str().expect("utf-8"),
+    ])
+    .output()
+    .expect("judge");
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     let v = support::validate_report(&report);
@@ -270,7 +410,10 @@ fn python(script: &str, proxy: &Proxy) -> String {
     let url = proxy.url("element");
     let base = url.split("/json-rpc").next().expect("base").to_string();
     let path = format!("{}/tests/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = std::process::Command::new("python3").args([path.as_str(), &base, "admin", SECRET]).output().expect("python3 runs");
+    let out = std::process::Command::new("python3")
+        .args([path.as_str(), &base, "admin", SECRET])
+        .output()
+        .expect("python3 runs");
     let (o, e) = text(&out);
     assert!(out.status.success(), "{script} failed:\n{o}{e}");
     o
@@ -289,17 +432,29 @@ async fn python_sdk_through_the_proxy() {
     let out = tokio::task::block_in_place(|| python("sdk_roundtrip.py", &proxy));
     println!("{out}");
     let v = proxy.verdict().await;
-    let server: Vec<String> = finding_rules(&v).into_iter().filter(|r| !r.starts_with("CL-")).collect();
-    assert!(server.is_empty(), "the SDK round trip through the proxy found {server:?}");
+    let server: Vec<String> = finding_rules(&v)
+        .into_iter()
+        .filter(|r| !r.starts_with("CL-"))
+        .collect();
+    assert!(
+        server.is_empty(),
+        "the SDK round trip through the proxy found {server:?}"
+    );
     let _ = proxy.stop();
-    support::assert_no_secret("the recording", &std::fs::read_to_string(&rec).expect("recording"));
+    support::assert_no_secret(
+        "the recording",
+        &std::fs::read_to_string(&rec).expect("recording"),
+    );
 
     let served = Served::start(&["--time-scale", "20", "--deviation", "purge-despite-keep"]);
     let proxy = Proxy::start(&served, &[]);
     let out = tokio::task::block_in_place(|| python("sdk_proxy.py", &proxy));
     assert!(out.contains("xAsyncHandleDoesNotExist"), "{out}");
     let v = proxy.verdict().await;
-    let server: Vec<String> = finding_rules(&v).into_iter().filter(|r| !r.starts_with("CL-")).collect();
+    let server: Vec<String> = finding_rules(&v)
+        .into_iter()
+        .filter(|r| !r.starts_with("CL-"))
+        .collect();
     assert_eq!(server, ["EL-KEEP-TRUE"]);
     let (code, stderr) = proxy.stop();
     assert_eq!(code, Some(1));

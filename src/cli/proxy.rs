@@ -67,7 +67,10 @@ fn config(a: &ProxyArgs) -> Result<Config, String> {
     Ok(Config {
         element: a.element_upstream.clone(),
         aiqum: a.aiqum_upstream.clone(),
-        tls: TlsConfig { ca_cert_pem, insecure: a.insecure },
+        tls: TlsConfig {
+            ca_cert_pem,
+            insecure: a.insecure,
+        },
         limits: Limits {
             request_timeout: Duration::from_secs(a.upstream_timeout.max(1)),
             max_body: a.max_body.max(1),
@@ -113,14 +116,19 @@ async fn run(a: ProxyArgs, config: Config) -> Result<u8, String> {
                 element: config.element.clone(),
                 aiqum: config.aiqum.clone(),
             };
-            Some(Recorder::open(path, &header).map_err(|e| format!("open {}: {e}", path.display()))?)
+            Some(
+                Recorder::open(path, &header)
+                    .map_err(|e| format!("open {}: {e}", path.display()))?,
+            )
         }
         None => None,
     };
     let (tls, ca_path) = if a.tls {
         let tls = jobconform::mock::tls::self_signed().map_err(|e| e.to_string())?;
-        let path = std::env::temp_dir().join(format!("jobconform-proxy-{}-ca.pem", std::process::id()));
-        std::fs::write(&path, &tls.cert_pem).map_err(|e| format!("write {}: {e}", path.display()))?;
+        let path =
+            std::env::temp_dir().join(format!("jobconform-proxy-{}-ca.pem", std::process::id()));
+        std::fs::write(&path, &tls.cert_pem)
+            .map_err(|e| format!("write {}: {e}", path.display()))?;
         (Some(tls), Some(path))
     } else {
         (None, None)
@@ -132,7 +140,9 @@ async fn run(a: ProxyArgs, config: Config) -> Result<u8, String> {
         line["element"] = format!("{base}/json-rpc/{}", ep.version).into();
     }
     if let Some(u) = &config.aiqum {
-        let path = reqwest::Url::parse(u).map(|u| u.path().trim_end_matches('/').to_string()).unwrap_or_default();
+        let path = reqwest::Url::parse(u)
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_default();
         line["aiqum"] = format!("{base}{path}").into();
     }
     if let Some(p) = &ca_path {
@@ -151,5 +161,10 @@ async fn run(a: ProxyArgs, config: Config) -> Result<u8, String> {
     }
     served.map_err(|e| format!("serve: {e}"))?;
     let v = state.verdict();
-    Ok(verdict::write(&v, &a.verdict.outputs(), state.started, strict))
+    Ok(verdict::write(
+        &v,
+        &a.verdict.outputs(),
+        state.started,
+        strict,
+    ))
 }

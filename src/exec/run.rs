@@ -248,8 +248,7 @@ impl<'a> Run<'a> {
 
     /// The automatic Element checks on the answer at `i`.
     pub fn element_checks(&mut self, i: usize, raw: bool) {
-        let mut found =
-            check::element::automatic(&self.transcript[i], raw, &mut self.element_obs);
+        let mut found = check::element::automatic(&self.transcript[i], raw, &mut self.element_obs);
         for f in &mut found {
             f.exchange.get_or_insert(i);
         }

@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 
 use super::State;
 use crate::traffic::{Api, Observed};
-use crate::transport::{self, AuthMode, Body, Credentials, Exchange, RequestRecord, ResponseRecord, TransportError};
+use crate::transport::{
+    self, AuthMode, Body, Credentials, Exchange, RequestRecord, ResponseRecord, TransportError,
+};
 
 /// Chunks in flight between the upstream and the client (back-pressure beyond that).
 const CHUNKS_IN_FLIGHT: usize = 8;
@@ -57,7 +59,11 @@ fn now_ms() -> u64 {
 }
 
 /// The fallback handler: forwards the request, streams the answer back.
-pub async fn handle(AxState(st): AxState<Arc<State>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+pub async fn handle(
+    AxState(st): AxState<Arc<State>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
     let seq = st.next_seq();
     let at_ms = now_ms();
     let started = Instant::now();
@@ -70,8 +76,16 @@ pub async fn handle(AxState(st): AxState<Arc<State>>, ConnectInfo(peer): Connect
     }
     .or(st.config.element.as_ref())
     .or(st.config.aiqum.as_ref());
-    let Some(origin) = upstream.and_then(|u| reqwest::Url::parse(u).ok()).map(|u| u.origin().ascii_serialization()) else {
-        return error(api, None, StatusCode::NOT_FOUND, "no upstream is configured for this path");
+    let Some(origin) = upstream
+        .and_then(|u| reqwest::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+    else {
+        return error(
+            api,
+            None,
+            StatusCode::NOT_FOUND,
+            "no upstream is configured for this path",
+        );
     };
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let url = format!("{origin}{path_and_query}");
@@ -88,7 +102,9 @@ pub async fn handle(AxState(st): AxState<Arc<State>>, ConnectInfo(peer): Connect
         }
     };
     let authorization = parts.headers.get(header::AUTHORIZATION);
-    let creds = authorization.and_then(|v| v.to_str().ok()).and_then(transport::basic_credentials);
+    let creds = authorization
+        .and_then(|v| v.to_str().ok())
+        .and_then(transport::basic_credentials);
     let body_value = match transport::body_of(&bytes, creds.as_ref()) {
         Body::Empty => None,
         Body::Json(v) => Some(v),
@@ -103,14 +119,27 @@ pub async fn handle(AxState(st): AxState<Arc<State>>, ConnectInfo(peer): Connect
         request: RequestRecord {
             method: parts.method.to_string(),
             url: url.clone(),
-            auth: if authorization.is_some() { AuthMode::Default } else { AuthMode::None },
+            auth: if authorization.is_some() {
+                AuthMode::Default
+            } else {
+                AuthMode::None
+            },
             body: body_value,
         },
         creds,
     };
-    let rpc_id = sent.request.body.as_ref().and_then(|b| b.get("id")).cloned();
+    let rpc_id = sent
+        .request
+        .body
+        .as_ref()
+        .and_then(|b| b.get("id"))
+        .cloned();
     let timeout = st.config.limits.request_timeout + long_poll_wait(&url);
-    let mut rb = st.http.request(parts.method.clone(), &url).timeout(timeout).body(bytes);
+    let mut rb = st
+        .http
+        .request(parts.method.clone(), &url)
+        .timeout(timeout)
+        .body(bytes);
     for (name, value) in parts.headers.iter().filter(|(n, _)| forwardable(n)) {
         rb = rb.header(name, value);
     }
@@ -140,10 +169,23 @@ fn long_poll_wait(url: &str) -> Duration {
 }
 
 /// Streams the upstream's answer to the client while keeping up to the body cap for the record.
-fn stream_back(st: Arc<State>, sent: Sent, mut resp: reqwest::Response, timeout: Duration) -> Response {
+fn stream_back(
+    st: Arc<State>,
+    sent: Sent,
+    mut resp: reqwest::Response,
+    timeout: Duration,
+) -> Response {
     let status = resp.status();
-    let headers: HeaderMap = resp.headers().iter().filter(|(n, _)| forwardable(n)).map(|(n, v)| (n.clone(), v.clone())).collect();
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let headers: HeaderMap = resp
+        .headers()
+        .iter()
+        .filter(|(n, _)| forwardable(n))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_IN_FLIGHT);
     let deadline = sent.started + timeout;
     let limit = st.config.limits.max_body;
@@ -169,7 +211,11 @@ fn stream_back(st: Arc<State>, sent: Sent, mut resp: reqwest::Response, timeout:
             let left = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, tx.send(Ok(chunk))).await {
                 Ok(Ok(())) => {}
-                _ => break Err(TransportError::Io("the client stopped reading the answer".into())),
+                _ => {
+                    break Err(TransportError::Io(
+                        "the client stopped reading the answer".into(),
+                    ));
+                }
             }
         };
         let size = kept.len();
@@ -177,7 +223,11 @@ fn stream_back(st: Arc<State>, sent: Sent, mut resp: reqwest::Response, timeout:
             Ok(()) => Ok(ResponseRecord {
                 status: status.as_u16(),
                 content_type,
-                body: if too_large { Body::TooLarge { limit } } else { transport::body_of(&kept, sent.creds.as_ref()) },
+                body: if too_large {
+                    Body::TooLarge { limit }
+                } else {
+                    transport::body_of(&kept, sent.creds.as_ref())
+                },
                 elapsed_ms: sent.started.elapsed().as_millis() as u64,
             }),
             Err(fault) => {
@@ -187,7 +237,8 @@ fn stream_back(st: Arc<State>, sent: Sent, mut resp: reqwest::Response, timeout:
         };
         record(&st, sent, response, size);
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     let mut out = Response::new(AxBody::from_stream(stream));
     *out.status_mut() = status;
     *out.headers_mut() = headers;
@@ -199,14 +250,22 @@ fn record(st: &State, sent: Sent, response: Result<ResponseRecord, TransportErro
         seq: sent.seq,
         at_ms: sent.at_ms,
         client: sent.client,
-        exchange: Exchange { request: sent.request, response },
+        exchange: Exchange {
+            request: sent.request,
+            response,
+        },
     };
     st.observe(o, size);
 }
 
 /// An error answer in the API's own shape: a JSON-RPC error (Element, echoing the request's id)
 /// or an AIQUM error object.
-pub fn error(api: Option<Api>, rpc_id: Option<&Value>, status: StatusCode, message: &str) -> Response {
+pub fn error(
+    api: Option<Api>,
+    rpc_id: Option<&Value>,
+    status: StatusCode,
+    message: &str,
+) -> Response {
     let body = match api {
         Some(Api::Element) => {
             let name = match status {

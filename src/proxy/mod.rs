@@ -73,7 +73,11 @@ pub struct State {
 
 impl State {
     /// A proxy state; `recorder` is the open recording, if any.
-    pub fn new(config: Config, recorder: Option<Recorder>, name: String) -> Result<Arc<State>, ClientError> {
+    pub fn new(
+        config: Config,
+        recorder: Option<Recorder>,
+        name: String,
+    ) -> Result<Arc<State>, ClientError> {
         let http = crate::transport::http_client(&config.limits, &config.tls)?;
         Ok(Arc::new(State {
             config,
@@ -106,7 +110,9 @@ impl State {
         s.bytes += size;
         s.exchanges.push_back((o, size));
         while s.exchanges.len() > KEEP_EXCHANGES || s.bytes > KEEP_BYTES {
-            let Some((_, n)) = s.exchanges.pop_front() else { break };
+            let Some((_, n)) = s.exchanges.pop_front() else {
+                break;
+            };
             s.bytes -= n;
             s.dropped += 1;
         }
@@ -119,7 +125,10 @@ impl State {
         if s.dropped > 0 {
             unparsed.push(crate::traffic::Unparsed {
                 at: "memory".into(),
-                why: format!("the {} oldest exchange(s) were dropped from memory (the recording has them)", s.dropped),
+                why: format!(
+                    "the {} oldest exchange(s) were dropped from memory (the recording has them)",
+                    s.dropped
+                ),
             });
         }
         Traffic {
@@ -132,7 +141,12 @@ impl State {
 
     /// The verdict on everything kept so far.
     pub fn verdict(&self) -> verdict::Verdict {
-        verdict::judge(&self.traffic(), &self.config.judge, SourceKind::Proxy, &self.name)
+        verdict::judge(
+            &self.traffic(),
+            &self.config.judge,
+            SourceKind::Proxy,
+            &self.name,
+        )
     }
 }
 
@@ -160,14 +174,23 @@ struct VerdictQuery {
     format: Format,
 }
 
-async fn verdict_route(AxState(st): AxState<Arc<State>>, Query(q): Query<VerdictQuery>) -> Response {
+async fn verdict_route(
+    AxState(st): AxState<Arc<State>>,
+    Query(q): Query<VerdictQuery>,
+) -> Response {
     let format = q.format;
     let st2 = st.clone();
     let Ok(v) = tokio::task::spawn_blocking(move || st2.verdict()).await else {
-        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "the verdict could not be judged").into_response();
+        return (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "the verdict could not be judged",
+        )
+            .into_response();
     };
     match format {
-        Format::Json => axum::Json(verdict::document(&v, st.started, st.config.judge.strict)).into_response(),
+        Format::Json => {
+            axum::Json(verdict::document(&v, st.started, st.config.judge.strict)).into_response()
+        }
         Format::Junit => match crate::report::junit::render(&v.targets, &v.records) {
             Ok(x) => ([(axum::http::header::CONTENT_TYPE, "application/xml")], x).into_response(),
             Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
@@ -191,11 +214,21 @@ pub async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let served = async move {
         match tls {
-            Some(tls) => crate::mock::tls::serve_router(listener, app, tls, async { let _ = stop_rx.await; }).await,
+            Some(tls) => {
+                crate::mock::tls::serve_router(listener, app, tls, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+            }
             None => {
-                axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                    .with_graceful_shutdown(async { let _ = stop_rx.await; })
-                    .await
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async {
+                    let _ = stop_rx.await;
+                })
+                .await
             }
         }
     };

@@ -45,8 +45,11 @@ pub fn judge(i: usize, ex: &Exchange, seen: &mut Seen, out: &mut ServerJudged) {
             Vec::new()
         } else {
             vec![
-                Finding::new("UM-JOBS-READONLY", format!("{method} on a job was answered {status}"))
-                    .values(Some(serde_json::json!([404, 405])), Some(status.into())),
+                Finding::new(
+                    "UM-JOBS-READONLY",
+                    format!("{method} on a job was answered {status}"),
+                )
+                .values(Some(serde_json::json!([404, 405])), Some(status.into())),
             ]
         };
         tally(t, "UM-JOBS-READONLY", i, findings);
@@ -55,8 +58,13 @@ pub fn judge(i: usize, ex: &Exchange, seen: &mut Seen, out: &mut ServerJudged) {
     if let Some(key) = key {
         if seen.issued.remove(&key) {
             let findings = if status == 404 {
-                vec![Finding::new("UM-ACCEPT-READABLE", "the job named by a 202 was not found on its first read")
-                    .values(Some(200.into()), Some(404.into()))]
+                vec![
+                    Finding::new(
+                        "UM-ACCEPT-READABLE",
+                        "the job named by a 202 was not found on its first read",
+                    )
+                    .values(Some(200.into()), Some(404.into())),
+                ]
             } else {
                 Vec::new()
             };
@@ -66,7 +74,10 @@ pub fn judge(i: usize, ex: &Exchange, seen: &mut Seen, out: &mut ServerJudged) {
         return;
     }
     if jobs_collection && method == "GET" && status == 200 {
-        let query: Vec<String> = check::query_of(&ex.request.url).into_iter().map(|(k, _)| k).collect();
+        let query: Vec<String> = check::query_of(&ex.request.url)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         let has = |k: &str| query.iter().any(|q| q == k);
         named(t, notes, "UM-LIST-SHAPE", "um-list-shape", i, ex);
         if !has("order_by") {
@@ -96,13 +107,19 @@ fn job_read(i: usize, ex: &Exchange, key: &str, seen: &mut Seen, out: &mut Serve
         if ex.status().is_some_and(|s| (200..300).contains(&s)) {
             at_stake.extend(["UM-JSON", "UM-JOB-SHAPE", "UM-JOB-STATUS", "UM-JOB-TIMES"]);
         }
-        if matches!(check::aiqum::outcome(job).as_deref(), Some("ERROR" | "PARTIAL_FAILURES")) {
+        if matches!(
+            check::aiqum::outcome(job).as_deref(),
+            Some("ERROR" | "PARTIAL_FAILURES")
+        ) {
             at_stake.push("UM-FAILED-IS-200");
         }
         if !earlier.is_empty() {
             at_stake.push("UM-STATE-FORWARD");
         }
-        if earlier.iter().any(|v| crate::poll::aiqum_terminal(v) == Some(true)) {
+        if earlier
+            .iter()
+            .any(|v| crate::poll::aiqum_terminal(v) == Some(true))
+        {
             at_stake.push("UM-TERMINAL-ABSORBING");
         }
     }
@@ -125,22 +142,42 @@ fn accepted(i: usize, ex: &Exchange, status: u16, seen: &mut Seen, out: &mut Ser
     let mut findings = Vec::new();
     if status != 202 {
         findings.push(
-            Finding::new("UM-ACCEPT-202", format!("an asynchronous call answered {status}, not 202"))
-                .values(Some(202.into()), Some(status.into())),
+            Finding::new(
+                "UM-ACCEPT-202",
+                format!("an asynchronous call answered {status}, not 202"),
+            )
+            .values(Some(202.into()), Some(status.into())),
         );
     }
     if key.is_none() {
         findings.push(
-            Finding::new("UM-ACCEPT-202", "the answer to an asynchronous call has no job.key")
-                .at("/job/key")
-                .values(Some("a non-empty string".into()), ex.json().and_then(|b| b.pointer("/job/key")).cloned()),
+            Finding::new(
+                "UM-ACCEPT-202",
+                "the answer to an asynchronous call has no job.key",
+            )
+            .at("/job/key")
+            .values(
+                Some("a non-empty string".into()),
+                ex.json().and_then(|b| b.pointer("/job/key")).cloned(),
+            ),
         );
     }
     tally(&mut out.tally, "UM-ACCEPT-202", i, findings);
     if let Some(key) = key {
         seen.issued.insert(key.to_string());
-        if ex.json().and_then(|b| b.pointer("/job/_links/self/href")).is_some() {
-            named(&mut out.tally, &mut out.notes, "UM-ACCEPT-LINK", "accept-link", i, ex);
+        if ex
+            .json()
+            .and_then(|b| b.pointer("/job/_links/self/href"))
+            .is_some()
+        {
+            named(
+                &mut out.tally,
+                &mut out.notes,
+                "UM-ACCEPT-LINK",
+                "accept-link",
+                i,
+                ex,
+            );
         }
     }
 }

@@ -73,12 +73,22 @@ pub fn entry(o: &super::Observed, t0: u64) -> Option<Entry> {
             let handle = params.and_then(|p| p.get("asyncHandle"))?;
             e.op = "GetAsyncResult".into();
             e.job = Some(crate::case::template::text_of(handle));
-            e.keep_result = params.and_then(|p| p.get("keepResult")).and_then(Value::as_bool);
+            e.keep_result = params
+                .and_then(|p| p.get("keepResult"))
+                .and_then(Value::as_bool);
             let r = body.and_then(|b| b.get("result"));
-            let error = body.and_then(|b| b.pointer("/error/name")).and_then(Value::as_str);
-            match (r.and_then(|r| r.get("status")).and_then(Value::as_str), error) {
+            let error = body
+                .and_then(|b| b.pointer("/error/name"))
+                .and_then(Value::as_str);
+            match (
+                r.and_then(|r| r.get("status")).and_then(Value::as_str),
+                error,
+            ) {
                 (Some("running"), _) => {
-                    let details = r.and_then(|r| r.get("details")).cloned().unwrap_or(Value::Null);
+                    let details = r
+                        .and_then(|r| r.get("details"))
+                        .cloned()
+                        .unwrap_or(Value::Null);
                     e.observed = Some(format!("running {details}"));
                 }
                 (Some("complete"), _) => {
@@ -98,7 +108,9 @@ pub fn entry(o: &super::Observed, t0: u64) -> Option<Entry> {
                 return None;
             }
             e.job = Some(crate::exec::run::job_key_of(&ex.request.url)?);
-            let long = crate::check::query_of(&ex.request.url).iter().any(|(k, _)| k == "poll_timeout");
+            let long = crate::check::query_of(&ex.request.url)
+                .iter()
+                .any(|(k, _)| k == "poll_timeout");
             e.op = if long { OP_LONG_POLL } else { OP_GET_JOB }.into();
             if let Some(job) = body.filter(|b| crate::check::aiqum::is_job(b)) {
                 e.observed = job.get("state").and_then(Value::as_str).map(|st| {
@@ -124,7 +136,12 @@ pub fn judge(traffic: &Traffic, order: &[usize], config: &AuditConfig) -> Vec<Cl
     for &i in order {
         if let Some(e) = entry(&traffic.exchanges[i], t0) {
             index_of
-                .entry((e.client.clone(), e.api, e.job.clone().unwrap_or_default(), e.t_ms))
+                .entry((
+                    e.client.clone(),
+                    e.api,
+                    e.job.clone().unwrap_or_default(),
+                    e.t_ms,
+                ))
                 .or_insert(i);
             entries.push(e);
         }
@@ -161,11 +178,18 @@ pub fn judge(traffic: &Traffic, order: &[usize], config: &AuditConfig) -> Vec<Cl
                     }
                 }
                 for v in &job.violations {
-                    let api: &'static str = if job.api == "element" { "element" } else { "aiqum" };
+                    let api: &'static str = if job.api == "element" {
+                        "element"
+                    } else {
+                        "aiqum"
+                    };
                     let at = v.t_ms.last().copied().unwrap_or(0);
-                    let mut f = Finding::new(v.rule, format!("{} {}: {}", job.api, job.job, v.what))
-                        .values(None, Some(json!({"t_ms": v.t_ms})));
-                    f.exchange = index_of.get(&(c.client.clone(), api, job.job.clone(), at)).copied();
+                    let mut f =
+                        Finding::new(v.rule, format!("{} {}: {}", job.api, job.job, v.what))
+                            .values(None, Some(json!({"t_ms": v.t_ms})));
+                    f.exchange = index_of
+                        .get(&(c.client.clone(), api, job.job.clone(), at))
+                        .copied();
                     let t = out.tally.entry(v.rule).or_default();
                     t.observed += 1;
                     t.findings.push(f);

@@ -89,9 +89,15 @@ fn entry(n: usize, e: &Value) -> Result<Observed, String> {
         });
     let resp = e.get("response").ok_or("no response")?;
     let status = resp.get("status").and_then(Value::as_u64).unwrap_or(0);
-    let elapsed_ms = e.get("time").and_then(Value::as_f64).unwrap_or(0.0).max(0.0) as u64;
+    let elapsed_ms = e
+        .get("time")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
+        .max(0.0) as u64;
     let response = if status == 0 || status > 599 {
-        Err(TransportError::Io(format!("no answer recorded (status {status})")))
+        Err(TransportError::Io(format!(
+            "no answer recorded (status {status})"
+        )))
     } else {
         let content_type = header(resp.get("headers"), "content-type")
             .or_else(|| resp.pointer("/content/mimeType").and_then(Value::as_str))

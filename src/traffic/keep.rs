@@ -77,7 +77,9 @@ pub fn judge(traffic: &Traffic, order: &[usize], t: &mut Tally) {
             }
             Some("ListAsyncResults") => {
                 for h in listed(ex) {
-                    if let Some(p) = handles.get_mut(&(origin.clone(), h)).and_then(|s| s.promise.as_mut())
+                    if let Some(p) = handles
+                        .get_mut(&(origin.clone(), h))
+                        .and_then(|s| s.promise.as_mut())
                         && p.kept
                     {
                         p.rule = Some("EL-LIST-NO-PURGE");
@@ -87,7 +89,10 @@ pub fn judge(traffic: &Traffic, order: &[usize], t: &mut Tally) {
             }
             Some(method) => {
                 let result = ex.json().and_then(|b| b.get("result"));
-                let Some(h) = result.and_then(|r| r.get("asyncHandle")).and_then(Value::as_u64) else {
+                let Some(h) = result
+                    .and_then(|r| r.get("asyncHandle"))
+                    .and_then(Value::as_u64)
+                else {
                     if method == "CloneVolume" && result.is_some() {
                         clone_start(t, i, result);
                     }
@@ -96,9 +101,14 @@ pub fn judge(traffic: &Traffic, order: &[usize], t: &mut Tally) {
                 let state = handles.entry((origin, h)).or_default();
                 let reused = state.promise.is_some_and(|p| p.kept);
                 let findings = if reused {
-                    vec![Finding::new("EL-HANDLE-UNIQUE", format!("{method} got handle {h}, which was still queryable"))
+                    vec![
+                        Finding::new(
+                            "EL-HANDLE-UNIQUE",
+                            format!("{method} got handle {h}, which was still queryable"),
+                        )
                         .at("/result/asyncHandle")
-                        .values(None, Some(h.into()))]
+                        .values(None, Some(h.into())),
+                    ]
                 } else {
                     Vec::new()
                 };
@@ -108,7 +118,11 @@ pub fn judge(traffic: &Traffic, order: &[usize], t: &mut Tally) {
                     clone_start(t, i, result);
                     state.clone_id = result.and_then(|r| r.get("cloneID")).cloned();
                 }
-                state.promise = Some(Promise { kept: true, rule: None, done_ms: o.done_ms() });
+                state.promise = Some(Promise {
+                    kept: true,
+                    rule: None,
+                    done_ms: o.done_ms(),
+                });
             }
             None => {}
         }
@@ -126,10 +140,16 @@ fn fetch(ex: &Exchange) -> Option<(u64, Shown, Option<bool>)> {
     let keep_raw = params.and_then(|p| p.get("keepResult"));
     let keep = keep_raw.and_then(Value::as_bool);
     let well_formed = raw.is_u64() && keep_raw.is_none_or(Value::is_boolean);
-    let h = raw.as_u64().or_else(|| raw.as_str().and_then(|s| s.parse().ok()))?;
+    let h = raw
+        .as_u64()
+        .or_else(|| raw.as_str().and_then(|s| s.parse().ok()))?;
     let body = ex.json();
     let error = body.and_then(|b| b.get("error"));
-    let shown = match (body.and_then(|b| b.pointer("/result/status")).and_then(Value::as_str), error) {
+    let shown = match (
+        body.and_then(|b| b.pointer("/result/status"))
+            .and_then(Value::as_str),
+        error,
+    ) {
         (_, Some(_)) if !well_formed => Shown::FailedCall,
         (Some("running"), _) if well_formed => Shown::Running,
         (Some("complete"), _) if well_formed => Shown::Complete,
@@ -147,7 +167,15 @@ fn fetch(ex: &Exchange) -> Option<(u64, Shown, Option<bool>)> {
 }
 
 /// One fetch of a handle: judged against the last promise, then the promise it makes.
-fn fetched(t: &mut Tally, i: usize, ex: &Exchange, (start, end): (u64, u64), shown: Shown, keep: Option<bool>, state: &mut Handle) {
+fn fetched(
+    t: &mut Tally,
+    i: usize,
+    ex: &Exchange,
+    (start, end): (u64, u64),
+    shown: Shown,
+    keep: Option<bool>,
+    state: &mut Handle,
+) {
     let releasing = keep != Some(true);
     if releasing && matches!(shown, Shown::Complete | Shown::Gone) {
         if state.racing.last().is_some_and(|r| start >= r.1) {
@@ -156,27 +184,60 @@ fn fetched(t: &mut Tally, i: usize, ex: &Exchange, (start, end): (u64, u64), sho
         state.racing.push((start, end, shown == Shown::Complete, i));
     }
     let promise = state.promise.filter(|p| start >= p.done_ms);
-    if let Some(Promise { kept, rule: Some(rule), .. }) = promise {
+    if let Some(Promise {
+        kept,
+        rule: Some(rule),
+        ..
+    }) = promise
+    {
         match (kept, shown) {
-            (true, Shown::Gone) => tally(t, rule, i, vec![
-                Finding::new(rule, "the handle was gone, though the earlier answer kept it")
+            (true, Shown::Gone) => tally(
+                t,
+                rule,
+                i,
+                vec![
+                    Finding::new(
+                        rule,
+                        "the handle was gone, though the earlier answer kept it",
+                    )
                     .at("/error")
-                    .values(Some("the handle's status".into()), ex.json().and_then(|b| b.get("error")).cloned()),
-            ]),
-            (false, Shown::Running | Shown::Complete) => tally(t, rule, i, vec![
-                Finding::new(rule, "the handle was still served after the answer that released it")
+                    .values(
+                        Some("the handle's status".into()),
+                        ex.json().and_then(|b| b.get("error")).cloned(),
+                    ),
+                ],
+            ),
+            (false, Shown::Running | Shown::Complete) => tally(
+                t,
+                rule,
+                i,
+                vec![
+                    Finding::new(
+                        rule,
+                        "the handle was still served after the answer that released it",
+                    )
                     .at("/result/status")
-                    .values(Some("the unknown-handle error".into()), ex.json().and_then(|b| b.pointer("/result/status")).cloned()),
-            ]),
-            (true, Shown::Running | Shown::Complete) | (false, Shown::Gone) => tally(t, rule, i, Vec::new()),
+                    .values(
+                        Some("the unknown-handle error".into()),
+                        ex.json().and_then(|b| b.pointer("/result/status")).cloned(),
+                    ),
+                ],
+            ),
+            (true, Shown::Running | Shown::Complete) | (false, Shown::Gone) => {
+                tally(t, rule, i, Vec::new())
+            }
             _ => {}
         }
     }
     if shown == Shown::Gone && promise.is_some_and(|p| !p.kept) {
-        let name = ex.json().and_then(|b| b.pointer("/error/name")).and_then(Value::as_str);
+        let name = ex
+            .json()
+            .and_then(|b| b.pointer("/error/name"))
+            .and_then(Value::as_str);
         // Errors with a known unknown-handle name are judged on every answer (traffic::server).
         if name.is_none_or(|n| !check::named::UNKNOWN_HANDLE_NAMES.contains(&n))
-            && let Some(j) = check::named::response("gone-handle-error", "EL-GAR-UNKNOWN", ex, ex.json())
+            && let Some(j) =
+                check::named::response("gone-handle-error", "EL-GAR-UNKNOWN", ex, ex.json())
         {
             tally(t, "EL-GAR-UNKNOWN", i, j.findings);
         }
@@ -191,14 +252,28 @@ fn fetched(t: &mut Tally, i: usize, ex: &Exchange, (start, end): (u64, u64), sho
         (Shown::Complete, Some(true)) => Some((true, "EL-KEEP-TRUE")),
         (Shown::Complete, Some(false)) => Some((false, "EL-KEEP-FALSE")),
         (Shown::Complete, None) => Some((false, "EL-KEEP-DEFAULT")),
-        (Shown::FailedCall, _) if state.promise.is_some_and(|p| p.kept) => Some((true, "EL-KEEP-FAILED-CALL")),
-        (Shown::Gone, _) => state.promise.filter(|p| !p.kept).and_then(|p| p.rule).map(|r| (false, r)),
+        (Shown::FailedCall, _) if state.promise.is_some_and(|p| p.kept) => {
+            Some((true, "EL-KEEP-FAILED-CALL"))
+        }
+        (Shown::Gone, _) => state
+            .promise
+            .filter(|p| !p.kept)
+            .and_then(|p| p.rule)
+            .map(|r| (false, r)),
         _ => None,
     };
     if let Some((kept, rule)) = next {
-        state.promise = Some(Promise { kept, rule: Some(rule), done_ms: end });
+        state.promise = Some(Promise {
+            kept,
+            rule: Some(rule),
+            done_ms: end,
+        });
     } else if shown == Shown::Gone {
-        state.promise = Some(Promise { kept: false, rule: None, done_ms: end });
+        state.promise = Some(Promise {
+            kept: false,
+            rule: None,
+            done_ms: end,
+        });
     }
 }
 
@@ -212,8 +287,16 @@ fn race_over(t: &mut Tally, state: &mut Handle) {
     }
     let last = race.last().map_or(0, |r| r.3);
     let findings = if results.len() > 1 {
-        vec![Finding::new("EL-KEEP-ONCE", format!("{} concurrent fetches without keepResult all got the result", results.len()))
-            .values(Some(1.into()), Some(results.len().into()))]
+        vec![
+            Finding::new(
+                "EL-KEEP-ONCE",
+                format!(
+                    "{} concurrent fetches without keepResult all got the result",
+                    results.len()
+                ),
+            )
+            .values(Some(1.into()), Some(results.len().into())),
+        ]
     } else {
         Vec::new()
     };
@@ -225,7 +308,11 @@ fn listed(ex: &Exchange) -> Vec<u64> {
     ex.json()
         .and_then(|b| b.pointer("/result/asyncHandles"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|e| e.get("asyncResultID")?.as_u64()).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e.get("asyncResultID")?.as_u64())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -235,9 +322,14 @@ fn clone_start(t: &mut Tally, i: usize, result: Option<&Value>) {
     for k in ["asyncHandle", "cloneID", "volumeID"] {
         let v = result.and_then(|r| r.get(k));
         if !v.is_some_and(|v| v.is_u64() || v.is_i64()) {
-            findings.push(Finding::new("EL-CLONE-START", format!("CloneVolume's {k} is not an integer"))
+            findings.push(
+                Finding::new(
+                    "EL-CLONE-START",
+                    format!("CloneVolume's {k} is not an integer"),
+                )
                 .at(format!("/result/{k}"))
-                .values(Some("integer".into()), v.cloned()));
+                .values(Some("integer".into()), v.cloned()),
+            );
         }
     }
     tally(t, "EL-CLONE-START", i, findings);
@@ -249,15 +341,22 @@ fn clone_end(t: &mut Tally, i: usize, ex: &Exchange, clone_id: &Value) {
     let mut findings = Vec::new();
     let kind = r.and_then(|r| r.get("resultType"));
     if kind.and_then(Value::as_str) != Some("Clone") {
-        findings.push(Finding::new("EL-CLONE-START", "the clone's handle did not end with resultType Clone")
+        findings.push(
+            Finding::new(
+                "EL-CLONE-START",
+                "the clone's handle did not end with resultType Clone",
+            )
             .at("/result/resultType")
-            .values(Some("Clone".into()), kind.cloned()));
+            .values(Some("Clone".into()), kind.cloned()),
+        );
     }
     let named = r.and_then(|r| r.pointer("/result/cloneID"));
     if r.and_then(|r| r.get("result")).is_some() && named != Some(clone_id) {
-        findings.push(Finding::new("EL-CLONE-START", "the clone's result names another cloneID")
-            .at("/result/result/cloneID")
-            .values(Some(clone_id.clone()), named.cloned()));
+        findings.push(
+            Finding::new("EL-CLONE-START", "the clone's result names another cloneID")
+                .at("/result/result/cloneID")
+                .values(Some(clone_id.clone()), named.cloned()),
+        );
     }
     tally(t, "EL-CLONE-START", i, findings);
 }

@@ -91,12 +91,7 @@ impl Observed {
     }
     /// When the answer was complete (arrival plus elapsed time; arrival alone for a fault).
     pub fn done_ms(&self) -> u64 {
-        self.at_ms
-            + self
-                .exchange
-                .response
-                .as_ref()
-                .map_or(0, |r| r.elapsed_ms)
+        self.at_ms + self.exchange.response.as_ref().map_or(0, |r| r.elapsed_ms)
     }
 }
 

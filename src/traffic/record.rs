@@ -119,7 +119,10 @@ pub fn parse_lines(text: &str) -> Result<Traffic, (usize, String)> {
             if h.jobconform_recording != FORMAT {
                 return Err((
                     n + 1,
-                    format!("recording format {} (this jobconform reads {FORMAT})", h.jobconform_recording),
+                    format!(
+                        "recording format {} (this jobconform reads {FORMAT})",
+                        h.jobconform_recording
+                    ),
                 ));
             }
             traffic.element = traffic.element.or(h.element);
@@ -127,7 +130,10 @@ pub fn parse_lines(text: &str) -> Result<Traffic, (usize, String)> {
             continue;
         }
         let o: Observed = serde_json::from_value(v).map_err(|e| {
-            (n + 1, format!("not a recorded exchange (seq, at_ms, client, exchange): {e}"))
+            (
+                n + 1,
+                format!("not a recorded exchange (seq, at_ms, client, exchange): {e}"),
+            )
         })?;
         traffic.exchanges.push(o);
     }
@@ -143,7 +149,10 @@ pub struct Recorder {
 impl Recorder {
     /// Opens `path` for appending (creating it) and writes the session header.
     pub fn open(path: &Path, header: &Header) -> std::io::Result<Recorder> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
         let mut r = Recorder { file };
         r.line(header)?;
         Ok(r)

@@ -58,9 +58,12 @@ pub fn judge(traffic: &Traffic, order: &[usize]) -> ServerJudged {
         let origin = origin_of(&o.exchange.request.url);
         match api {
             Api::Element => element(i, o, element_obs.entry(origin).or_default(), &mut out),
-            Api::Aiqum => {
-                super::aiqum_rules::judge(i, &o.exchange, aiqum_seen.entry(origin).or_default(), &mut out)
-            }
+            Api::Aiqum => super::aiqum_rules::judge(
+                i,
+                &o.exchange,
+                aiqum_seen.entry(origin).or_default(),
+                &mut out,
+            ),
         }
     }
     out
@@ -80,7 +83,14 @@ pub fn method_of(ex: &Exchange) -> Option<&str> {
 
 /// Runs a named check of `check::named` on an answer and tallies it (an inconclusive check, whose
 /// precondition did not hold, counts for nothing).
-pub fn named(t: &mut Tally, notes: &mut Vec<String>, rule: &'static str, name: &str, i: usize, ex: &Exchange) {
+pub fn named(
+    t: &mut Tally,
+    notes: &mut Vec<String>,
+    rule: &'static str,
+    name: &str,
+    i: usize,
+    ex: &Exchange,
+) {
     let Some(j) = check::named::response(name, rule, ex, ex.json()) else {
         return;
     };
@@ -160,8 +170,11 @@ fn element(i: usize, o: &Observed, obs: &mut BTreeMap<String, Vec<Value>>, out: 
             Vec::new()
         } else {
             vec![
-                Finding::new("EL-RPC-ERROR-HTTP", format!("a method error came with HTTP {status}"))
-                    .values(Some(200.into()), Some(status.into())),
+                Finding::new(
+                    "EL-RPC-ERROR-HTTP",
+                    format!("a method error came with HTTP {status}"),
+                )
+                .values(Some(200.into()), Some(status.into())),
             ]
         };
         tally(t, "EL-RPC-ERROR-HTTP", i, findings);
@@ -169,7 +182,11 @@ fn element(i: usize, o: &Observed, obs: &mut BTreeMap<String, Vec<Value>>, out: 
     let notes = &mut out.notes;
     match method {
         "GetAsyncResult" => {
-            let param = ex.request.body.as_ref().and_then(|b| b.pointer("/params/asyncHandle"));
+            let param = ex
+                .request
+                .body
+                .as_ref()
+                .and_then(|b| b.pointer("/params/asyncHandle"));
             if param.is_none_or(|h| !(h.is_u64() || h.is_i64())) {
                 named(t, notes, "EL-GAR-PARAMS", "error-500", i, ex);
             } else if error
@@ -183,7 +200,11 @@ fn element(i: usize, o: &Observed, obs: &mut BTreeMap<String, Vec<Value>>, out: 
         "GetAPI" if nested.is_some() => named(t, notes, "EL-VER-GETAPI", "getapi-versions", i, ex),
         "ListAsyncResults" if nested.is_some() => {
             named(t, notes, "EL-LIST-SHAPE", "async-list-shape", i, ex);
-            let filtered = ex.request.body.as_ref().and_then(|b| b.pointer("/params/asyncResultTypes"));
+            let filtered = ex
+                .request
+                .body
+                .as_ref()
+                .and_then(|b| b.pointer("/params/asyncResultTypes"));
             if filtered.is_some() {
                 named(t, notes, "EL-LIST-FILTER", "async-list-filter", i, ex);
             }

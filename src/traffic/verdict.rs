@@ -104,7 +104,14 @@ pub fn judge(traffic: &Traffic, cfg: &Config, kind: SourceKind, name: &str) -> V
         .iter()
         .map(|rule| {
             let t = judged.tally.remove(rule).unwrap_or_default();
-            record(traffic, format!("server/{rule}"), rule, t, &judged.notes, cfg.strict)
+            record(
+                traffic,
+                format!("server/{rule}"),
+                rule,
+                t,
+                &judged.notes,
+                cfg.strict,
+            )
         })
         .collect();
     for c in clients::judge(traffic, &order, &cfg.audit) {
@@ -115,7 +122,11 @@ pub fn judge(traffic: &Traffic, cfg: &Config, kind: SourceKind, name: &str) -> V
         name: name.to_string(),
         exchanges: traffic.exchanges.len(),
         transport_faults: judged.faults,
-        unparsed: judged.unparsed.iter().map(|u| format!("{}: {}", u.at, u.why)).collect(),
+        unparsed: judged
+            .unparsed
+            .iter()
+            .map(|u| format!("{}: {}", u.at, u.why))
+            .collect(),
     };
     let target = TargetRecord {
         name: TARGET.into(),
@@ -130,7 +141,10 @@ pub fn judge(traffic: &Traffic, cfg: &Config, kind: SourceKind, name: &str) -> V
         },
         dialect: Dialects {
             element: report::element_dialect(&records),
-            aiqum: judged.notes.iter().find_map(|n| n.strip_prefix("U1: AIQUM dialect ").map(str::to_string)),
+            aiqum: judged
+                .notes
+                .iter()
+                .find_map(|n| n.strip_prefix("U1: AIQUM dialect ").map(str::to_string)),
         },
         capabilities: Capabilities {
             long_poll: false,
@@ -144,7 +158,11 @@ pub fn judge(traffic: &Traffic, cfg: &Config, kind: SourceKind, name: &str) -> V
         },
         leftovers: Vec::new(),
     };
-    Verdict { targets: vec![target], records, source }
+    Verdict {
+        targets: vec![target],
+        records,
+        source,
+    }
 }
 
 fn client_records(traffic: &Traffic, c: ClientJudged, cfg: &Config) -> Vec<CaseRecord> {
@@ -156,11 +174,22 @@ fn client_records(traffic: &Traffic, c: ClientJudged, cfg: &Config) -> Vec<CaseR
             if *rule == "CL-DEADLINE" && cfg.audit.deadline_ms.is_none() {
                 t.observed = 0;
             }
-            record(traffic, format!("client/{}/{rule}", c.client), rule, t, &c.notes, cfg.strict)
+            record(
+                traffic,
+                format!("client/{}/{rule}", c.client),
+                rule,
+                t,
+                &c.notes,
+                cfg.strict,
+            )
         })
         .collect();
     for (rule, why) in clients::NOT_JUDGED {
-        out.push(skipped(format!("client/{}/{rule}", c.client), rule, format!("not observed: {why}")));
+        out.push(skipped(
+            format!("client/{}/{rule}", c.client),
+            rule,
+            format!("not observed: {why}"),
+        ));
     }
     out
 }
@@ -183,7 +212,14 @@ fn skipped(name: String, rule: &str, reason: String) -> CaseRecord {
 
 /// The record of one rule: its findings (at most [`FINDINGS_PER_RECORD`]) with the exchanges that
 /// show them as its transcript, or "not observed".
-fn record(traffic: &Traffic, name: String, rule: &str, t: RuleTally, notes: &[String], strict: bool) -> CaseRecord {
+fn record(
+    traffic: &Traffic,
+    name: String,
+    rule: &str,
+    t: RuleTally,
+    notes: &[String],
+    strict: bool,
+) -> CaseRecord {
     if t.observed == 0 && t.findings.is_empty() {
         let why = if rule == "CL-DEADLINE" {
             "not observed: the clients' deadline was not given (--deadline-ms)".to_string()
@@ -208,14 +244,25 @@ fn record(traffic: &Traffic, name: String, rule: &str, t: RuleTally, notes: &[St
     }
     let findings = report::rate(findings);
     let (outcome, reason) = report::judge(&Status::Ran, &findings, strict);
-    let mut record_notes = vec![format!("{rule} was at stake {} time(s) in the traffic", t.observed)];
+    let mut record_notes = vec![format!(
+        "{rule} was at stake {} time(s) in the traffic",
+        t.observed
+    )];
     if total > FINDINGS_PER_RECORD {
-        record_notes.push(format!("{} more finding(s) of {rule} not listed", total - FINDINGS_PER_RECORD));
+        record_notes.push(format!(
+            "{} more finding(s) of {rule} not listed",
+            total - FINDINGS_PER_RECORD
+        ));
     }
     // Register notes go to the rules of their API (E* to EL-*, U* to UM-*); client notes to all
     // of the client's records.
     let api = rule.chars().next().unwrap_or('C');
-    record_notes.extend(notes.iter().filter(|n| api == 'C' || n.starts_with(api)).cloned());
+    record_notes.extend(
+        notes
+            .iter()
+            .filter(|n| api == 'C' || n.starts_with(api))
+            .cloned(),
+    );
     CaseRecord {
         trial: format!("{TARGET}/{name}"),
         name,
@@ -243,7 +290,12 @@ pub fn exit_code(v: &Verdict) -> u8 {
 
 /// The JSON document of a verdict.
 pub fn document(v: &Verdict, started: jiff::Timestamp, strict: bool) -> Document {
-    let facts = RunFacts { started, strict, exit_code: exit_code(v), interrupted: false };
+    let facts = RunFacts {
+        started,
+        strict,
+        exit_code: exit_code(v),
+        interrupted: false,
+    };
     let mut doc = report::json::document(&facts, &v.targets, &v.records);
     doc.source = Some(v.source.clone());
     doc
@@ -253,7 +305,11 @@ pub fn document(v: &Verdict, started: jiff::Timestamp, strict: bool) -> Document
 pub fn text(v: &Verdict) -> String {
     let mut out = String::new();
     for r in v.records.iter().filter(|r| r.outcome == Outcome::Fail) {
-        out.push_str(&format!("---- {} ----\n{}\n", r.trial, report::text::failure(r)));
+        out.push_str(&format!(
+            "---- {} ----\n{}\n",
+            r.trial,
+            report::text::failure(r)
+        ));
     }
     let observed: Vec<&str> = v
         .records
@@ -262,7 +318,11 @@ pub fn text(v: &Verdict) -> String {
         .map(|r| r.name.as_str())
         .collect();
     if !observed.is_empty() {
-        out.push_str(&format!("\nnot observed ({}): {}\n", observed.len(), observed.join(", ")));
+        out.push_str(&format!(
+            "\nnot observed ({}): {}\n",
+            observed.len(),
+            observed.join(", ")
+        ));
     }
     if !v.source.unparsed.is_empty() {
         out.push_str(&format!("unparsed ({}):\n", v.source.unparsed.len()));

@@ -25,7 +25,12 @@ impl Proxy {
     /// A proxy in front of both APIs of `served`.
     pub fn start(served: &Served, extra: &[&str]) -> Proxy {
         let (e, a) = (served.url("element"), served.url("aiqum"));
-        let mut args = vec!["--element-upstream", e.as_str(), "--aiqum-upstream", a.as_str()];
+        let mut args = vec![
+            "--element-upstream",
+            e.as_str(),
+            "--aiqum-upstream",
+            a.as_str(),
+        ];
         args.extend_from_slice(extra);
         Proxy::spawn(&args)
     }
@@ -45,17 +50,23 @@ impl Proxy {
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("read the URL line");
-        let urls: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("proxy printed {line:?}: {e}"));
+        let urls: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("proxy printed {line:?}: {e}"));
         Proxy { child, urls }
     }
 
     pub fn url(&self, k: &str) -> String {
-        self.urls[k].as_str().unwrap_or_else(|| panic!("no {k} in {}", self.urls)).to_string()
+        self.urls[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {k} in {}", self.urls))
+            .to_string()
     }
 
     /// The live verdict (JSON document).
     pub async fn verdict(&self) -> Value {
-        let r = reqwest::get(self.url("verdict")).await.expect("GET verdict");
+        let r = reqwest::get(self.url("verdict"))
+            .await
+            .expect("GET verdict");
         assert_eq!(r.status(), 200);
         r.json().await.expect("verdict is JSON")
     }
@@ -63,7 +74,8 @@ impl Proxy {
     /// SIGINT, then the exit code and stderr.
     pub fn stop(mut self) -> (Option<i32>, String) {
         signal(self.child.id(), "-INT");
-        let status = wait_bounded(&mut self.child, Duration::from_secs(20)).expect("proxy stops on SIGINT");
+        let status =
+            wait_bounded(&mut self.child, Duration::from_secs(20)).expect("proxy stops on SIGINT");
         let mut err = String::new();
         if let Some(mut e) = self.child.stderr.take() {
             e.read_to_string(&mut err).expect("read stderr");
@@ -84,7 +96,10 @@ impl Drop for Proxy {
 /// The harness's own client (admin and the test server's password).
 pub fn reference_client() -> jobconform::transport::Client {
     use jobconform::transport::{Client, Credentials, Limits, Secret, TlsConfig};
-    let creds = Credentials { user: "admin".into(), password: Secret::new(SECRET) };
+    let creds = Credentials {
+        user: "admin".into(),
+        password: Secret::new(SECRET),
+    };
     Client::new(Some(creds), Limits::default(), &TlsConfig::default()).expect("client")
 }
 
@@ -102,9 +117,13 @@ pub async fn scripted_element(served: &Served, outcome: &str) -> u64 {
         .post(format!("{}/element/jobs", served.url("control")))
         .basic_auth("admin", Some(SECRET))
         .json(&script(outcome))
-        .send().await.expect("control API");
+        .send()
+        .await
+        .expect("control API");
     let b: Value = r.json().await.expect("JSON");
-    b["asyncHandle"].as_u64().unwrap_or_else(|| panic!("no handle: {b}"))
+    b["asyncHandle"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no handle: {b}"))
 }
 
 /// A scripted AIQUM job on the mock; its key.
@@ -113,9 +132,14 @@ pub async fn scripted_aiqum(served: &Served, outcome: &str) -> String {
         .post(format!("{}/aiqum/jobs", served.url("control")))
         .basic_auth("admin", Some(SECRET))
         .json(&script(outcome))
-        .send().await.expect("control API");
+        .send()
+        .await
+        .expect("control API");
     let b: Value = r.json().await.expect("JSON");
-    b["key"].as_str().unwrap_or_else(|| panic!("no key: {b}")).to_string()
+    b["key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no key: {b}"))
+        .to_string()
 }
 
 /// A careless client (`x-jobconform-client: careless`): polls handle `h` back to back without
@@ -127,15 +151,24 @@ pub async fn careless_element(proxy: &Proxy, h: u64, after: usize) {
         if left == Some(0) {
             return;
         }
-        let b: Value = http.post(proxy.url("element"))
+        let b: Value = http
+            .post(proxy.url("element"))
             .basic_auth("admin", Some(SECRET))
             .header("x-jobconform-client", "careless")
             .json(&json!({"method": "GetAsyncResult", "params": {"asyncHandle": h}, "id": id}))
-            .send().await.expect("answer")
-            .json().await.unwrap_or(Value::Null);
+            .send()
+            .await
+            .expect("answer")
+            .json()
+            .await
+            .unwrap_or(Value::Null);
         left = match left {
             Some(n) => Some(n - 1),
-            None if b.pointer("/result/status") == Some(&json!("complete")) || b.get("error").is_some() => Some(after),
+            None if b.pointer("/result/status") == Some(&json!("complete"))
+                || b.get("error").is_some() =>
+            {
+                Some(after)
+            }
             None => None,
         };
     }
@@ -143,7 +176,10 @@ pub async fn careless_element(proxy: &Proxy, h: u64, after: usize) {
 
 /// The rule IDs with findings in a verdict document, sorted, without duplicates.
 pub fn finding_rules(v: &Value) -> Vec<String> {
-    let mut r: Vec<String> = v["cases"].as_array().expect("cases").iter()
+    let mut r: Vec<String> = v["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
         .flat_map(|c| c["findings"].as_array().cloned().unwrap_or_default())
         .filter_map(|f| f["rule"].as_str().map(str::to_string))
         .collect();
@@ -156,7 +192,12 @@ pub fn finding_rules(v: &Value) -> Vec<String> {
 pub fn judge(file: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
     let dir = super::support::tmp();
     let report = dir.path().join("judged.json");
-    let mut args = vec!["judge", file.to_str().expect("utf-8"), "--report-json", report.to_str().expect("utf-8")];
+    let mut args = vec![
+        "judge",
+        file.to_str().expect("utf-8"),
+        "--report-json",
+        report.to_str().expect("utf-8"),
+    ];
     args.extend_from_slice(AUDIT);
     args.extend_from_slice(extra);
     let out = jobconform(&args).output().expect("run judge");

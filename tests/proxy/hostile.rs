@@ -30,7 +30,11 @@ async fn answer(mut s: TcpStream) {
     }
     let text = String::from_utf8_lossy(&head);
     let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let ok = |len: usize| format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n");
+    let ok = |len: usize| {
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n"
+        )
+    };
     if path.ends_with("/huge") {
         let _ = s.write_all(ok(HUGE).as_bytes()).await;
         let chunk = vec![b' '; 64 * 1024];
