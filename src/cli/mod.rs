@@ -9,6 +9,25 @@ pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// Runs a subcommand's asynchronous body on the shared runtime, after its flags were checked
+/// into `config`: a flag or body error is one line `jobconform: failed to ...` and exit 2.
+pub fn run_async<C, F>(config: Result<C, String>, body: impl FnOnce(C) -> F) -> u8
+where
+    F: std::future::Future<Output = Result<u8, String>>,
+{
+    let result = config.and_then(|c| {
+        jobconform::transport::install_crypto();
+        jobconform::runner::rt().block_on(body(c))
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("jobconform: failed to {e}");
+            2
+        }
+    }
+}
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0    conformant: every MUST rule held (and every SHOULD rule under --strict)

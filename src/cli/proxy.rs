@@ -82,31 +82,12 @@ fn config(a: &ProxyArgs) -> Result<Config, String> {
 
 /// Runs `proxy`; returns the exit code.
 pub fn main(a: ProxyArgs) -> u8 {
-    let config = match config(&a) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("jobconform: failed to {e}");
-            return 2;
-        }
-    };
-    jobconform::transport::install_crypto();
-    let rt = jobconform::runner::rt();
-    match rt.block_on(run(a, config)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("jobconform: failed to {e}");
-            2
-        }
-    }
+    let config = config(&a);
+    super::run_async(config, |c| run(a, c))
 }
 
 async fn run(a: ProxyArgs, config: Config) -> Result<u8, String> {
-    let listener = tokio::net::TcpListener::bind(a.listen)
-        .await
-        .map_err(|e| format!("listen on {}: {e}", a.listen))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("read the listening address: {e}"))?;
+    let (listener, addr) = super::serve::bind(a.listen).await?;
     let shutdown = super::serve::stop_signal()?;
     let recorder = match &a.record {
         Some(path) => {
@@ -123,16 +104,7 @@ async fn run(a: ProxyArgs, config: Config) -> Result<u8, String> {
         }
         None => None,
     };
-    let (tls, ca_path) = if a.tls {
-        let tls = jobconform::mock::tls::self_signed().map_err(|e| e.to_string())?;
-        let path =
-            std::env::temp_dir().join(format!("jobconform-proxy-{}-ca.pem", std::process::id()));
-        std::fs::write(&path, &tls.cert_pem)
-            .map_err(|e| format!("write {}: {e}", path.display()))?;
-        (Some(tls), Some(path))
-    } else {
-        (None, None)
-    };
+    let (tls, ca_path) = super::serve::self_signed(a.tls, "jobconform-proxy")?;
     let base = format!("{}://{addr}", if a.tls { "https" } else { "http" });
     let mut line = serde_json::json!({"verdict": format!("{base}{}", proxy::VERDICT_PATH)});
     if let Some(u) = &config.element {

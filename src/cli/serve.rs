@@ -111,6 +111,32 @@ fn config(a: &ServeArgs) -> Result<MockConfig, String> {
     })
 }
 
+/// Binds the listening socket; the listener and its address.
+pub async fn bind(at: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), String> {
+    let listener = tokio::net::TcpListener::bind(at)
+        .await
+        .map_err(|e| format!("listen on {at}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("read the listening address: {e}"))?;
+    Ok((listener, addr))
+}
+
+/// With `tls`: a self-signed certificate and the path of its PEM, written to the temporary
+/// directory as `<prefix>-<pid>-ca.pem` (the caller removes it at shutdown).
+pub fn self_signed(
+    tls: bool,
+    prefix: &str,
+) -> Result<(Option<mock::tls::SelfSigned>, Option<std::path::PathBuf>), String> {
+    if !tls {
+        return Ok((None, None));
+    }
+    let tls = mock::tls::self_signed().map_err(|e| e.to_string())?;
+    let path = std::env::temp_dir().join(format!("{prefix}-{}-ca.pem", std::process::id()));
+    std::fs::write(&path, &tls.cert_pem).map_err(|e| format!("write {}: {e}", path.display()))?;
+    Ok((Some(tls), Some(path)))
+}
+
 /// Registers SIGINT and SIGTERM now; the future resolves on the first of them.
 pub fn stop_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, String> {
     #[cfg(unix)]
@@ -136,22 +162,8 @@ pub fn stop_signal() -> Result<impl std::future::Future<Output = ()> + Send + 's
 
 /// Runs `serve`; returns the exit code.
 pub fn main(a: ServeArgs) -> u8 {
-    let config = match config(&a) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("jobconform: failed to {e}");
-            return 2;
-        }
-    };
-    jobconform::transport::install_crypto();
-    let rt = jobconform::runner::rt();
-    match rt.block_on(serve(a, config)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("jobconform: failed to {e}");
-            2
-        }
-    }
+    let config = config(&a);
+    super::run_async(config, |c| serve(a, c))
 }
 
 /// Judges the clients' polling from the journal; the exit code (1 if a rule was broken).
@@ -171,24 +183,11 @@ fn audit(a: &ServeArgs, state: &mock::State) -> Result<u8, String> {
 }
 
 async fn serve(a: ServeArgs, config: MockConfig) -> Result<u8, String> {
-    let listener = tokio::net::TcpListener::bind(a.listen)
-        .await
-        .map_err(|e| format!("listen on {}: {e}", a.listen))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("read the listening address: {e}"))?;
+    let (listener, addr) = bind(a.listen).await?;
     // Register the signal handlers before announcing the URLs, so a client may stop us at once.
     let shutdown = stop_signal()?;
     let state = mock::State::new(config);
-    let (tls, ca_path) = if a.tls {
-        let tls = mock::tls::self_signed().map_err(|e| e.to_string())?;
-        let path = std::env::temp_dir().join(format!("jobconform-{}-ca.pem", std::process::id()));
-        std::fs::write(&path, &tls.cert_pem)
-            .map_err(|e| format!("write {}: {e}", path.display()))?;
-        (Some(tls), Some(path))
-    } else {
-        (None, None)
-    };
+    let (tls, ca_path) = self_signed(a.tls, "jobconform")?;
     let urls = mock::Urls::new(if a.tls { "https" } else { "http" }, addr);
     let mut line = serde_json::json!({
         "element": urls.element,

@@ -111,16 +111,21 @@ fn script(outcome: &str) -> Value {
     s
 }
 
-/// A scripted Element job on the mock (3 s of target time); its handle.
-pub async fn scripted_element(served: &Served, outcome: &str) -> u64 {
+/// Starts a scripted job on the mock through its control API (`element` or `aiqum`); the answer.
+async fn control(served: &Served, api: &str, outcome: &str) -> Value {
     let r = reqwest::Client::new()
-        .post(format!("{}/element/jobs", served.url("control")))
+        .post(format!("{}/{api}/jobs", served.url("control")))
         .basic_auth("admin", Some(SECRET))
         .json(&script(outcome))
         .send()
         .await
         .expect("control API");
-    let b: Value = r.json().await.expect("JSON");
+    r.json().await.expect("JSON")
+}
+
+/// A scripted Element job on the mock (3 s of target time); its handle.
+pub async fn scripted_element(served: &Served, outcome: &str) -> u64 {
+    let b = control(served, "element", outcome).await;
     b["asyncHandle"]
         .as_u64()
         .unwrap_or_else(|| panic!("no handle: {b}"))
@@ -128,14 +133,7 @@ pub async fn scripted_element(served: &Served, outcome: &str) -> u64 {
 
 /// A scripted AIQUM job on the mock; its key.
 pub async fn scripted_aiqum(served: &Served, outcome: &str) -> String {
-    let r = reqwest::Client::new()
-        .post(format!("{}/aiqum/jobs", served.url("control")))
-        .basic_auth("admin", Some(SECRET))
-        .json(&script(outcome))
-        .send()
-        .await
-        .expect("control API");
-    let b: Value = r.json().await.expect("JSON");
+    let b = control(served, "aiqum", outcome).await;
     b["key"]
         .as_str()
         .unwrap_or_else(|| panic!("no key: {b}"))
