@@ -26,6 +26,8 @@ pub mod har;
 pub mod keep;
 pub mod record;
 pub mod server;
+#[cfg(test)]
+mod tests;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};
