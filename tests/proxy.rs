@@ -454,3 +454,70 @@ async fn python_sdk_through_the_proxy() {
     assert_eq!(code, Some(1));
     println!("{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_serves_tls_to_its_clients_and_refuses_bad_flags() {
+    let served = Served::start(&["--time-scale", "50"]);
+    let proxy = Proxy::start(&served, &["--tls"]);
+    assert!(proxy.url("element").starts_with("https://"));
+    let ca = proxy.url("ca_cert");
+    let url = proxy.url("element");
+    let ca2 = ca.clone();
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        support::http(
+            "POST",
+            &url,
+            Some(json!({"method": "GetAPI", "params": {}, "id": 1})),
+            SECRET,
+            Some(&ca2),
+        )
+    })
+    .await
+    .expect("joined");
+    assert_eq!(status, 200);
+    assert!(body.expect("JSON")["result"]["supportedVersions"].is_array());
+    let v = proxy.verdict_with_ca(&ca).await;
+    assert_eq!(
+        v["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .find(|c| c["name"] == "server/EL-VER-GETAPI")
+            .expect("record")["outcome"],
+        "pass"
+    );
+    let (code, _) = proxy.stop();
+    assert_eq!(code, Some(0));
+    assert!(
+        !std::path::Path::new(&ca).exists(),
+        "the CA file is removed at shutdown"
+    );
+
+    for (args, want) in [
+        (vec!["proxy"], "--element-upstream"),
+        (
+            vec!["proxy", "--element-upstream", "ftp://x/json-rpc/12.5"],
+            "scheme must be http or https",
+        ),
+        (
+            vec!["proxy", "--element-upstream", "https://x/api"],
+            "expected https://HOST/json-rpc/MAJOR.MINOR",
+        ),
+        (
+            vec![
+                "proxy",
+                "--aiqum-upstream",
+                "https://x/api",
+                "--ca-cert",
+                "/nonexistent.pem",
+            ],
+            "/nonexistent.pem",
+        ),
+        (vec!["judge", "/nonexistent.jsonl"], "/nonexistent.jsonl"),
+    ] {
+        let out = jobconform(&args).output().expect("run");
+        let (_, err) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

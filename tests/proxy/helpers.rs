@@ -71,6 +71,23 @@ impl Proxy {
         r.json().await.expect("verdict is JSON")
     }
 
+    /// The live verdict over HTTPS, trusting the proxy's own certificate.
+    pub async fn verdict_with_ca(&self, ca: &str) -> Value {
+        let pem = std::fs::read(ca).expect("read CA");
+        let cert = reqwest::Certificate::from_pem(&pem).expect("PEM");
+        let c = reqwest::Client::builder()
+            .tls_certs_only([cert])
+            .build()
+            .expect("client");
+        let r = c
+            .get(self.url("verdict"))
+            .send()
+            .await
+            .expect("GET verdict");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("verdict is JSON")
+    }
+
     /// SIGINT, then the exit code and stderr.
     pub fn stop(mut self) -> (Option<i32>, String) {
         signal(self.child.id(), "-INT");
