@@ -1,6 +1,6 @@
 //! Forwarding one request: to the Element upstream for `/json-rpc/...`, to the AIQUM upstream for
 //! `/api/...` (anything else to whichever is configured), with the method, path, query, headers
-//! and body unchanged (hop-by-hop headers excepted). The answer is streamed back as it comes: no
+//! and body unchanged (hop-by-hop headers and `Accept-Encoding` excepted). The answer is streamed back as it comes: no
 //! lock is held while waiting, nothing is buffered past the body cap (a larger answer is streamed
 //! on and recorded as too large), and the timeout is the proxy's request timeout plus a long
 //! poll's `poll_timeout`, never shorter than what the client asked the server to wait. When the
@@ -42,6 +42,12 @@ const HOP_BY_HOP: &[HeaderName] = &[
 
 fn forwardable(name: &HeaderName) -> bool {
     !HOP_BY_HOP.contains(name) && name.as_str() != "keep-alive"
+}
+
+/// Request headers not forwarded: the hop-by-hop ones, and `Accept-Encoding` (a compressed
+/// answer could not be judged; the client gets the identity encoding, which every client reads).
+fn forwardable_request(name: &HeaderName) -> bool {
+    forwardable(name) && name != header::ACCEPT_ENCODING
 }
 
 /// What the recording needs to know about the request.
@@ -140,7 +146,7 @@ pub async fn handle(
         .request(parts.method.clone(), &url)
         .timeout(timeout)
         .body(bytes);
-    for (name, value) in parts.headers.iter().filter(|(n, _)| forwardable(n)) {
+    for (name, value) in parts.headers.iter().filter(|(n, _)| forwardable_request(n)) {
         rb = rb.header(name, value);
     }
     let resp = match rb.send().await {
