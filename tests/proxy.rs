@@ -521,3 +521,34 @@ async fn proxy_serves_tls_to_its_clients_and_refuses_bad_flags() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+/// A long poll waits as long as the client asked the server to wait, even past the proxy's own
+/// request timeout (1 s here; the long poll asks 2 s of target time at time scale 1.5, 1.33 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_is_forwarded_for_as_long_as_it_asks() {
+    let served = Served::start(&["--time-scale", "1.5"]);
+    let proxy = Proxy::start(&served, &["--upstream-timeout", "1"]);
+    let key = proxy_support::scripted_aiqum_running(&served).await;
+    let url = format!(
+        "{}/management-server/jobs/{key}?poll_timeout=2",
+        proxy.url("aiqum")
+    );
+    let started = std::time::Instant::now();
+    let r = reqwest::Client::new()
+        .get(url)
+        .basic_auth("admin", Some(SECRET))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 200);
+    let job: Value = r.json().await.expect("job");
+    assert_eq!(job["key"], key.as_str());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1200),
+        "{:?}",
+        started.elapsed()
+    );
+    let v = proxy.verdict().await;
+    assert_eq!(v["source"]["transport_faults"], 0);
+    let _ = proxy.stop();
+}

@@ -140,6 +140,19 @@ async fn control(served: &Served, api: &str, outcome: &str) -> Value {
     r.json().await.expect("JSON")
 }
 
+/// A scripted AIQUM job running for a minute of target time; its key.
+pub async fn scripted_aiqum_running(served: &Served) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{}/aiqum/jobs", served.url("control")))
+        .basic_auth("admin", Some(SECRET))
+        .json(&json!({"steps": [{"ms": 60000}], "outcome": "success"}))
+        .send()
+        .await
+        .expect("control API");
+    let b: Value = r.json().await.expect("JSON");
+    b["key"].as_str().expect("key").to_string()
+}
+
 /// A scripted Element job on the mock (3 s of target time); its handle.
 pub async fn scripted_element(served: &Served, outcome: &str) -> u64 {
     let b = control(served, "element", outcome).await;
