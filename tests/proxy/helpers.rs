@@ -129,11 +129,11 @@ fn script(outcome: &str) -> Value {
 }
 
 /// Starts a scripted job on the mock through its control API (`element` or `aiqum`); the answer.
-async fn control(served: &Served, api: &str, outcome: &str) -> Value {
+async fn control(served: &Served, api: &str, script: &Value) -> Value {
     let r = reqwest::Client::new()
         .post(format!("{}/{api}/jobs", served.url("control")))
         .basic_auth("admin", Some(SECRET))
-        .json(&script(outcome))
+        .json(script)
         .send()
         .await
         .expect("control API");
@@ -142,20 +142,14 @@ async fn control(served: &Served, api: &str, outcome: &str) -> Value {
 
 /// A scripted AIQUM job running for a minute of target time; its key.
 pub async fn scripted_aiqum_running(served: &Served) -> String {
-    let r = reqwest::Client::new()
-        .post(format!("{}/aiqum/jobs", served.url("control")))
-        .basic_auth("admin", Some(SECRET))
-        .json(&json!({"steps": [{"ms": 60000}], "outcome": "success"}))
-        .send()
-        .await
-        .expect("control API");
-    let b: Value = r.json().await.expect("JSON");
+    let script = json!({"steps": [{"ms": 60000}], "outcome": "success"});
+    let b = control(served, "aiqum", &script).await;
     b["key"].as_str().expect("key").to_string()
 }
 
 /// A scripted Element job on the mock (3 s of target time); its handle.
 pub async fn scripted_element(served: &Served, outcome: &str) -> u64 {
-    let b = control(served, "element", outcome).await;
+    let b = control(served, "element", &script(outcome)).await;
     b["asyncHandle"]
         .as_u64()
         .unwrap_or_else(|| panic!("no handle: {b}"))
@@ -163,7 +157,7 @@ pub async fn scripted_element(served: &Served, outcome: &str) -> u64 {
 
 /// A scripted AIQUM job on the mock; its key.
 pub async fn scripted_aiqum(served: &Served, outcome: &str) -> String {
-    let b = control(served, "aiqum", outcome).await;
+    let b = control(served, "aiqum", &script(outcome)).await;
     b["key"]
         .as_str()
         .unwrap_or_else(|| panic!("no key: {b}"))
