@@ -18,6 +18,7 @@ use std::time::Duration;
 use jobconform::poll::{self, Keep, Policy};
 use proxy_support::{
     Proxy, careless_element, finding_rules, reference_client, scripted_aiqum, scripted_element,
+    server_findings,
 };
 use serde_json::{Value, json};
 use support::{SECRET, Served, jobconform, text};
@@ -130,10 +131,7 @@ async fn careless_client_is_found_on_its_cl_rules_and_the_reference_poller_is_cl
         "the reference poller broke {:?}",
         by_client("127.0.0.1")
     );
-    let server: Vec<String> = finding_rules(&v)
-        .into_iter()
-        .filter(|r| !r.starts_with("CL-"))
-        .collect();
+    let server = server_findings(&v);
     assert!(
         server.is_empty(),
         "a conformant server got findings: {server:?}"
@@ -175,10 +173,7 @@ async fn deviations_are_found_on_exactly_their_rule() {
             careless_element(&proxy, h, 2).await;
         }
         let v = proxy.verdict().await;
-        let server: Vec<String> = finding_rules(&v)
-            .into_iter()
-            .filter(|r| !r.starts_with("CL-"))
-            .collect();
+        let server = server_findings(&v);
         assert_eq!(server, [rule.to_string()], "deviation {deviation}: {v:#}");
         let level = jobconform::contract::rule(rule).expect("rule").level;
         let (code, stderr) = proxy.stop();
@@ -426,10 +421,7 @@ async fn python_sdk_through_the_proxy() {
     let out = tokio::task::block_in_place(|| python("sdk_roundtrip.py", &proxy));
     println!("{out}");
     let v = proxy.verdict().await;
-    let server: Vec<String> = finding_rules(&v)
-        .into_iter()
-        .filter(|r| !r.starts_with("CL-"))
-        .collect();
+    let server = server_findings(&v);
     assert!(
         server.is_empty(),
         "the SDK round trip through the proxy found {server:?}"
@@ -445,10 +437,7 @@ async fn python_sdk_through_the_proxy() {
     let out = tokio::task::block_in_place(|| python("sdk_proxy.py", &proxy));
     assert!(out.contains("xAsyncHandleDoesNotExist"), "{out}");
     let v = proxy.verdict().await;
-    let server: Vec<String> = finding_rules(&v)
-        .into_iter()
-        .filter(|r| !r.starts_with("CL-"))
-        .collect();
+    let server = server_findings(&v);
     assert_eq!(server, ["EL-KEEP-TRUE"]);
     let (code, stderr) = proxy.stop();
     assert_eq!(code, Some(1));

@@ -210,6 +210,14 @@ pub fn finding_rules(v: &Value) -> Vec<String> {
     r
 }
 
+/// The server rules (not CL-*) with findings in a verdict document.
+pub fn server_findings(v: &Value) -> Vec<String> {
+    finding_rules(v)
+        .into_iter()
+        .filter(|r| !r.starts_with("CL-"))
+        .collect()
+}
+
 /// `jobconform judge FILE` with the audit flags and `extra`: exit code, the JSON verdict, stderr.
 pub fn judge(file: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
     let dir = super::support::tmp();
