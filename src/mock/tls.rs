@@ -94,6 +94,7 @@ pub async fn serve_router(
             },
         };
         while conns.try_join_next().is_some() {}
+        let _ = stream.set_nodelay(true);
         let acceptor = acceptor.clone();
         let app = router.clone().layer(MockConnectInfo::<SocketAddr>(peer));
         let mut stop = stop_rx.clone();

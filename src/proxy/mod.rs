@@ -221,6 +221,11 @@ pub async fn serve(
                 .await
             }
             None => {
+                // The answer's head and body go out as separate writes: without TCP_NODELAY,
+                // Nagle's algorithm and the client's delayed ACK add 40 ms to every exchange.
+                let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
                 axum::serve(
                     listener,
                     app.into_make_service_with_connect_info::<SocketAddr>(),
