@@ -162,7 +162,69 @@ pub async fn handle(
             return error(api, rpc_id.as_ref(), status, &message);
         }
     };
-    stream_back(st, sent, resp, timeout)
+    let small = resp
+        .content_length()
+        .is_some_and(|n| n <= SMALL_BODY.min(st.config.limits.max_body as u64));
+    if small {
+        whole(st, sent, resp, timeout).await
+    } else {
+        stream_back(st, sent, resp, timeout)
+    }
+}
+
+/// Answers whose announced length is at most this are read whole before they are passed on (one
+/// write, no relay task); longer or unannounced ones are streamed.
+const SMALL_BODY: u64 = 64 * 1024;
+
+/// Reads a small answer whole (within the deadline), records it, and passes it on.
+async fn whole(st: Arc<State>, sent: Sent, resp: reqwest::Response, timeout: Duration) -> Response {
+    let status = resp.status();
+    let headers = forwarded_headers(resp.headers());
+    let content_type = content_type_of(&headers);
+    let left = (sent.started + timeout).saturating_duration_since(Instant::now());
+    let bytes = match tokio::time::timeout(left, resp.bytes()).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => return fault_after_head(&st, sent, transport::classify(&e, timeout)),
+        Err(_) => {
+            let fault = TransportError::Timeout(timeout.as_millis() as u64);
+            return fault_after_head(&st, sent, fault);
+        }
+    };
+    let response = ResponseRecord {
+        status: status.as_u16(),
+        content_type,
+        body: transport::body_of(&bytes, sent.creds.as_ref()),
+        elapsed_ms: sent.started.elapsed().as_millis() as u64,
+    };
+    let size = bytes.len();
+    record(&st, sent, Ok(response), size);
+    let mut out = Response::new(AxBody::from(bytes));
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    out
+}
+
+/// The upstream broke or stalled after its head: recorded as a fault, and the client's
+/// connection is closed without an answer (as the upstream's was).
+fn fault_after_head(st: &State, sent: Sent, fault: TransportError) -> Response {
+    record(st, sent, Err(fault.clone()), 0);
+    let stream = futures_util::stream::once(async move {
+        Err::<Bytes, _>(std::io::Error::other(fault.to_string()))
+    });
+    Response::new(AxBody::from_stream(stream))
+}
+
+fn forwarded_headers(h: &HeaderMap) -> HeaderMap {
+    h.iter()
+        .filter(|(n, _)| forwardable(n))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect()
+}
+
+fn content_type_of(h: &HeaderMap) -> Option<String> {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// The extra wait a long poll asks for (`poll_timeout` seconds, capped at 1 hour).
@@ -182,16 +244,8 @@ fn stream_back(
     timeout: Duration,
 ) -> Response {
     let status = resp.status();
-    let headers: HeaderMap = resp
-        .headers()
-        .iter()
-        .filter(|(n, _)| forwardable(n))
-        .map(|(n, v)| (n.clone(), v.clone()))
-        .collect();
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let headers = forwarded_headers(resp.headers());
+    let content_type = content_type_of(&headers);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_IN_FLIGHT);
     let deadline = sent.started + timeout;
     let limit = st.config.limits.max_body;
