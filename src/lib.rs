@@ -17,6 +17,7 @@
 //! - [`snapshot`]: normalization, redaction and insta settings.
 //! - [`report`]: JSON verdict, JUnit XML, terminal summary.
 //! - [`runner`]: the only module that knows libtest-mimic: cases x targets -> trials.
+//! - [`secret`]: the password type that never prints (a leaf shared by `transport` and `mock`).
 
 pub mod case;
 pub mod check;
@@ -28,6 +29,7 @@ pub mod mock;
 pub mod poll;
 pub mod report;
 pub mod runner;
+pub mod secret;
 pub mod snapshot;
 pub mod target;
 pub mod transport;

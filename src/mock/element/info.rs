@@ -13,6 +13,8 @@ pub const FIRMWARE: &str = "12.5.0.897";
 pub const VOLUME_SIZE_MIN: u64 = 1_000_000_000;
 /// Largest volume (`GetLimits.volumeSizeMax`).
 pub const VOLUME_SIZE_MAX: u64 = 17_592_186_044_416;
+/// The cluster's `uniqueID` (GetClusterInfo); volume IQNs and SCSI device IDs are derived from it.
+pub const UNIQUE_ID: &str = "jcmk";
 
 fn version_value(v: &str, dialect: ElementDialect) -> Value {
     match dialect {
@@ -100,27 +102,34 @@ pub fn get_cluster_info(
         "svipInterface": "team10G",
         "svipNodeID": 1,
         "svipVlanTag": "0",
-        "uniqueID": "jcmk",
+        "uniqueID": UNIQUE_ID,
         "uuid": "6b1c3a1e-1d2e-4c59-9c4b-5a7b0c1d2e3f",
+        "volumeLoadBalanceOnActualIopsState": "disabled",
     }}))
 }
 
-/// GetLimits.
+/// GetLimits: every member of the 12.x reference page's example, with its values.
 pub fn get_limits(
     _st: &mut ElementState,
     _ctx: &Ctx,
     _p: &Params,
     _n: &mut Note,
 ) -> Result<Value, RpcError> {
-    let limits: [(&str, u64); 43] = [
+    let limits: [(&str, u64); 61] = [
         ("accountCountMax", 5000),
         ("accountNameLengthMax", 64),
         ("accountNameLengthMin", 1),
+        ("backupTargetNameLengthMax", 64),
+        ("backupTargetNameLengthMin", 1),
         ("bulkVolumeJobsPerNodeMax", 8),
         ("bulkVolumeJobsPerVolumeMax", 2),
+        ("chapCredentialsCountMax", 15000),
         ("cloneJobsPerNodeMax", 8),
+        ("cloneJobsPerVirtualVolumeMax", 8),
         ("cloneJobsPerVolumeMax", 2),
         ("clusterAdminAccountMax", 5000),
+        ("clusterAdminInfoNameLengthMax", 1024),
+        ("clusterAdminInfoNameLengthMin", 1),
         ("clusterPairsCountMax", 4),
         ("fibreChannelVolumeAccessMax", 16384),
         ("initiatorAliasLengthMax", 224),
@@ -128,12 +137,23 @@ pub fn get_limits(
         ("initiatorNameLengthMax", 224),
         ("initiatorsPerVolumeAccessGroupCountMax", 128),
         ("iscsiSessionsFromFibreChannelNodesMax", 4096),
+        ("maxAuthSessionsForCluster", 1024),
+        ("maxAuthSessionsPerUser", 1024),
+        ("nodesPerClusterCountMax", 100),
+        ("nodesPerClusterCountMin", 3),
         ("qosPolicyCountMax", 500),
+        ("qosPolicyNameLengthMax", 64),
+        ("qosPolicyNameLengthMin", 1),
         ("scheduleNameLengthMax", 244),
         ("secretLengthMax", 16),
         ("secretLengthMin", 12),
+        ("snapMirrorEndpointIPAddressesCountMax", 64),
+        ("snapMirrorEndpointsCountMax", 4),
+        ("snapMirrorLabelLengthMax", 31),
+        ("snapMirrorObjectAttributeValueInfoCountMax", 9_900_000),
         ("snapshotNameLengthMax", 255),
         ("snapshotsPerVolumeMax", 32),
+        ("storageNodesPerClusterCountMin", 2),
         ("virtualVolumeCountMax", 8000),
         ("virtualVolumesPerAccountCountMax", 10000),
         ("volumeAccessGroupCountMax", 1000),
@@ -156,6 +176,7 @@ pub fn get_limits(
         ("volumesPerAccountCountMax", 2000),
         ("volumesPerGroupSnapshotMax", 32),
         ("volumesPerVolumeAccessGroupCountMax", 2000),
+        ("witnessNodesPerClusterCountMax", 4),
     ];
     Ok(Value::Object(
         limits
