@@ -10,6 +10,8 @@ use jobconform::mock::{self, ElementDialect, MockConfig, deviation};
 use rstest::rstest;
 use serde_json::json;
 
+#[path = "mock_element/handles.rs"]
+mod handles;
 #[path = "mock_element/probes.rs"]
 mod probes;
 #[path = "mock_element/support.rs"]

@@ -23,7 +23,9 @@ fn version_value(v: &str, dialect: ElementDialect) -> Value {
     }
 }
 
-/// GetAPI.
+/// GetAPI: the versions, and the methods the endpoint asked serves, keyed by that endpoint's
+/// version (as the recorded 7.3 cluster in NetApp's Java SDK tests keys them by `7.0`, the
+/// version it was asked at).
 pub fn get_api(
     _st: &mut ElementState,
     ctx: &Ctx,
@@ -36,12 +38,16 @@ pub fn get_api(
         .filter(|v| !(ctx.config.deviates("getapi-missing-url-version") && **v == ctx.version))
         .map(|v| version_value(v, dialect))
         .collect();
-    let mut names: Vec<&str> = METHODS.iter().map(|m| m.name).collect();
+    let mut names: Vec<&str> = METHODS
+        .iter()
+        .filter(|m| m.serves(ctx.version))
+        .map(|m| m.name)
+        .collect();
     names.sort_unstable();
     Ok(json!({
         "currentVersion": version_value(ELEMENT_CURRENT, dialect),
         "supportedVersions": supported,
-        ELEMENT_CURRENT: names,
+        ctx.version: names,
     }))
 }
 
