@@ -37,7 +37,7 @@ enum Judge {
 use Judge::{Envelope, Gar, Named, Schema, SchemaAt};
 
 /// Every fixture, the Element API version its request went to, and what it falls under.
-pub const FIXTURES: &[(&str, &str, &[Judge])] = &[
+const FIXTURES: &[(&str, &str, &[Judge])] = &[
     (
         "element/get-async-result-method-error.json",
         "12.0",
@@ -179,7 +179,7 @@ pub const FIXTURES: &[(&str, &str, &[Judge])] = &[
 ];
 
 /// Reads a fixture.
-pub fn fixture(name: &str) -> Value {
+fn fixture(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/netapp")
         .join(name);
