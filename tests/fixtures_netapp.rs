@@ -66,7 +66,10 @@ const FIXTURES: &[(&str, &str, &[Judge])] = &[
             Envelope(Some(1)),
             Gar,
             Schema("element/get-async-result.json#/$defs/response-complete-success"),
-            SchemaAt("element/clone-volume.json#/$defs/clone-result", "/result/result"),
+            SchemaAt(
+                "element/clone-volume.json#/$defs/clone-result",
+                "/result/result",
+            ),
         ],
     ),
     (
@@ -215,7 +218,11 @@ fn judge(j: Judge, version: &str, body: &Value) -> Result<(), String> {
         Envelope(id) => {
             let sent = id.map(Value::from);
             let f = element::envelope(&exchange(version, id, body), sent.as_ref());
-            if f.is_empty() { Ok(()) } else { Err(format!("{f:?}")) }
+            if f.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{f:?}"))
+            }
         }
         Schema(name) => schema(name, body),
         SchemaAt(name, pointer) => match body.pointer(pointer) {
@@ -224,7 +231,11 @@ fn judge(j: Judge, version: &str, body: &Value) -> Result<(), String> {
         },
         Gar => {
             let f = element::gar_answer(body);
-            if f.is_empty() { Ok(()) } else { Err(format!("{f:?}")) }
+            if f.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{f:?}"))
+            }
         }
         Named(check, rule) => {
             let ex = exchange(version, Some(1), body);

@@ -487,13 +487,18 @@ fn python_sdk_roundtrip() {
         .expect("python3 runs");
     let status = wait(&mut py, Duration::from_secs(120));
     let text = std::fs::read_to_string(log.path()).unwrap_or_default();
-    let _ = Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status();
     let stopped = wait(&mut serve, Duration::from_secs(10));
     assert!(
         status.is_some_and(|s| s.success()),
         "sdk roundtrip over TLS failed ({status:?}):\n{text}"
     );
-    assert!(stopped.is_some_and(|s| s.success()), "serve stops on SIGTERM: {stopped:?}");
+    assert!(
+        stopped.is_some_and(|s| s.success()),
+        "serve stops on SIGTERM: {stopped:?}"
+    );
     println!("serve: {}\n{text}", line.trim());
 }
 

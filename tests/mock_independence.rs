@@ -102,7 +102,11 @@ fn src_mock_names_nothing_of_the_harness() {
     let mut files = Vec::new();
     rust_files(&root, &mut files);
     files.sort();
-    assert!(files.len() > 20, "found only {} files under src/mock", files.len());
+    assert!(
+        files.len() > 20,
+        "found only {} files under src/mock",
+        files.len()
+    );
     let mut found = Vec::new();
     for f in &files {
         let src = std::fs::read_to_string(f).expect("read a mock source file");

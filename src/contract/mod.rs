@@ -91,7 +91,7 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterEntry {
-    /// `E1` .. `E5`, `U1` .. `U5`.
+    /// `E1`, `E2`, ... (Element) or `U1`, `U2`, ... (AIQUM).
     pub id: String,
     /// What the docs leave open.
     pub ambiguity: String,

@@ -41,7 +41,7 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
     rules().iter().find(|r| r.id == id)
 }
 
-/// The ambiguity register (E1-E5, U1-U5), in CONTRACT.md order.
+/// The ambiguity register (`E*` for Element, `U*` for AIQUM), in CONTRACT.md order.
 pub fn register() -> &'static [RegisterEntry] {
     &registry().register
 }

@@ -40,7 +40,10 @@ const ERAS: &[(&str, Era)] = &[
     ("element/list-volumes.json", Era::Older),
     ("element/list-volumes-recorded.json", Era::Older),
     ("element/list-accounts-recorded.json", Era::Older),
-    ("element/error-async-handle-does-not-exist-recorded.json", Era::Same),
+    (
+        "element/error-async-handle-does-not-exist-recorded.json",
+        Era::Same,
+    ),
     ("element/error-unknown-account-recorded.json", Era::Same),
     ("aiqum/job-file-share-tail.json", Era::Older),
 ];
@@ -141,12 +144,16 @@ struct World {
 }
 
 async fn world(c: &Client) -> World {
-    let acct = c.result("AddAccount", json!({"username": "jc-fixtures"})).await;
+    let acct = c
+        .result("AddAccount", json!({"username": "jc-fixtures"}))
+        .await;
     let account = acct["accountID"].as_u64().expect("accountID");
     let params = json!({"name": "src", "accountID": account, "totalSize": 1_000_341_504u64});
     let vol = c.result("CreateVolume", params).await;
     let volume = vol["volumeID"].as_u64().expect("volumeID");
-    let clone = c.result("CloneVolume", json!({"volumeID": volume, "name": "c"})).await;
+    let clone = c
+        .result("CloneVolume", json!({"volumeID": volume, "name": "c"}))
+        .await;
     let script = json!({"steps": [{"ms": 1000}], "outcome": "failure", "result_type": "BulkVolume",
                         "error": {"name": "xBulkVolumeScriptFailure", "message": "Bulk volume job failed"}});
     let url = format!("http://{}/_jobconform/element/jobs", c.m.addr);
@@ -166,8 +173,13 @@ async fn mock_answer(c: &Client, w: &World, name: &str) -> Option<Value> {
     let gar = |h: u64| json!({"asyncHandle": h, "keepResult": true});
     Some(match name {
         "element/get-async-result-method-error.json" => {
-            c.rpc("12.0", "GetAsyncResult", json!({"asyncHandle": 389_000}), Some(1))
-                .await
+            c.rpc(
+                "12.0",
+                "GetAsyncResult",
+                json!({"asyncHandle": 389_000}),
+                Some(1),
+            )
+            .await
         }
         "element/get-async-result-task-error.json" => {
             c.rpc("12.0", "GetAsyncResult", gar(w.failed_handle), Some(1))
@@ -192,7 +204,8 @@ async fn mock_answer(c: &Client, w: &World, name: &str) -> Option<Value> {
         }
         "element/get-limits.json" => c.rpc("12.0", "GetLimits", json!({}), Some(1)).await,
         "element/clone-volume.json" => {
-            let p = json!({"volumeID": w.volume, "name": "mysqldata-snapshot1", "access": "readOnly"});
+            let p =
+                json!({"volumeID": w.volume, "name": "mysqldata-snapshot1", "access": "readOnly"});
             c.rpc("12.0", "CloneVolume", p, Some(1)).await
         }
         "element/delete-volume.json" => {
@@ -223,7 +236,10 @@ async fn mock_answer(c: &Client, w: &World, name: &str) -> Option<Value> {
             let body = json!({"name": "fs1", "space": {"size": 1_073_741_824u64}, "svm": {"key": "svm-1"}});
             let url = format!("http://{}/api/storage-provider/file-shares", c.m.addr);
             let accepted = c.send(c.http.post(url).json(&body)).await;
-            let key = accepted["job"]["key"].as_str().expect("job.key").to_string();
+            let key = accepted["job"]["key"]
+                .as_str()
+                .expect("job.key")
+                .to_string();
             tokio::time::sleep(Duration::from_millis(200)).await;
             c.get(&format!("/api/management-server/jobs/{key}")).await
         }
@@ -265,7 +281,12 @@ fn shape(v: &Value) -> Shape {
 
 /// Runs every fixture's request against a fresh mock in `dialect` (GetAPI's string versions are
 /// the doc-literal dialect's, register E5).
-async fn compare(dialect: ElementDialect, only: &[&str], used: &mut [bool], found: &mut Vec<String>) {
+async fn compare(
+    dialect: ElementDialect,
+    only: &[&str],
+    used: &mut [bool],
+    found: &mut Vec<String>,
+) {
     let config = MockConfig {
         time_scale: 100.0,
         element_dialect: dialect,
@@ -305,8 +326,18 @@ async fn the_mock_answers_with_netapps_member_names_and_types() {
         .filter(|n| !STRING_VERSIONS.contains(n))
         .collect();
     compare(ElementDialect::Current, &rest, &mut used, &mut found).await;
-    compare(ElementDialect::DocLiteral, STRING_VERSIONS, &mut used, &mut found).await;
-    assert!(found.is_empty(), "the mock's shapes differ from NetApp's:\n{}", found.join("\n"));
+    compare(
+        ElementDialect::DocLiteral,
+        STRING_VERSIONS,
+        &mut used,
+        &mut found,
+    )
+    .await;
+    assert!(
+        found.is_empty(),
+        "the mock's shapes differ from NetApp's:\n{}",
+        found.join("\n")
+    );
     let stale: Vec<_> = EXCEPTIONS
         .iter()
         .zip(&used)
@@ -322,7 +353,12 @@ async fn the_mock_answers_with_netapps_member_names_and_types() {
 async fn the_mock_answers_a_numeric_string_handle_as_the_live_cluster_did() {
     let c = Client::start(MockConfig::default()).await;
     let answer = c
-        .rpc("12.5", "GetAsyncResult", json!({"asyncHandle": "999999999"}), Some(1))
+        .rpc(
+            "12.5",
+            "GetAsyncResult",
+            json!({"asyncHandle": "999999999"}),
+            Some(1),
+        )
         .await;
     let recorded = fixture("element/error-async-handle-does-not-exist-recorded.json");
     assert_eq!(answer["error"], recorded["error"], "{answer}");

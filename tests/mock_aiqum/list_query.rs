@@ -34,17 +34,28 @@ async fn unknown_parameters_are_400_naming_them(#[case] query: &str, #[case] nam
 async fn a_bare_direction_orders_by_submit_time() {
     let m = M::start(MockConfig::default()).await;
     let default = keys(&records(&m.get(&format!("{JOBS}?max_records=1000")).await));
-    let desc = keys(&records(&m.get(&format!("{JOBS}?max_records=1000&order_by=desc")).await));
-    let asc = m.get(&format!("{JOBS}?max_records=1000&order_by=asc")).await;
+    let desc = keys(&records(
+        &m.get(&format!("{JOBS}?max_records=1000&order_by=desc"))
+            .await,
+    ));
+    let asc = m
+        .get(&format!("{JOBS}?max_records=1000&order_by=asc"))
+        .await;
     assert_eq!(asc.status, 200);
     let mut asc = keys(&records(&asc));
     assert_eq!(desc, default, "desc is the default order, newest first");
     asc.reverse();
     assert_eq!(asc, default);
     let spelled = keys(&records(
-        &m.get(&format!("{JOBS}?max_records=1000&order_by=submit_time%20asc")).await,
+        &m.get(&format!(
+            "{JOBS}?max_records=1000&order_by=submit_time%20asc"
+        ))
+        .await,
     ));
-    assert_eq!(spelled.iter().rev().collect::<Vec<_>>(), default.iter().collect::<Vec<_>>());
+    assert_eq!(
+        spelled.iter().rev().collect::<Vec<_>>(),
+        default.iter().collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -53,14 +64,25 @@ async fn submit_and_complete_time_filter_on_the_served_values() {
     let all = records(&m.get(&format!("{JOBS}?max_records=1000")).await);
     assert!(all.len() >= 2, "history");
     for field in ["submit_time", "complete_time"] {
-        let value = all[1][field].as_str().expect("a finished job has both times");
+        let value = all[1][field]
+            .as_str()
+            .expect("a finished job has both times");
         let r = m.get(&format!("{JOBS}?{field}={}", enc(value))).await;
         assert_eq!(r.status, 200, "{field}: {:?}", r.json);
         let got = records(&r);
         assert!(!got.is_empty(), "{field}={value} matched nothing");
-        assert!(got.iter().all(|j| j[field] == all[1][field]), "{field}: {got:?}");
+        assert!(
+            got.iter().all(|j| j[field] == all[1][field]),
+            "{field}: {got:?}"
+        );
         let prefix = &value[..10];
-        let r = m.get(&format!("{JOBS}?max_records=1000&{field}={prefix}*")).await;
-        assert!(records(&r).iter().all(|j| j[field].as_str().is_some_and(|t| t.starts_with(prefix))));
+        let r = m
+            .get(&format!("{JOBS}?max_records=1000&{field}={prefix}*"))
+            .await;
+        assert!(
+            records(&r)
+                .iter()
+                .all(|j| j[field].as_str().is_some_and(|t| t.starts_with(prefix)))
+        );
     }
 }

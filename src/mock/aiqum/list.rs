@@ -31,15 +31,8 @@ pub const ORDER_FIELDS: &[&str] = &[
     "submit_time",
     "complete_time",
 ];
-/// Fields the list filters on.
-pub const FILTERS: &[&str] = &[
-    "key",
-    "name",
-    "state",
-    "status",
-    "submit_time",
-    "complete_time",
-];
+/// Fields the list filters on: the same as it orders by.
+pub const FILTERS: &[&str] = ORDER_FIELDS;
 
 /// A rejected list request (400).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +67,9 @@ fn parse(pairs: &[(String, String)]) -> Result<Query, BadQuery> {
             "order_by" => {
                 let mut words = v.split_whitespace().peekable();
                 // Register U7: a bare direction orders by submission time.
-                let bare = words
-                    .peek()
-                    .is_some_and(|w| w.eq_ignore_ascii_case("asc") || w.eq_ignore_ascii_case("desc"));
+                let bare = words.peek().is_some_and(|w| {
+                    w.eq_ignore_ascii_case("asc") || w.eq_ignore_ascii_case("desc")
+                });
                 let field = if bare {
                     "submit_time".to_string()
                 } else {

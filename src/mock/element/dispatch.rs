@@ -203,10 +203,7 @@ pub async fn serve_call(state: &State, version: &str, body: &[u8], client: &str)
         Some(Value::Object(m)) => m,
         Some(_) => return rpc::failure(id, &RpcError::mistyped("params", "object"), cfg),
     };
-    let Some(method) = METHODS
-        .iter()
-        .find(|m| m.name == name && m.serves(version))
-    else {
+    let Some(method) = METHODS.iter().find(|m| m.name == name && m.serves(version)) else {
         let wrong = if cfg.deviates("unknown-method-wrong-name") {
             "xInvalidAPIMethod"
         } else {
