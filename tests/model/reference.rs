@@ -135,6 +135,9 @@ pub enum Bad {
     StringHandle,
     /// `asyncHandle` with a fraction (`N.5`).
     Fraction,
+    /// The integer handle with `keepResult: "yes"` (refused by the mock; a target that converts
+    /// it is register E8's, which the model does not run against).
+    KeepType,
 }
 
 /// Which AIQUM job a GET asks for.
