@@ -33,12 +33,23 @@ fn contract_md_is_generated_from_rules_json() {
 
 #[test]
 fn every_section_has_its_rules_and_every_rule_a_section() {
-    let titles: Vec<&str> = contract::sections().iter().map(|s| s.title.as_str()).collect();
+    let titles: Vec<&str> = contract::sections()
+        .iter()
+        .map(|s| s.title.as_str())
+        .collect();
     for r in contract::rules() {
-        assert!(titles.contains(&r.section.as_str()), "{}: section {}", r.id, r.section);
+        assert!(
+            titles.contains(&r.section.as_str()),
+            "{}: section {}",
+            r.id,
+            r.section
+        );
     }
     for t in &titles {
-        assert!(contract::rules().iter().any(|r| r.section == *t), "{t} has no rule");
+        assert!(
+            contract::rules().iter().any(|r| r.section == *t),
+            "{t} has no rule"
+        );
     }
     assert!(!contract::preamble().is_empty());
 }
