@@ -53,7 +53,10 @@ fn the_embedded_suite_equals_the_cases_directory() {
         .collect();
     embedded.sort();
     assert_eq!(embedded.len(), on_disk.len());
-    assert!(embedded == on_disk, "the embedded suite differs from cases/");
+    assert!(
+        embedded == on_disk,
+        "the embedded suite differs from cases/"
+    );
     let loaded = jobconform::case::load::load_embedded().expect("the embedded suite loads");
     let from_dir = load_dir(&root).expect("cases load");
     let names =
