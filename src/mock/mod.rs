@@ -46,12 +46,12 @@ pub const ELEMENT_CURRENT: &str = "12.5";
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ElementDialect {
-    /// As a 12.x cluster answers: `xAsyncHandleDoesNotExist`, numeric versions in GetAPI, and a
-    /// numeric-string `asyncHandle` converted and looked up (register E7).
+    /// As a 12.x cluster answers: `xAsyncHandleDoesNotExist`, and a numeric-string `asyncHandle`
+    /// converted and looked up (register E7).
     #[default]
     Current,
-    /// Exactly the doc examples: `xDBNoSuchPath`, string versions in GetAPI, and `asyncHandle`
-    /// an integer only (a numeric string is `xInvalidParameterType`, register E7).
+    /// Exactly the doc examples: `xDBNoSuchPath`, and `asyncHandle` an integer only (a numeric
+    /// string is `xInvalidParameterType`, register E7).
     DocLiteral,
 }
 

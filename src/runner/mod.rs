@@ -112,7 +112,7 @@ pub struct RunArgs {
     /// (--mock-element-dialect doc-literal --mock-aiqum-dialect literal).
     #[arg(long, value_name = "LABEL")]
     pub label: Option<String>,
-    /// Element dialect of the embedded mock (register E1, E5); a served mock's is set by
+    /// Element dialect of the embedded mock (register E1, E7); a served mock's is set by
     /// `jobconform serve --element-dialect`.
     #[arg(
         long,

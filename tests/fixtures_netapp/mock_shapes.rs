@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use jobconform::mock::{self, ElementDialect, MockConfig, RunningMock};
+use jobconform::mock::{self, MockConfig, RunningMock};
 use jobconform::snapshot::Shape;
 use serde_json::{Value, json};
 
@@ -279,22 +279,15 @@ fn shape(v: &Value) -> Shape {
     s
 }
 
-/// Runs every fixture's request against a fresh mock in `dialect` (GetAPI's string versions are
-/// the doc-literal dialect's, register E5).
-async fn compare(
-    dialect: ElementDialect,
-    only: &[&str],
-    used: &mut [bool],
-    found: &mut Vec<String>,
-) {
+/// Runs every fixture's request against a fresh mock in its default dialects.
+async fn compare(used: &mut [bool], found: &mut Vec<String>) {
     let config = MockConfig {
         time_scale: 100.0,
-        element_dialect: dialect,
         ..MockConfig::default()
     };
     let c = Client::start(config).await;
     let w = world(&c).await;
-    for (name, era) in ERAS.iter().filter(|(n, _)| only.contains(n)) {
+    for (name, era) in ERAS {
         if let Some(i) = excepted(name, "") {
             used[i] = true;
             continue;
@@ -312,27 +305,11 @@ async fn compare(
     c.m.stop().await;
 }
 
-/// GetAPI's versions are strings in every NetApp answer (the example and the 7.3 recording); the
-/// mock serves them so in its doc-literal dialect, numbers (as the SDKs type them) by default.
-const STRING_VERSIONS: &[&str] = &["element/get-api.json", "element/get-api-7.3-recorded.json"];
-
 #[tokio::test]
 async fn the_mock_answers_with_netapps_member_names_and_types() {
     let mut used = vec![false; EXCEPTIONS.len()];
     let mut found = Vec::new();
-    let rest: Vec<&str> = ERAS
-        .iter()
-        .map(|(n, _)| *n)
-        .filter(|n| !STRING_VERSIONS.contains(n))
-        .collect();
-    compare(ElementDialect::Current, &rest, &mut used, &mut found).await;
-    compare(
-        ElementDialect::DocLiteral,
-        STRING_VERSIONS,
-        &mut used,
-        &mut found,
-    )
-    .await;
+    compare(&mut used, &mut found).await;
     assert!(
         found.is_empty(),
         "the mock's shapes differ from NetApp's:\n{}",

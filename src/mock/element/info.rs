@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::rpc::{Params, RpcError};
 use super::{Ctx, ElementState, METHODS, Note};
-use crate::mock::{ELEMENT_CURRENT, ELEMENT_VERSIONS, ElementDialect};
+use crate::mock::{ELEMENT_CURRENT, ELEMENT_VERSIONS};
 
 /// Firmware the mock claims.
 pub const FIRMWARE: &str = "12.5.0.897";
@@ -16,27 +16,20 @@ pub const VOLUME_SIZE_MAX: u64 = 17_592_186_044_416;
 /// The cluster's `uniqueID` (GetClusterInfo); volume IQNs and SCSI device IDs are derived from it.
 pub const UNIQUE_ID: &str = "jcmk";
 
-fn version_value(v: &str, dialect: ElementDialect) -> Value {
-    match dialect {
-        ElementDialect::DocLiteral => json!(v),
-        ElementDialect::Current => v.parse::<f64>().map_or_else(|_| json!(v), |f| json!(f)),
-    }
-}
-
-/// GetAPI: the versions, and the methods the endpoint asked serves, keyed by that endpoint's
-/// version (as the recorded 7.3 cluster in NetApp's Java SDK tests keys them by `7.0`, the
-/// version it was asked at).
+/// GetAPI: the versions, as strings in both dialects (register E5: the SDKs type them as numbers,
+/// but every answer NetApp published has strings, the 12.0 reference example and a 7.3 cluster
+/// recorded in the Java SDK's tests alike), and the methods the endpoint asked serves, keyed by
+/// that endpoint's version (the recording keys them by `7.0`, the version it was asked at).
 pub fn get_api(
     _st: &mut ElementState,
     ctx: &Ctx,
     _p: &Params,
     _n: &mut Note,
 ) -> Result<Value, RpcError> {
-    let dialect = ctx.config.element_dialect;
     let supported: Vec<Value> = ELEMENT_VERSIONS
         .iter()
         .filter(|v| !(ctx.config.deviates("getapi-missing-url-version") && **v == ctx.version))
-        .map(|v| version_value(v, dialect))
+        .map(|v| json!(v))
         .collect();
     let mut names: Vec<&str> = METHODS
         .iter()
@@ -45,7 +38,7 @@ pub fn get_api(
         .collect();
     names.sort_unstable();
     Ok(json!({
-        "currentVersion": version_value(ELEMENT_CURRENT, dialect),
+        "currentVersion": ELEMENT_CURRENT,
         "supportedVersions": supported,
         ctx.version: names,
     }))
