@@ -341,3 +341,49 @@ async fn the_mock_answers_a_numeric_string_handle_as_the_live_cluster_did() {
     assert_eq!(answer["error"], recorded["error"], "{answer}");
     c.m.stop().await;
 }
+
+/// The values NetApp's examples derive, derived the same way by the mock: `purgeTime` is
+/// `deleteTime` + 8 hours, and the SCSI device IDs are the cluster's `uniqueID` in hex ASCII with
+/// the volume ID (checked on the DeleteVolume example itself first, so the rule is NetApp's).
+#[tokio::test]
+async fn the_mock_derives_purge_time_and_scsi_ids_as_netapps_examples_do() {
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let ids = |unique: &str, id: u64| {
+        (
+            format!("{}{id:08x}f47acc0100000000", hex(unique)),
+            format!("6f47acc100000000{}{id:08x}", hex(unique)),
+        )
+    };
+    let eight_hours = |v: &Value| {
+        let t = |k: &str| {
+            v[k].as_str()
+                .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+                .unwrap_or_else(|| panic!("{k} in {v}"))
+        };
+        t("purgeTime").duration_since(t("deleteTime")) == jiff::SignedDuration::from_hours(8)
+    };
+    let doc = fixture("element/delete-volume.json")["result"]["volume"].clone();
+    assert!(eight_hours(&doc), "{doc}");
+    let (eui, naa) = ids("jyay", 5);
+    assert_eq!(doc["scsiEUIDeviceID"], json!(eui));
+    assert_eq!(doc["scsiNAADeviceID"], json!(naa));
+
+    let c = Client::start(MockConfig::default()).await;
+    let unique = c.result("GetClusterInfo", json!({})).await["clusterInfo"]["uniqueID"]
+        .as_str()
+        .expect("uniqueID")
+        .to_string();
+    let acct = c
+        .result("AddAccount", json!({"username": "jc-derive"}))
+        .await;
+    let p = json!({"name": "v", "accountID": acct["accountID"], "totalSize": 1_000_341_504u64});
+    let id = c.result("CreateVolume", p).await["volumeID"]
+        .as_u64()
+        .expect("volumeID");
+    let vol = c.result("DeleteVolume", json!({"volumeID": id})).await["volume"].clone();
+    assert!(eight_hours(&vol), "{vol}");
+    let (eui, naa) = ids(&unique, id);
+    assert_eq!(vol["scsiEUIDeviceID"], json!(eui));
+    assert_eq!(vol["scsiNAADeviceID"], json!(naa));
+    c.m.stop().await;
+}

@@ -1,5 +1,6 @@
 //! The read-only Element methods a harness fingerprints a cluster with: GetAPI (register E5),
-//! GetClusterVersionInfo, GetClusterInfo and GetLimits, shaped like a 12.5 cluster's answers.
+//! GetClusterVersionInfo, GetClusterInfo and GetLimits, shaped like a 12.5 cluster's answers; and
+//! the cluster's identity (`uniqueID`) with what derives from it (volume SCSI device IDs).
 
 use serde_json::{Value, json};
 
@@ -15,6 +16,18 @@ pub const VOLUME_SIZE_MIN: u64 = 1_000_000_000;
 pub const VOLUME_SIZE_MAX: u64 = 17_592_186_044_416;
 /// The cluster's `uniqueID` (GetClusterInfo); volume IQNs and SCSI device IDs are derived from it.
 pub const UNIQUE_ID: &str = "jcmk";
+
+/// `scsiEUIDeviceID` and `scsiNAADeviceID` of volume `id`, derived as in every NetApp example
+/// (the reference pages and the SDKs' recorded ListVolumes): the cluster's `uniqueID` as hex ASCII
+/// and the volume ID as 8 hex digits, around the fixed `f47acc01` / `6f47acc1` parts
+/// (`jyay`, volume 5: `6a79617900000005f47acc0100000000`, `6f47acc1000000006a79617900000005`).
+pub fn scsi_ids(unique_id: &str, id: u64) -> (String, String) {
+    let cluster: String = unique_id.bytes().map(|b| format!("{b:02x}")).collect();
+    (
+        format!("{cluster}{id:08x}f47acc0100000000"),
+        format!("6f47acc100000000{cluster}{id:08x}"),
+    )
+}
 
 /// GetAPI: the versions, as strings in both dialects (register E5: the SDKs type them as numbers,
 /// but every answer NetApp published has strings, the 12.0 reference example and a 7.3 cluster

@@ -54,7 +54,7 @@ pub struct Volume {
     pub attributes: Value,
     /// `qos`.
     pub qos: Value,
-    /// Random bits for the UUIDs (the SCSI device IDs are derived, see [`scsi_ids`]).
+    /// Random bits for the UUIDs (the SCSI device IDs are derived: `info::scsi_ids`).
     pub salt: u64,
 }
 
@@ -72,18 +72,6 @@ fn uuid(salt: u64, id: u64) -> String {
         (salt & 0xfff) as u16,
         (id & 0xfff) as u16,
         id
-    )
-}
-
-/// `scsiEUIDeviceID` and `scsiNAADeviceID` of volume `id`, derived as in every NetApp example
-/// (the reference pages and the SDKs' recorded ListVolumes): the cluster's `uniqueID` as hex ASCII
-/// and the volume ID as 8 hex digits, around the fixed `f47acc01` / `6f47acc1` parts
-/// (`jyay`, volume 5: `6a79617900000005f47acc0100000000`, `6f47acc1000000006a79617900000005`).
-pub fn scsi_ids(unique_id: &str, id: u64) -> (String, String) {
-    let cluster: String = unique_id.bytes().map(|b| format!("{b:02x}")).collect();
-    (
-        format!("{cluster}{id:08x}f47acc0100000000"),
-        format!("6f47acc100000000{cluster}{id:08x}"),
     )
 }
 
@@ -105,7 +93,7 @@ impl Volume {
         let purge = self
             .deleted_ms
             .map(|t| ctx.clock.iso(t.saturating_add(PURGE_AFTER_MS)));
-        let (eui, naa) = scsi_ids(super::info::UNIQUE_ID, self.id);
+        let (eui, naa) = super::info::scsi_ids(super::info::UNIQUE_ID, self.id);
         json!({
             "volumeID": self.id,
             "name": self.name,
