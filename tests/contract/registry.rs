@@ -71,7 +71,7 @@ fn contract_md() -> (Vec<MdRule>, Vec<[String; 3]>) {
             .trim()
             .trim_matches('|')
             .split(" | ")
-            .map(|c| c.trim().to_owned())
+            .map(|c| c.trim().replace("\\|", "|"))
             .collect();
         if section.ends_with("Ambiguity register") {
             assert_eq!(cells.len(), 3, "unexpected register row: {line}");
