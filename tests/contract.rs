@@ -2,7 +2,7 @@
 //! embedded schema list equals `schemas/`, `rules.json` equals CONTRACT.md's tables, the vendor's
 //! documented examples validate and hand-made counter-examples do not, and the case schema agrees
 //! with the serde case model. Reads only files of this repository (`CONTRACT.md`,
-//! `tests/fixtures/docs/`).
+//! `tests/fixtures/`).
 
 use jobconform::contract;
 use serde_json::Value;
@@ -26,8 +26,19 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/docs
 
 /// A documented example by its path under `tests/fixtures/docs/`.
 fn fixture(path: &str) -> Value {
-    let file = format!("{FIXTURES}/{path}");
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("read {file}: {e}"));
+    read_json(&format!("{FIXTURES}/{path}"))
+}
+
+/// A NetApp-published answer by its path under `tests/fixtures/netapp/` (`PROVENANCE.md` there).
+fn netapp_fixture(path: &str) -> Value {
+    read_json(&format!(
+        "{}/tests/fixtures/netapp/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+}
+
+fn read_json(file: &str) -> Value {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("read {file}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 

@@ -4,14 +4,19 @@
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::{aiqum::literal_job, fixture};
+use crate::{aiqum::literal_job, fixture, netapp_fixture};
 use crate::{assert_invalid, assert_valid, with};
 
-/// The GetAsyncResult page's examples, in page order: request, method error, asynchronous error,
-/// asynchronous success (`tests/fixtures/docs/element/get-async-result/`).
+/// The GetAsyncResult page's examples, in page order: request (`tests/fixtures/docs/`), method
+/// error, asynchronous error, asynchronous success (`tests/fixtures/netapp/`, with the other
+/// answers NetApp published).
 fn documented_examples() -> [Value; 4] {
-    ["request", "method-error", "async-error", "async-success"]
-        .map(|n| fixture(&format!("element/get-async-result/{n}.json")))
+    [
+        fixture("element/get-async-result/request.json"),
+        netapp_fixture("element/get-async-result-method-error.json"),
+        netapp_fixture("element/get-async-result-task-error.json"),
+        netapp_fixture("element/get-async-result-task-success.json"),
+    ]
 }
 
 #[test]
