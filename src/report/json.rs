@@ -71,6 +71,9 @@ pub struct Document {
     pub cases: Vec<CaseRecord>,
     /// Rules.
     pub rules: Vec<RuleOutcome>,
+    /// What the run was asked to do (contract, case set, targets, shard), for `jobconform merge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<super::plan::Plan>,
 }
 
 fn rank(o: &str) -> u8 {
@@ -150,6 +153,8 @@ pub struct RunFacts {
     pub exit_code: u8,
     /// Interrupted by Ctrl-C.
     pub interrupted: bool,
+    /// The report's `plan`.
+    pub plan: Option<super::plan::Plan>,
 }
 
 /// Builds the document.
@@ -169,6 +174,7 @@ pub fn document(facts: &RunFacts, targets: &[TargetRecord], records: &[CaseRecor
         targets: targets.to_vec(),
         cases: records.to_vec(),
         rules: rules(targets, records),
+        plan: facts.plan.clone(),
     }
 }
 
@@ -216,7 +222,7 @@ pub(crate) mod tests {
     pub(crate) fn sample() -> (Vec<TargetRecord>, Vec<CaseRecord>) {
         let target = TargetRecord {
             name: "lab".into(),
-            kind: "live",
+            kind: crate::report::TargetKind::Live,
             element: Some("https://10.0.0.1/json-rpc/12.5".into()),
             aiqum: None,
             fingerprint: Fingerprint {
@@ -267,7 +273,7 @@ pub(crate) mod tests {
             transcript: vec![exchange(true), exchange(false)],
             duration_ms: 12,
             snapshot: Some(crate::report::SnapshotCheck {
-                status: "changed",
+                status: crate::report::SnapshotStatus::Changed,
                 path: "snapshots/12.5.0.897/element/keep.snap".into(),
                 message: Some("failed to match snapshot".into()),
             }),
@@ -307,6 +313,7 @@ pub(crate) mod tests {
             }],
             targets,
             cases: records,
+            plan: None,
         };
         assert_eq!(doc.rules[0].outcome, "fail");
         let instance = serde_json::to_value(&doc).expect("serializes");
