@@ -286,6 +286,20 @@ pub fn with_snapshot(mut r: CaseRecord, check: Option<SnapshotCheck>) -> CaseRec
     r
 }
 
+/// How many trials ran (passed, warned, failed or hit a harness error), as libtest counts them:
+/// skipped and inconclusive trials are reported to it as ignored.
+pub fn ran(records: &[CaseRecord]) -> u64 {
+    records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.outcome,
+                Verdict::Pass | Verdict::Warn | Verdict::Fail | Verdict::Error
+            )
+        })
+        .count() as u64
+}
+
 /// The Element dialect the notes of a target's cases reveal (register E1).
 pub fn element_dialect(records: &[CaseRecord]) -> Option<String> {
     let notes = || records.iter().flat_map(|r| r.notes.iter());

@@ -313,7 +313,10 @@ pub fn run(mut args: RunArgs) -> Exit {
     let own = share.sizes[(share.shard.index - 1) as usize];
     if exit == Exit::Harness && ran == 0 && shard.is_some() && own == 0 {
         // An empty share is part of the partition (more shards than units), not an error.
-        eprintln!("jobconform: shard {}: no trial falls to this shard", share.shard);
+        eprintln!(
+            "jobconform: shard {}: no trial falls to this shard",
+            share.shard
+        );
         exit = Exit::Conformant;
     } else if exit == Exit::Harness && ran == 0 {
         eprintln!("jobconform: nothing ran: every trial was filtered out or skipped");

@@ -256,7 +256,9 @@ mod tests {
     fn parses_k_of_n_and_refuses_the_rest() {
         assert_eq!(Shard::parse("2/4"), Ok(Shard { index: 2, count: 4 }));
         assert_eq!(Shard::parse(" 1/1 "), Ok(Shard { index: 1, count: 1 }));
-        for bad in ["", "2", "2/", "/4", "a/4", "2/b", "-1/4", "2/4/6", "+2/4", "2.0/4"] {
+        for bad in [
+            "", "2", "2/", "/4", "a/4", "2/b", "-1/4", "2/4/6", "+2/4", "2.0/4",
+        ] {
             assert!(
                 matches!(Shard::parse(bad), Err(ShardError::Syntax(_))),
                 "{bad}"
