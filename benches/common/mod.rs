@@ -1,9 +1,11 @@
 //! Shared bench helpers (included by every bench binary with `mod common;`): the machine line,
 //! statistics (medians, percentiles), table printing, /proc memory readings, runtimes, a
 //! closed-loop HTTP load generator (N keep-alive connections, one request in flight on each), and
-//! the mock's control API. Owns no measurement policy of its own beyond these mechanics; must not
+//! the mock's control API (and, in `served`, `jobconform serve` processes and profiles). Owns no measurement policy of its own beyond these mechanics; must not
 //! depend on anything in the crate except the public mock and transport APIs.
 #![allow(dead_code)]
+
+pub mod served;
 
 use std::time::{Duration, Instant};
 
