@@ -10,7 +10,7 @@
 //! times faster, so the ratio here says what the split costs and saves on a busy machine; on 4
 //! machines each shard has its cores to itself.
 //!
-//! Knobs (env): `JC_BENCH_SHARD_TARGETS` (fleet size, default 100), `JC_BENCH_SHARD_ROUNDS`
+//! Knobs (env): `JC_BENCH_SHARD_TARGETS` (fleet size, default 100; 0: merge only), `JC_BENCH_SHARD_ROUNDS`
 //! (default 2), `JC_BENCH_SHARD_VERDICTS` (verdicts merged, default 100).
 
 mod common;
@@ -180,7 +180,7 @@ fn merges(bin: &Path, t: &mut Table, n: usize) {
             format!("merge {n} verdicts x {cases} cases"),
             format!("{:.3} s in process", lib.as_secs_f64()),
             format!("{:.3} s via the binary", d.as_secs_f64()),
-            format!("{} trials", m.records.len()),
+            format!("{} trials", m.document.cases.len()),
             format!("{codes:?}"),
         ]),
         (Err(e), _) => t.note(format!("merge failed: {e}")),
@@ -210,7 +210,9 @@ fn main() {
     let targets = knob("JC_BENCH_SHARD_TARGETS", 100);
     let rounds = knob("JC_BENCH_SHARD_ROUNDS", 2);
     let n = knob("JC_BENCH_SHARD_VERDICTS", 100);
-    fleet(&bin, &mut t, targets, rounds);
+    if targets > 0 {
+        fleet(&bin, &mut t, targets, rounds);
+    }
     merges(&bin, &mut t, n);
     t.print();
 }

@@ -45,14 +45,14 @@ pub fn main(args: MergeArgs) -> u8 {
     };
     eprint!(
         "{}",
-        report::text::summary(&merged.targets, &merged.records)
+        report::text::summary(&merged.document.targets, &merged.document.cases)
     );
     if let Err(e) = report::json::write(&args.output, &merged.document) {
         eprintln!("jobconform: failed to write {}: {e}", args.output.display());
         return 2;
     }
     if let Some(path) = &args.junit
-        && let Err(e) = report::junit::write(path, &merged.targets, &merged.records)
+        && let Err(e) = report::junit::write(path, &merged.document.targets, &merged.document.cases)
     {
         eprintln!("jobconform: failed to write {}: {e}", path.display());
         return 2;

@@ -123,28 +123,43 @@ pub enum MergeError {
 /// The merged verdict.
 #[derive(Debug, Clone)]
 pub struct Merged {
-    /// Targets, in the run's order.
-    pub targets: Vec<TargetRecord>,
-    /// Every trial, by name.
-    pub records: Vec<CaseRecord>,
-    /// The JSON document, as a single run would write it.
+    /// The JSON document, as a single run would write it: targets in the run's order, every
+    /// trial by name.
     pub document: Document,
     /// The exit code a single run would end with.
     pub exit: Exit,
 }
 
-/// Reads every verdict file.
-pub fn read_all(paths: &[impl AsRef<Path>]) -> Result<Vec<Input>, MergeError> {
-    paths
-        .iter()
-        .map(|p| {
-            let path = p.as_ref().to_path_buf();
-            Ok(Input {
-                doc: Full::read(&path)?,
-                path,
+/// Reads every verdict file (on as many threads as there are cores), in the given order.
+pub fn read_all(paths: &[impl AsRef<Path> + Sync]) -> Result<Vec<Input>, MergeError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = paths.len().div_ceil(threads).max(1);
+    let read = |part: &[_]| -> Result<Vec<Input>, MergeError> {
+        part.iter()
+            .map(|p: &_| {
+                let path = AsRef::<Path>::as_ref(p).to_path_buf();
+                Ok(Input {
+                    doc: Full::read(&path)?,
+                    path,
+                })
             })
-        })
-        .collect()
+            .collect()
+    };
+    let parts: Vec<Result<Vec<Input>, MergeError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| s.spawn(move || read(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut all = Vec::with_capacity(paths.len());
+    for part in parts {
+        all.extend(part?);
+    }
+    Ok(all)
 }
 
 /// Merges verdicts of one split run.
@@ -180,16 +195,11 @@ pub fn merge(inputs: Vec<Input>) -> Result<Merged, MergeError> {
         interrupted,
         plan: Some(plan),
     };
-    let mut document = json::document(&facts, &targets, &records);
+    let mut document = json::document_from(&facts, targets, records);
     if let Some(f) = finished {
         document.finished = f;
     }
-    Ok(Merged {
-        targets,
-        records,
-        document,
-        exit,
-    })
+    Ok(Merged { document, exit })
 }
 
 /// One target from every input that ran something on it: the first's fingerprint and
@@ -203,11 +213,6 @@ fn target(name: &str, all: &[TargetRecord], records: &[CaseRecord]) -> Option<Ta
             t.dialect.aiqum = other.dialect.aiqum.clone();
         }
     }
-    let mine: Vec<CaseRecord> = records
-        .iter()
-        .filter(|r| r.target == name)
-        .cloned()
-        .collect();
-    t.dialect.element = element_dialect(&mine);
+    t.dialect.element = element_dialect(records.iter().filter(|r| r.target == name));
     Some(t)
 }

@@ -301,8 +301,11 @@ pub fn ran(records: &[CaseRecord]) -> u64 {
 }
 
 /// The Element dialect the notes of a target's cases reveal (register E1).
-pub fn element_dialect(records: &[CaseRecord]) -> Option<String> {
-    let notes = || records.iter().flat_map(|r| r.notes.iter());
+pub fn element_dialect<'a, I>(records: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a CaseRecord> + Clone,
+{
+    let notes = || records.clone().into_iter().flat_map(|r| r.notes.iter());
     if notes().any(|n| n.contains("xDBNoSuchPath")) {
         Some("doc-literal".into())
     } else if notes().any(|n| n.contains("xAsyncHandleDoesNotExist")) {
