@@ -286,7 +286,7 @@ fn merge_refuses_mismatched_missing_and_duplicate_verdicts() {
     let out = d.join("all.json");
     let (one, two) = (shards[0].clone(), shards[1].clone());
 
-    let err = refused(&[one.clone()], &out);
+    let err = refused(std::slice::from_ref(&one), &out);
     assert!(
         err.contains("missing: shard 2/2 has no verdict among the inputs"),
         "{err}"
