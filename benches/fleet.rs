@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::served::{PW_ENV, binary, profile, serve};
-use common::{Table, median};
+use common::{Table, knob, median};
 
 /// Runs the suite against a profile; wall time, exit code, peak VmHWM (KiB).
 fn run(bin: &Path, profile: &Path, extra: &[&str]) -> Result<(Duration, i32, u64), String> {
@@ -52,14 +52,8 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let rounds = std::env::var("JC_BENCH_FLEET_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2usize);
-    let max = std::env::var("JC_BENCH_FLEET_MAX")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100usize);
+    let rounds = knob("JC_BENCH_FLEET_ROUNDS", 2);
+    let max = knob("JC_BENCH_FLEET_MAX", 100);
     let mut t = Table::new(
         "Fleet: one run against N mock targets (`serve` processes, --profile)",
         &[

@@ -20,15 +20,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::served::{PW_ENV, binary, profile, serve};
-use common::{Table, median};
+use common::{Table, knob, median};
 use serde_json::{Value, json};
-
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn spawn(bin: &Path, args: &[&str]) -> Result<std::process::Child, String> {
     Command::new(bin)

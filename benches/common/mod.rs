@@ -25,6 +25,14 @@ pub fn machine() -> String {
     format!("{now}  nproc={cpus}  loadavg={}", load.join(" "))
 }
 
+/// A numeric knob from the environment (`JC_BENCH_*`), else `default`.
+pub fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Median of a sample (0 for an empty one).
 pub fn median(v: &[f64]) -> f64 {
     if v.is_empty() {
