@@ -145,7 +145,9 @@ fn merges(bin: &Path, t: &mut Table, n: usize) {
     let b = base.display().to_string();
     if let Err(e) = at_once(
         bin,
-        &[["run", "--report-json", &b].map(String::from).to_vec()],
+        &[["run", "--mock-time-scale", "10", "--report-json", &b]
+            .map(String::from)
+            .to_vec()],
     ) {
         t.note(e);
         return;
