@@ -166,6 +166,8 @@ pub struct Req {
     pub url: String,
     /// JSON body, if any.
     pub body: Option<bytes::Bytes>,
+    /// Extra headers (name, value).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Req {
@@ -175,6 +177,7 @@ impl Req {
             method: reqwest::Method::GET,
             url,
             body: None,
+            headers: Vec::new(),
         }
     }
     /// A POST of a JSON value.
@@ -183,6 +186,7 @@ impl Req {
             method: reqwest::Method::POST,
             url,
             body: Some(bytes::Bytes::from(v.to_string())),
+            headers: Vec::new(),
         }
     }
     /// Sends it once on a client; the status and the body's length.
@@ -190,6 +194,9 @@ impl Req {
         let mut rb = c
             .request(self.method.clone(), &self.url)
             .basic_auth(USER, Some(PASSWORD));
+        for (name, value) in &self.headers {
+            rb = rb.header(*name, value);
+        }
         if let Some(b) = &self.body {
             rb = rb
                 .header(reqwest::header::CONTENT_TYPE, "application/json")

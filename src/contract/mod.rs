@@ -5,12 +5,14 @@
 //! Owns no I/O and no judging: it answers "what does rule X say" and "does this value match schema
 //! Y". Deciding pass or fail from exchanges is `check`'s job.
 
+mod markdown;
 mod rules;
 mod schemas;
 
 use serde::Serialize;
 
-pub use rules::{register, render_table, rule, rules, to_json};
+pub use markdown::render_markdown;
+pub use rules::{Section, preamble, register, render_table, rule, rules, sections, to_json};
 pub use schemas::{BASE_URI, compile, schema_names, schema_source, validate};
 
 /// MUST or SHOULD.

@@ -15,7 +15,7 @@ pub mod signals;
 pub mod snapshots;
 pub mod trials;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::report::{self, TargetRecord, Verdict};
@@ -51,7 +51,7 @@ impl Exit {
 /// `jobconform run` arguments (libtest's own flags included).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Directory of case files [default: ./cases, else the crate's cases/].
+    /// Directory of case files to run instead of the suite built into this binary.
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
     /// Live Element endpoint (https://MVIP/json-rpc/12.5).
@@ -133,7 +133,7 @@ pub struct RunArgs {
         conflicts_with_all = ["element", "aiqum", "profile"]
     )]
     pub mock_aiqum_dialect: crate::mock::AiqumDialect,
-    /// Snapshot directory [default: the crate's snapshots/, or $INSTA_WORKSPACE_ROOT/snapshots].
+    /// Snapshot directory [default: ./snapshots, or $INSTA_WORKSPACE_ROOT/snapshots].
     #[arg(long, value_name = "DIR")]
     pub snapshot_dir: Option<PathBuf>,
     /// Write the JSON verdict (schemas/report.schema.json) here.
@@ -166,9 +166,10 @@ pub fn rt() -> &'static tokio::runtime::Runtime {
 }
 
 /// `main` of the `conformance` test target: `RunArgs` from the process arguments, with
-/// `--snapshots check` unless another mode is given (the embedded mock's label is `mock`, the
-/// root the crate's `snapshots/`).
-pub fn harness_main() -> std::process::ExitCode {
+/// `--snapshots check` unless another mode is given, and `snapshot_root` (the repository's
+/// `snapshots/`, which the test target names) unless `--snapshot-dir` is given. The embedded
+/// mock's label is `mock`.
+pub fn harness_main(snapshot_root: &Path) -> std::process::ExitCode {
     #[derive(clap::Parser)]
     struct Cli {
         #[command(flatten)]
@@ -190,6 +191,9 @@ pub fn harness_main() -> std::process::ExitCode {
     // slower (the snapshots do not depend on the scale otherwise).
     if matches.value_source("mock_time_scale") != Some(clap::parser::ValueSource::CommandLine) {
         cli.run.mock_time_scale = GUARD_TIME_SCALE;
+    }
+    if cli.run.snapshot_dir.is_none() {
+        cli.run.snapshot_dir = Some(snapshot_root.to_path_buf());
     }
     std::process::ExitCode::from(run(cli.run).code())
 }
@@ -226,8 +230,7 @@ pub fn run(mut args: RunArgs) -> Exit {
         Ok(s) => s,
         Err(e) => return harness(e),
     };
-    let dir = cases::dir(args.cases.as_deref());
-    let loaded = match cases::load(&dir) {
+    let loaded = match cases::chosen(args.cases.as_deref()) {
         Ok(c) => c,
         Err(e) => return harness(e),
     };
