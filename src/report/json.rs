@@ -196,7 +196,7 @@ pub fn document_from(
 /// Writes a document as pretty JSON (streamed: a merged fleet verdict is large).
 pub fn write(path: &Path, doc: &Document) -> std::io::Result<()> {
     use std::io::Write as _;
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     serde_json::to_writer_pretty(&mut w, doc).map_err(std::io::Error::other)?;
     w.write_all(b"\n")?;
     w.flush()
