@@ -11,7 +11,7 @@
 //! machines each shard has its cores to itself.
 //!
 //! Knobs (env): `JC_BENCH_SHARD_TARGETS` (fleet size, default 100; 0: merge only), `JC_BENCH_SHARD_ROUNDS`
-//! (default 2), `JC_BENCH_SHARD_VERDICTS` (verdicts merged, default 100).
+//! (default 2), `JC_BENCH_SHARD_VERDICTS` (verdicts merged, default 100; 0: no merge).
 
 mod common;
 
@@ -208,6 +208,8 @@ fn main() {
     if targets > 0 {
         fleet(&bin, &mut t, targets, rounds);
     }
-    merges(&bin, &mut t, n);
+    if n > 0 {
+        merges(&bin, &mut t, n);
+    }
     t.print();
 }
