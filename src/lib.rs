@@ -16,7 +16,10 @@
 //! - [`mock`]: the reference server (Element + AIQUM), scriptable, with named deviations.
 //! - [`snapshot`]: normalization, redaction and insta settings.
 //! - [`report`]: JSON verdict, JUnit XML, terminal summary.
-//! - [`runner`]: the only module that knows libtest-mimic: cases x targets -> trials.
+//! - [`runner`]: the only module that knows libtest-mimic: cases x targets -> trials (all of
+//!   them, or one shard's share with `--shard K/N`).
+//! - [`merge`]: the verdicts of a split run put back together as one run's.
+//! - [`diff`]: what changed between two snapshot labels or two verdicts.
 //! - [`secret`]: the password type that never prints (a leaf shared by `transport` and `mock`).
 
 pub mod case;
@@ -25,6 +28,7 @@ pub mod cleanup;
 pub mod contract;
 pub mod diff;
 pub mod exec;
+pub mod merge;
 pub mod mock;
 pub mod poll;
 pub mod report;

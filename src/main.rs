@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         cli::Command::Run(run) => jobconform::runner::run(*run).code(),
         cli::Command::Serve(serve) => cli::serve::main(*serve),
         cli::Command::Diff(diff) => cli::diff::main(*diff),
+        cli::Command::Merge(merge) => cli::merge::main(*merge),
         cli::Command::Rules { format } => cli::lists::rules(format),
         cli::Command::Deviations { format } => cli::lists::deviations(format),
     };

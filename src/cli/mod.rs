@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod lists;
+pub mod merge;
 pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -60,6 +61,13 @@ pub enum Command {
     /// broken, response shapes changed, cases added and removed. Markdown on stdout (or
     /// --markdown), HTML with --html. Exit 0 when the report was written, 2 on error.
     Diff(Box<diff::DiffArgs>),
+    /// Merge the JSON verdicts of a split run (`run --shard K/N`) into one run's verdict.
+    ///
+    /// The per-rule outcomes, summary and exit code are derived again, as a single run would.
+    /// Verdicts of different contracts, case sets or splits are refused; a missing or duplicated
+    /// shard is exit 2 and nothing is written. Exits as the merged run would (0, 1, 2, 130).
+    #[command(after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
+    Merge(Box<merge::MergeArgs>),
     /// List the contract's rules.
     Rules {
         /// Output format.

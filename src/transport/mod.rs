@@ -87,7 +87,7 @@ pub enum ClientError {
 }
 
 /// No answer could be had: the request never produced a complete HTTP response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, thiserror::Error)]
 #[serde(tag = "kind", content = "detail", rename_all = "kebab-case")]
 pub enum TransportError {
     /// Nothing (or not all) came back within the request timeout.
@@ -112,7 +112,7 @@ impl TransportError {
 }
 
 /// A response body as received (after redaction of credentials).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 pub enum Body {
     /// No bytes.
@@ -145,7 +145,7 @@ impl Body {
 }
 
 /// What was sent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RequestRecord {
     /// HTTP method.
     pub method: String,
@@ -159,7 +159,7 @@ pub struct RequestRecord {
 }
 
 /// What came back.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ResponseRecord {
     /// HTTP status code.
     pub status: u16,
@@ -173,7 +173,7 @@ pub struct ResponseRecord {
 }
 
 /// One request and its answer (or the reason there was none).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Exchange {
     /// What was sent.
     pub request: RequestRecord,
