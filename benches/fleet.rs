@@ -8,73 +8,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Table, median};
-use serde_json::Value;
-
-/// Environment variable the profile names for the mocks' password.
-const PW_ENV: &str = "JC_BENCH_MOCK_PASSWORD";
-
-fn binary() -> Option<PathBuf> {
-    if let Some(p) = option_env!("CARGO_BIN_EXE_jobconform") {
-        return Some(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe().ok()?;
-    let p = exe.parent()?.parent()?.join("jobconform");
-    p.exists().then_some(p)
-}
-
-/// A `jobconform serve` process and the URL line it printed.
-struct Served {
-    child: Child,
-    urls: Value,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(bin: &Path) -> Result<Served, String> {
-    let mut child = Command::new(bin)
-        .args(["serve", "--time-scale", "50"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("start `serve`: {e}"))?;
-    let mut line = String::new();
-    let read = match child.stdout.take() {
-        Some(out) => BufReader::new(out)
-            .read_line(&mut line)
-            .map_err(|e| format!("read the URL line: {e}")),
-        None => Err("no stdout".to_string()),
-    };
-    let mut served = Served {
-        child,
-        urls: Value::Null,
-    };
-    read?;
-    served.urls = serde_json::from_str(line.trim()).map_err(|e| format!("parse {line:?}: {e}"))?;
-    Ok(served)
-}
-
-fn profile(mocks: &[Served]) -> String {
-    let mut s = String::new();
-    for (i, m) in mocks.iter().enumerate() {
-        s.push_str(&format!(
-            "[targets.m{i:03}]\nelement = {}\naiqum = {}\npassword_env = \"{PW_ENV}\"\n\
-             allow_mutations = true\n\n",
-            m.urls["element"], m.urls["aiqum"]
-        ));
-    }
-    s
-}
+use common::served::{PW_ENV, binary, profile, serve};
+use common::{Table, knob, median};
 
 /// Runs the suite against a profile; wall time, exit code, peak VmHWM (KiB).
 fn run(bin: &Path, profile: &Path, extra: &[&str]) -> Result<(Duration, i32, u64), String> {
@@ -113,14 +52,8 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let rounds = std::env::var("JC_BENCH_FLEET_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2usize);
-    let max = std::env::var("JC_BENCH_FLEET_MAX")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100usize);
+    let rounds = knob("JC_BENCH_FLEET_ROUNDS", 2);
+    let max = knob("JC_BENCH_FLEET_MAX", 100);
     let mut t = Table::new(
         "Fleet: one run against N mock targets (`serve` processes, --profile)",
         &[

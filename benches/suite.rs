@@ -9,23 +9,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::served::binary;
 use common::{Table, median};
 use serde_json::Value;
-
-/// The `jobconform` binary built alongside this bench.
-pub fn binary() -> Option<PathBuf> {
-    if let Some(p) = option_env!("CARGO_BIN_EXE_jobconform") {
-        return Some(PathBuf::from(p));
-    }
-    // target/<profile>/deps/suite-HASH -> target/<profile>/jobconform
-    let exe = std::env::current_exe().ok()?;
-    let p = exe.parent()?.parent()?.join("jobconform");
-    p.exists().then_some(p)
-}
 
 /// One request of a transcript.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use crate::target::Target;
 use crate::transport::{AuthMode, Exchange, aiqum, element};
 
 /// Something created on a target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Created {
     /// An Element volume (source or clone): DeleteVolume + PurgeDeletedVolume.
@@ -74,7 +74,7 @@ impl std::fmt::Display for Created {
 }
 
 /// Something that could not be removed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Leftover {
     /// The object.
     pub object: Created,

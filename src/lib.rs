@@ -16,7 +16,11 @@
 //! - [`mock`]: the reference server (Element + AIQUM), scriptable, with named deviations.
 //! - [`snapshot`]: normalization, redaction and insta settings.
 //! - [`report`]: JSON verdict, JUnit XML, terminal summary.
-//! - [`runner`]: the only module that knows libtest-mimic: cases x targets -> trials.
+//! - [`runner`]: the only module that knows libtest-mimic: cases x targets -> trials (all of
+//!   them, or one shard's share with `--shard K/N`).
+//! - [`merge`]: the verdicts of a split run put back together as one run's.
+//! - [`diff`]: what changed between two snapshot labels or two verdicts.
+//! - [`secret`]: the password type that never prints (a leaf shared by `transport` and `mock`).
 //! - [`traffic`]: judging traffic that flowed anyway (a proxy's view, a recording, a HAR file).
 //! - [`proxy`]: `jobconform proxy`, forwarding clients to a real server and judging as it goes.
 
@@ -26,11 +30,13 @@ pub mod cleanup;
 pub mod contract;
 pub mod diff;
 pub mod exec;
+pub mod merge;
 pub mod mock;
 pub mod poll;
 pub mod proxy;
 pub mod report;
 pub mod runner;
+pub mod secret;
 pub mod snapshot;
 pub mod target;
 pub mod traffic;

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         cli::Command::Diff(diff) => cli::diff::main(*diff),
         cli::Command::Proxy(proxy) => cli::proxy::main(*proxy),
         cli::Command::Judge(judge) => cli::judge::main(*judge),
+        cli::Command::Merge(merge) => cli::merge::main(*merge),
         cli::Command::Rules { format } => cli::lists::rules(format),
         cli::Command::Deviations { format } => cli::lists::deviations(format),
     };

@@ -27,6 +27,43 @@ fn every_case_file_loads() {
     }
 }
 
+/// The suite built into the binary (`build.rs`) is exactly `cases/`: same files, same text, so a
+/// run with no `--cases` runs what the repository holds.
+#[test]
+fn the_embedded_suite_equals_the_cases_directory() {
+    let root = cases_dir();
+    let mut on_disk = Vec::new();
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).expect("read cases/") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                let rel = p.strip_prefix(root).expect("under cases/");
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                out.push((rel, std::fs::read_to_string(&p).expect("read case")));
+            }
+        }
+    }
+    walk(&root, &root, &mut on_disk);
+    on_disk.sort();
+    let mut embedded: Vec<(String, String)> = jobconform::case::load::EMBEDDED
+        .iter()
+        .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+        .collect();
+    embedded.sort();
+    assert_eq!(embedded.len(), on_disk.len());
+    assert!(
+        embedded == on_disk,
+        "the embedded suite differs from cases/"
+    );
+    let loaded = jobconform::case::load::load_embedded().expect("the embedded suite loads");
+    let from_dir = load_dir(&root).expect("cases load");
+    let names =
+        |v: &[jobconform::case::LoadedCase]| v.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&loaded), names(&from_dir));
+}
+
 /// Every rule of CONTRACT.md, the client rules (CL-*) included, is checked by at least one case
 /// (the CL-* cases judge jobconform's own poller through the mock's client audit).
 #[test]

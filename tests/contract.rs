@@ -1,7 +1,8 @@
 //! The contract's data against its sources: every schema compiles offline and meta-validates, the
 //! embedded schema list equals `schemas/`, `rules.json` equals CONTRACT.md's tables, the vendor's
 //! documented examples validate and hand-made counter-examples do not, and the case schema agrees
-//! with the serde case model. Reads only files of this repository and `../shared/`.
+//! with the serde case model. Reads only files of this repository (`CONTRACT.md`,
+//! `tests/fixtures/`).
 
 use jobconform::contract;
 use serde_json::Value;
@@ -19,11 +20,27 @@ mod schema_files;
 #[path = "common/seed.rs"]
 mod seed;
 
-const CONTRACT_MD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/CONTRACT.md");
-const SEED_GAR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/seeds/000_d9256b05381bc1e3.txt"
-);
+const CONTRACT_MD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/CONTRACT.md");
+/// The vendor pages' documented examples, one JSON file each (sources in `README.md` there).
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/docs");
+
+/// A documented example by its path under `tests/fixtures/docs/`.
+fn fixture(path: &str) -> Value {
+    read_json(&format!("{FIXTURES}/{path}"))
+}
+
+/// A NetApp-published answer by its path under `tests/fixtures/netapp/` (`PROVENANCE.md` there).
+fn netapp_fixture(path: &str) -> Value {
+    read_json(&format!(
+        "{}/tests/fixtures/netapp/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+}
+
+fn read_json(file: &str) -> Value {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("read {file}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
 
 fn errors(schema: &str, value: &Value) -> Vec<contract::SchemaError> {
     contract::validate(schema, value).expect("schema is known")

@@ -86,20 +86,6 @@ struct Run {
     log: Vec<String>,
 }
 
-/// Trials that count as run for the exit code (libtest's passed + failed; skipped and
-/// inconclusive trials are ignored ones).
-fn ran(records: &[CaseRecord]) -> u64 {
-    records
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.outcome,
-                Verdict::Pass | Verdict::Warn | Verdict::Fail | Verdict::Error
-            )
-        })
-        .count() as u64
-}
-
 async fn spawn_mock(d: &Deviation) -> mock::RunningMock {
     mock::spawn(MockConfig {
         time_scale: scale_of(d),
@@ -211,8 +197,8 @@ fn judge(d: &Deviation, run: &Run) -> Option<String> {
     if run.failed != want {
         wrong.push(format!("failed {:?}, want {want:?}", run.failed));
     }
-    let exit = exit_of(&run.records, ran(&run.records), false);
-    let strict = exit_of(&run.strict, ran(&run.strict), false);
+    let exit = exit_of(&run.records, report::ran(&run.records), false);
+    let strict = exit_of(&run.strict, report::ran(&run.strict), false);
     let (want_exit, want_strict) = if must(d) {
         (Exit::Nonconformant, Exit::Nonconformant)
     } else {

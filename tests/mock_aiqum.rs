@@ -2,7 +2,8 @@
 //! on one paused current-thread runtime, so target time equals virtual time). Covers: every AIQUM
 //! rule of CONTRACT.md section 4 with no deviation in both dialects (an audit that returns the set
 //! of rules it saw broken), each AIQUM deviation breaking exactly its rules, provisioning and
-//! validation, dialect values, the list (never stale: `list_memo.rs`), long polling, the control
+//! validation, dialect values, the list (never stale: `list_memo.rs`; its query forms:
+//! `list_query.rs`), long polling, the control
 //! route, the journal and the state summary. It must not sleep in real time or reach beyond
 //! 127.0.0.1.
 
@@ -18,6 +19,8 @@ use tokio::time::{Duration, sleep};
 mod audit;
 #[path = "mock_aiqum/list_memo.rs"]
 mod list_memo;
+#[path = "mock_aiqum/list_query.rs"]
+mod list_query;
 #[path = "mock_aiqum/support.rs"]
 mod support;
 

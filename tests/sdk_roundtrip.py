@@ -97,7 +97,7 @@ def wait_complete(sf, handle, deadline_s=30.0):
 def main():
     url, user, password = sys.argv[1:4]
     sf = connect(url, user, password)
-    assert 12.5 in sf.get_api().supported_versions
+    assert 12.5 in [float(v) for v in sf.get_api().supported_versions]
     info = strict(sf, "GetClusterVersionInfo", {}, models.GetClusterVersionInfoResult)
     assert isinstance(info.cluster_version, str), info
     strict(sf, "GetClusterInfo", {}, models.GetClusterInfoResult)

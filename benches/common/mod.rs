@@ -1,9 +1,11 @@
 //! Shared bench helpers (included by every bench binary with `mod common;`): the machine line,
 //! statistics (medians, percentiles), table printing, /proc memory readings, runtimes, a
 //! closed-loop HTTP load generator (N keep-alive connections, one request in flight on each), and
-//! the mock's control API. Owns no measurement policy of its own beyond these mechanics; must not
+//! the mock's control API (and, in `served`, `jobconform serve` processes and profiles). Owns no measurement policy of its own beyond these mechanics; must not
 //! depend on anything in the crate except the public mock and transport APIs.
 #![allow(dead_code)]
+
+pub mod served;
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +23,14 @@ pub fn machine() -> String {
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
     let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
     format!("{now}  nproc={cpus}  loadavg={}", load.join(" "))
+}
+
+/// A numeric knob from the environment (`JC_BENCH_*`), else `default`.
+pub fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Median of a sample (0 for an empty one).
@@ -156,6 +166,8 @@ pub struct Req {
     pub url: String,
     /// JSON body, if any.
     pub body: Option<bytes::Bytes>,
+    /// Extra headers (name, value).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Req {
@@ -165,6 +177,7 @@ impl Req {
             method: reqwest::Method::GET,
             url,
             body: None,
+            headers: Vec::new(),
         }
     }
     /// A POST of a JSON value.
@@ -173,6 +186,7 @@ impl Req {
             method: reqwest::Method::POST,
             url,
             body: Some(bytes::Bytes::from(v.to_string())),
+            headers: Vec::new(),
         }
     }
     /// Sends it once on a client; the status and the body's length.
@@ -180,6 +194,9 @@ impl Req {
         let mut rb = c
             .request(self.method.clone(), &self.url)
             .basic_auth(USER, Some(PASSWORD));
+        for (name, value) in &self.headers {
+            rb = rb.header(*name, value);
+        }
         if let Some(b) = &self.body {
             rb = rb
                 .header(reqwest::header::CONTENT_TYPE, "application/json")

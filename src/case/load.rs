@@ -63,6 +63,17 @@ impl fmt::Display for LoadError {
     }
 }
 
+/// The case files compiled into the binary (by `build.rs`): path under `cases/` and text, sorted.
+pub const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/cases.rs"));
+
+/// Loads the embedded suite (the `cases/` this binary was built with), sorted by name.
+pub fn load_embedded() -> Result<Vec<LoadedCase>, LoadError> {
+    let files = EMBEDDED
+        .iter()
+        .map(|(rel, text)| (PathBuf::from(rel), Ok((*text).to_owned())));
+    load_texts(Path::new("cases"), Path::new("cases"), files)
+}
+
 /// Loads every case under `root` (the `cases/` directory), sorted by name.
 pub fn load_dir(root: &Path) -> Result<Vec<LoadedCase>, LoadError> {
     let shown_root = PathBuf::from(root.file_name().unwrap_or(root.as_os_str()));
@@ -76,11 +87,26 @@ pub fn load_dir(root: &Path) -> Result<Vec<LoadedCase>, LoadError> {
             }],
         });
     }
-    files.sort();
+    let texts = files.into_iter().map(|file| {
+        let rel = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
+        let text = std::fs::read_to_string(&file).map_err(|e| e.to_string());
+        (rel, text)
+    });
+    load_texts(&shown_root, root, texts)
+}
+
+/// Loads case texts named by their path under the cases directory (`element/x.json`); `shown_root`
+/// prefixes the paths in error lines, `root` the paths the cases record.
+fn load_texts(
+    shown_root: &Path,
+    root: &Path,
+    files: impl Iterator<Item = (PathBuf, Result<String, String>)>,
+) -> Result<Vec<LoadedCase>, LoadError> {
+    let mut files: Vec<_> = files.collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut cases = Vec::new();
     let mut errors = Vec::new();
-    for file in files {
-        let rel = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
+    for (rel, text) in files {
         let shown = shown_root.join(&rel);
         let name = rel
             .with_extension("")
@@ -88,7 +114,7 @@ pub fn load_dir(root: &Path) -> Result<Vec<LoadedCase>, LoadError> {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        let text = match std::fs::read_to_string(&file) {
+        let text = match text {
             Ok(t) => t,
             Err(e) => {
                 errors.push(CaseFileError {
@@ -101,7 +127,7 @@ pub fn load_dir(root: &Path) -> Result<Vec<LoadedCase>, LoadError> {
         };
         match load_str(&name, &shown, &text) {
             Ok(mut c) => {
-                c.path = file.clone();
+                c.path = root.join(&rel);
                 cases.push(c);
             }
             Err(mut errs) => errors.append(&mut errs),

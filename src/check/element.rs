@@ -1,5 +1,6 @@
 //! Element per-answer and per-observation rules, applied automatically by the executor: the
-//! JSON-RPC envelope (EL-RPC-ENVELOPE, EL-RPC-ERROR-SHAPE) on every Element answer, the
+//! JSON-RPC envelope (EL-RPC-ENVELOPE, with a null `id` accepted per register E9;
+//! EL-RPC-ERROR-SHAPE) on every Element answer, the
 //! GetAsyncResult shape (EL-GAR-STATUS, -RUNNING, -DETAILS, -COMPLETE, -ASYNC-ERROR, -TIMES) on
 //! every GetAsyncResult answer, and EL-GAR-STABLE across the answers about one handle. Pure: no
 //! I/O, and each rule is judged only where it is the rule at stake, so one broken rule never shows
@@ -108,8 +109,12 @@ pub fn envelope(ex: &Exchange, sent_id: Option<&Value>) -> Vec<Finding> {
             ),
         );
     }
+    // Register E9: an `id` of null is accepted (NetApp's GetClusterInfo example answers a request
+    // with `"id": 1` so); any other value must echo the request's.
+    let null_id = obj.get("id").is_some_and(Value::is_null);
     if let Some(id) = sent_id
         && obj.get("id") != Some(id)
+        && !null_id
     {
         out.push(
             Finding::new(

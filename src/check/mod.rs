@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// One broken expectation, attributed to exactly one rule of CONTRACT.md.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Finding {
     /// The rule ID, e.g. `EL-KEEP-DEFAULT`.
     pub rule: String,

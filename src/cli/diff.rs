@@ -17,7 +17,7 @@ pub struct DiffArgs {
     /// Second side, as A.
     #[arg(value_name = "B")]
     pub b: String,
-    /// Snapshot root [default: the crate's snapshots/, or $INSTA_WORKSPACE_ROOT/snapshots].
+    /// Snapshot root [default: ./snapshots, or $INSTA_WORKSPACE_ROOT/snapshots].
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// Write the Markdown report here instead of stdout.

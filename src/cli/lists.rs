@@ -28,18 +28,7 @@ pub fn rules(format: Format) -> u8 {
     emit(match format {
         Format::Json => json(&contract::to_json()),
         Format::Table => contract::render_table(),
-        Format::Markdown => {
-            let mut s = String::from("| ID | Level | Rule |\n|---|---|---|\n");
-            for r in contract::rules() {
-                let level = r.level.as_str();
-                s.push_str(&format!(
-                    "| {} | {level} | {} |\n",
-                    r.id,
-                    r.text.replace('|', "\\|")
-                ));
-            }
-            s
-        }
+        Format::Markdown => contract::render_markdown(),
     })
 }
 

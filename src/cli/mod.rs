@@ -5,6 +5,7 @@ pub mod diff;
 pub mod judge;
 pub mod lists;
 pub mod proxy;
+pub mod merge;
 pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -89,6 +90,13 @@ pub enum Command {
     /// Judge a recording (`proxy --record FILE`) or a HAR file with the proxy's rules: the same
     /// verdict, report and exit codes as the live proxy.
     Judge(Box<judge::JudgeArgs>),
+    /// Merge the JSON verdicts of a split run (`run --shard K/N`) into one run's verdict.
+    ///
+    /// The per-rule outcomes, summary and exit code are derived again, as a single run would.
+    /// Verdicts of different contracts, case sets or splits are refused; a missing or duplicated
+    /// shard is exit 2 and nothing is written. Exits as the merged run would (0, 1, 2, 130).
+    #[command(after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
+    Merge(Box<merge::MergeArgs>),
     /// List the contract's rules.
     Rules {
         /// Output format.

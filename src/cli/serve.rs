@@ -29,7 +29,7 @@ pub struct ServeArgs {
     /// Target time runs this many times faster than real time.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
-    /// Element dialect (register E1, E5).
+    /// Element dialect (register E1, E7).
     #[arg(long, value_enum, default_value_t = ElementDialect::Current)]
     pub element_dialect: ElementDialect,
     /// AIQUM dialect (register U1, U4).

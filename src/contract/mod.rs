@@ -5,12 +5,14 @@
 //! Owns no I/O and no judging: it answers "what does rule X say" and "does this value match schema
 //! Y". Deciding pass or fail from exchanges is `check`'s job.
 
+mod markdown;
 mod rules;
 mod schemas;
 
 use serde::Serialize;
 
-pub use rules::{register, render_table, rule, rules, to_json};
+pub use markdown::render_markdown;
+pub use rules::{Section, preamble, register, render_table, rule, rules, sections, to_json};
 pub use schemas::{BASE_URI, compile, schema_names, schema_source, validate};
 
 /// MUST or SHOULD.
@@ -91,7 +93,7 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterEntry {
-    /// `E1` .. `E5`, `U1` .. `U5`.
+    /// `E1`, `E2`, ... (Element) or `U1`, `U2`, ... (AIQUM).
     pub id: String,
     /// What the docs leave open.
     pub ambiguity: String,

@@ -1,6 +1,5 @@
 //! The rule registry: `rules.json` (embedded) parsed once, looked up by ID, rendered as a terminal
-//! table or as JSON. Must not judge anything; the file's agreement with CONTRACT.md is a test
-//! (`tests/contract.rs`).
+//! table or as JSON (the Markdown document is `markdown.rs`). Must not judge anything.
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -18,8 +17,23 @@ const TEXT_WIDTH: usize = 90;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Registry {
+    preamble: Vec<String>,
+    sections: Vec<Section>,
     rules: Vec<Rule>,
     register: Vec<RegisterEntry>,
+}
+
+/// A section of the contract document: its title (the rules' `section`) and the prose around its
+/// rule table, one Markdown line per string.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    /// `2. Element GetAsyncResult`.
+    pub title: String,
+    /// Lines before the rule table.
+    pub intro: Vec<String>,
+    /// Lines after it.
+    pub outro: Vec<String>,
 }
 
 fn registry() -> &'static Registry {
@@ -36,12 +50,22 @@ pub fn rules() -> &'static [Rule] {
     &registry().rules
 }
 
+/// The contract document's opening lines (Markdown).
+pub fn preamble() -> &'static [String] {
+    &registry().preamble
+}
+
+/// The sections of the contract, in order.
+pub fn sections() -> &'static [Section] {
+    &registry().sections
+}
+
 /// A rule by ID.
 pub fn rule(id: &str) -> Option<&'static Rule> {
     rules().iter().find(|r| r.id == id)
 }
 
-/// The ambiguity register (E1-E5, U1-U5), in CONTRACT.md order.
+/// The ambiguity register (`E*` for Element, `U*` for AIQUM), in CONTRACT.md order.
 pub fn register() -> &'static [RegisterEntry] {
     &registry().register
 }

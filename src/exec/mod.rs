@@ -22,7 +22,7 @@ mod start;
 mod steps;
 
 /// What a target offers, probed once per target before its cases run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Capabilities {
     /// AIQUM long polling (register U3) answered as specified.
     pub long_poll: bool,

@@ -70,7 +70,7 @@ deviations! {
     "purge-despite-keep" => ["EL-KEEP-TRUE"]: "keepResult: true is ignored on complete handles (they are purged)";
     "keep-absent-ignored" => ["EL-KEEP-DEFAULT"]: "a complete handle fetched without keepResult is not purged";
     "keep-false-ignored" => ["EL-KEEP-FALSE"]: "a complete handle fetched with keepResult: false is not purged";
-    "purge-on-failed-call" => ["EL-KEEP-FAILED-CALL"]: "a GetAsyncResult call that fails on a bad parameter still purges the handle it names (integer or numeric string)";
+    "purge-on-failed-call" => ["EL-KEEP-FAILED-CALL"]: "a GetAsyncResult call that fails on a bad parameter (keepResult of the wrong type) still purges the integer handle it names";
     "racy-purge" => ["EL-KEEP-ONCE"]: "concurrent fetches of one complete handle all get the result (check-then-purge race: the purge waits 50 ms of real time for fetches in flight)";
     "reuse-handles" => ["EL-HANDLE-UNIQUE"]: "a new asynchronous call reuses the newest handle while it is still queryable";
     // ListAsyncResults and CloneVolume

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-use crate::transport::Secret;
+use crate::secret::Secret;
 
 /// Default user of the mock (`--user`).
 pub const DEFAULT_USER: &str = "admin";
@@ -46,10 +46,12 @@ pub const ELEMENT_CURRENT: &str = "12.5";
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ElementDialect {
-    /// As a 12.x cluster answers: `xAsyncHandleDoesNotExist`, numeric versions in GetAPI.
+    /// As a 12.x cluster answers: `xAsyncHandleDoesNotExist`, and a numeric-string `asyncHandle`
+    /// converted and looked up (register E7).
     #[default]
     Current,
-    /// Exactly the doc examples: `xDBNoSuchPath`, string versions in GetAPI.
+    /// Exactly the doc examples: `xDBNoSuchPath`, and `asyncHandle` an integer only (a numeric
+    /// string is `xInvalidParameterType`, register E7).
     DocLiteral,
 }
 

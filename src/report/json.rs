@@ -101,6 +101,9 @@ pub struct Document {
     /// The traffic judged, for `proxy` and `judge` (absent for `run`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// What the run was asked to do (contract, case set, targets, shard), for `jobconform merge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<super::plan::Plan>,
 }
 
 fn rank(o: &str) -> u8 {
@@ -140,17 +143,23 @@ fn rule_on(id: &str, records: &[&CaseRecord]) -> &'static str {
 
 /// Every rule of the registry with its outcome per target and overall.
 pub fn rules(targets: &[TargetRecord], records: &[CaseRecord]) -> Vec<RuleOutcome> {
+    // Grouped once: a merged fleet verdict has 100 targets of 140 trials each.
+    let mut by_target: std::collections::HashMap<&str, Vec<&CaseRecord>> = Default::default();
+    for r in records {
+        by_target.entry(r.target.as_str()).or_default().push(r);
+    }
     crate::contract::rules()
         .iter()
         .map(|rule| {
             let per: Vec<RuleOnTarget> = targets
                 .iter()
                 .map(|t| {
-                    let mine: Vec<&CaseRecord> =
-                        records.iter().filter(|r| r.target == t.name).collect();
+                    let mine = by_target
+                        .get(t.name.as_str())
+                        .map_or(&[][..], Vec::as_slice);
                     RuleOnTarget {
                         target: t.name.clone(),
-                        outcome: rule_on(&rule.id, &mine),
+                        outcome: rule_on(&rule.id, mine),
                     }
                 })
                 .collect();
@@ -180,10 +189,21 @@ pub struct RunFacts {
     pub exit_code: u8,
     /// Interrupted by Ctrl-C.
     pub interrupted: bool,
+    /// The report's `plan`.
+    pub plan: Option<super::plan::Plan>,
 }
 
 /// Builds the document.
 pub fn document(facts: &RunFacts, targets: &[TargetRecord], records: &[CaseRecord]) -> Document {
+    document_from(facts, targets.to_vec(), records.to_vec())
+}
+
+/// [`document`] from owned targets and records (a merged fleet verdict is too large to copy).
+pub fn document_from(
+    facts: &RunFacts,
+    targets: Vec<TargetRecord>,
+    records: Vec<CaseRecord>,
+) -> Document {
     Document {
         schema: SCHEMA_ID,
         tool: Tool {
@@ -195,18 +215,22 @@ pub fn document(facts: &RunFacts, targets: &[TargetRecord], records: &[CaseRecor
         strict: facts.strict,
         exit_code: facts.exit_code,
         interrupted: facts.interrupted,
-        summary: counts(records),
-        targets: targets.to_vec(),
-        cases: records.to_vec(),
-        rules: rules(targets, records),
+        summary: counts(&records),
+        rules: rules(&targets, &records),
+        targets,
+        cases: records,
+        plan: facts.plan.clone(),
         source: None,
     }
 }
 
-/// Writes a document as pretty JSON.
+/// Writes a document as pretty JSON (streamed: a merged fleet verdict is large).
 pub fn write(path: &Path, doc: &Document) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(doc).map_err(std::io::Error::other)?;
-    std::fs::write(path, text + "\n")
+    use std::io::Write as _;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    serde_json::to_writer_pretty(&mut w, doc).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")?;
+    w.flush()
 }
 
 #[cfg(test)]
@@ -247,7 +271,7 @@ pub(crate) mod tests {
     pub(crate) fn sample() -> (Vec<TargetRecord>, Vec<CaseRecord>) {
         let target = TargetRecord {
             name: "lab".into(),
-            kind: "live",
+            kind: crate::report::TargetKind::Live,
             element: Some("https://10.0.0.1/json-rpc/12.5".into()),
             aiqum: None,
             fingerprint: Fingerprint {
@@ -298,7 +322,7 @@ pub(crate) mod tests {
             transcript: vec![exchange(true), exchange(false)],
             duration_ms: 12,
             snapshot: Some(crate::report::SnapshotCheck {
-                status: "changed",
+                status: crate::report::SnapshotStatus::Changed,
                 path: "snapshots/12.5.0.897/element/keep.snap".into(),
                 message: Some("failed to match snapshot".into()),
             }),
@@ -345,6 +369,7 @@ pub(crate) mod tests {
                 transport_faults: 1,
                 unparsed: vec!["line 3: not JSON".into()],
             }),
+            plan: None,
         };
         assert_eq!(doc.rules[0].outcome, "fail");
         let instance = serde_json::to_value(&doc).expect("serializes");

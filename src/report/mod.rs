@@ -6,10 +6,11 @@
 
 pub mod json;
 pub mod junit;
+pub mod plan;
 pub mod read;
 pub mod text;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::check::Finding;
 use crate::cleanup::Leftover;
@@ -19,7 +20,7 @@ use crate::target::fingerprint::Fingerprint;
 use crate::transport::Exchange;
 
 /// How one case ended on one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Ran; no finding.
@@ -51,7 +52,7 @@ impl Verdict {
 }
 
 /// A finding with its rule's level and sentence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RatedFinding {
     /// The finding (redacted).
     #[serde(flatten)]
@@ -64,7 +65,7 @@ pub struct RatedFinding {
 }
 
 /// One trial: one case on one target.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseRecord {
     /// Trial name (`TARGET/CASE`).
     pub trial: String,
@@ -92,11 +93,43 @@ pub struct CaseRecord {
     pub snapshot: Option<SnapshotCheck>,
 }
 
+/// How the snapshot check of one trial ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapshotStatus {
+    /// The stored snapshot matched.
+    Matched,
+    /// None was stored; one was written.
+    Created,
+    /// The stored one was rewritten (`--update`).
+    Updated,
+    /// The stored one no longer matches.
+    Changed,
+    /// None was stored, and creating one is not allowed (under CI).
+    Missing,
+    /// The store could not be read or written.
+    Error,
+}
+
+impl SnapshotStatus {
+    /// The lower-case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotStatus::Matched => "matched",
+            SnapshotStatus::Created => "created",
+            SnapshotStatus::Updated => "updated",
+            SnapshotStatus::Changed => "changed",
+            SnapshotStatus::Missing => "missing",
+            SnapshotStatus::Error => "error",
+        }
+    }
+}
+
 /// What the snapshot check of one trial found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotCheck {
-    /// `matched`, `created`, `updated`, `changed`, `missing` or `error`.
-    pub status: &'static str,
+    /// How it ended.
+    pub status: SnapshotStatus,
     /// The `.snap` file.
     pub path: String,
     /// The difference or error, for failures.
@@ -107,12 +140,15 @@ pub struct SnapshotCheck {
 impl SnapshotCheck {
     /// Whether the trial fails because of its snapshot.
     pub fn failed(&self) -> bool {
-        matches!(self.status, "changed" | "missing" | "error")
+        matches!(
+            self.status,
+            SnapshotStatus::Changed | SnapshotStatus::Missing | SnapshotStatus::Error
+        )
     }
 }
 
 /// Element and AIQUM dialects seen on a target.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Dialects {
     /// `current` (xAsyncHandleDoesNotExist) or `doc-literal` (xDBNoSuchPath), if an unknown
     /// handle was seen.
@@ -121,13 +157,33 @@ pub struct Dialects {
     pub aiqum: Option<String>,
 }
 
+/// Whether a target is a mock (scripted cases run there) or a live system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// The embedded mock or a `--control` mock.
+    Mock,
+    /// A live cluster or AIQUM server (or a `serve` mock named as one).
+    Live,
+}
+
+impl TargetKind {
+    /// `mock` or `live`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Mock => "mock",
+            TargetKind::Live => "live",
+        }
+    }
+}
+
 /// One target of the run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TargetRecord {
     /// Name.
     pub name: String,
-    /// `mock` or `live`.
-    pub kind: &'static str,
+    /// Mock or live.
+    pub kind: TargetKind,
     /// Element endpoint URL.
     pub element: Option<String>,
     /// AIQUM API base.
@@ -224,15 +280,32 @@ pub fn with_snapshot(mut r: CaseRecord, check: Option<SnapshotCheck>) -> CaseRec
         && matches!(r.outcome, Verdict::Pass | Verdict::Warn | Verdict::Fail)
     {
         r.outcome = Verdict::Fail;
-        r.reason = Some(format!("snapshot {}: {}", c.status, c.path));
+        r.reason = Some(format!("snapshot {}: {}", c.status.as_str(), c.path));
     }
     r.snapshot = check;
     r
 }
 
+/// How many trials ran (passed, warned, failed or hit a harness error), as libtest counts them:
+/// skipped and inconclusive trials are reported to it as ignored.
+pub fn ran(records: &[CaseRecord]) -> u64 {
+    records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.outcome,
+                Verdict::Pass | Verdict::Warn | Verdict::Fail | Verdict::Error
+            )
+        })
+        .count() as u64
+}
+
 /// The Element dialect the notes of a target's cases reveal (register E1).
-pub fn element_dialect(records: &[CaseRecord]) -> Option<String> {
-    let notes = || records.iter().flat_map(|r| r.notes.iter());
+pub fn element_dialect<'a, I>(records: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a CaseRecord> + Clone,
+{
+    let notes = || records.clone().into_iter().flat_map(|r| r.notes.iter());
     if notes().any(|n| n.contains("xDBNoSuchPath")) {
         Some("doc-literal".into())
     } else if notes().any(|n| n.contains("xAsyncHandleDoesNotExist")) {

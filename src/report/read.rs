@@ -1,13 +1,61 @@
-//! Reading a JSON verdict back (a `run --report-json` file) as per-target, per-rule outcomes, so
-//! `jobconform diff` can compare verdicts ([`crate::diff::RuleVerdicts`]). Reads only the
-//! document's `rules` member; it never re-judges anything.
+//! Reading a JSON verdict back (a `run --report-json` file): as per-target, per-rule outcomes, so
+//! `jobconform diff` can compare verdicts ([`crate::diff::RuleVerdicts`]; only the `rules`
+//! member), and in full ([`Full`]: targets, case records, plan), so `jobconform merge` can put the
+//! verdicts of a split run back together. It never re-judges anything.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
 
+use super::plan::Plan;
+use super::{CaseRecord, TargetRecord};
 use crate::diff::{DiffError, RuleMatrix, RuleOutcome, RuleVerdicts};
+
+/// A verdict document read back in full (what `merge` needs; `summary` and `rules` are derived
+/// from these and not read).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Full {
+    /// Start of the run.
+    pub started: jiff::Timestamp,
+    /// End of the run.
+    pub finished: jiff::Timestamp,
+    /// Whether SHOULD findings failed the run.
+    pub strict: bool,
+    /// The run's exit code.
+    pub exit_code: u8,
+    /// Whether it was interrupted.
+    pub interrupted: bool,
+    /// Its targets.
+    pub targets: Vec<TargetRecord>,
+    /// Its trials.
+    pub cases: Vec<CaseRecord>,
+    /// What it was asked to do (absent in verdicts of older versions).
+    #[serde(default)]
+    pub plan: Option<Plan>,
+}
+
+/// A verdict file that could not be read back.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("read verdict {}: {message}", path.display())]
+pub struct ReadError {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Full {
+    /// Reads a verdict file in full.
+    pub fn read(path: &Path) -> Result<Full, ReadError> {
+        let err = |message: String| ReadError {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| err(format!("not a jobconform verdict: {e}")))
+    }
+}
 
 /// A verdict document as read back: its label (the file name) and its `rules`.
 #[derive(Debug, Clone)]

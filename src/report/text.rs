@@ -94,7 +94,7 @@ pub fn failure(r: &CaseRecord) -> String {
         finding_text(&mut out, r, f);
     }
     if let Some(s) = r.snapshot.as_ref().filter(|s| s.failed()) {
-        let _ = writeln!(out, "snapshot {} ({}):", s.status, s.path);
+        let _ = writeln!(out, "snapshot {} ({}):", s.status.as_str(), s.path);
         if let Some(m) = &s.message {
             let _ = writeln!(out, "{}", indent(m, "  "));
         }
@@ -143,7 +143,7 @@ pub fn summary(targets: &[TargetRecord], records: &[CaseRecord]) -> String {
             out,
             "  target {} ({}): firmware {}{}, snapshot label {}",
             t.name,
-            t.kind,
+            t.kind.as_str(),
             t.fingerprint
                 .element_firmware
                 .as_deref()

@@ -1,28 +1,35 @@
-//! Where the cases come from: `--cases DIR`, else `cases/` under the current directory, else the
-//! crate's own `cases/`. Loading itself is `case::load`'s job; this file only picks the directory
-//! and adapts the error.
+//! Where the cases come from: `--cases DIR`, else the suite embedded in the binary at build time
+//! (`build.rs`), so that the binary alone runs everywhere. Loading itself is `case::load`'s job;
+//! this file only picks the source and names the failure.
 
 use std::path::{Path, PathBuf};
 
 use crate::case::LoadedCase;
+use crate::case::load::{LoadError, load_dir, load_embedded};
 
-/// The cases directory for an optional `--cases` value.
-pub fn dir(flag: Option<&Path>) -> PathBuf {
-    if let Some(d) = flag {
-        return d.to_path_buf();
-    }
-    let local = PathBuf::from("cases");
-    if local.is_dir() {
-        local
-    } else {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/cases"))
+/// Why the cases could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum CasesError {
+    /// `--cases` names something that is not a directory.
+    #[error("read cases: {} is not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    /// Some case files are broken (every problem is listed).
+    #[error("load cases: {0}")]
+    Load(#[from] LoadError),
+}
+
+/// The cases of a run: those under `--cases DIR` when given, else the embedded suite.
+pub fn chosen(flag: Option<&Path>) -> Result<Vec<LoadedCase>, CasesError> {
+    match flag {
+        Some(dir) => load(dir),
+        None => Ok(load_embedded()?),
     }
 }
 
 /// Loads every case under `root`, sorted by name; the error lists every broken file.
-pub fn load(root: &Path) -> Result<Vec<LoadedCase>, String> {
+pub fn load(root: &Path) -> Result<Vec<LoadedCase>, CasesError> {
     if !root.is_dir() {
-        return Err(format!("read cases: {} is not a directory", root.display()));
+        return Err(CasesError::NotADirectory(root.to_path_buf()));
     }
-    crate::case::load::load_dir(root).map_err(|e| format!("load cases: {e}"))
+    Ok(load_dir(root)?)
 }

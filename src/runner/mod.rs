@@ -10,11 +10,12 @@
 
 pub mod cases;
 pub mod plan;
+pub mod shard;
 pub mod signals;
 pub mod snapshots;
 pub mod trials;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::report::{self, TargetRecord, Verdict};
@@ -50,7 +51,7 @@ impl Exit {
 /// `jobconform run` arguments (libtest's own flags included).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Directory of case files [default: ./cases, else the crate's cases/].
+    /// Directory of case files to run instead of the suite built into this binary.
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
     /// Live Element endpoint (https://MVIP/json-rpc/12.5).
@@ -112,7 +113,7 @@ pub struct RunArgs {
     /// (--mock-element-dialect doc-literal --mock-aiqum-dialect literal).
     #[arg(long, value_name = "LABEL")]
     pub label: Option<String>,
-    /// Element dialect of the embedded mock (register E1, E5); a served mock's is set by
+    /// Element dialect of the embedded mock (register E1, E7); a served mock's is set by
     /// `jobconform serve --element-dialect`.
     #[arg(
         long,
@@ -132,7 +133,7 @@ pub struct RunArgs {
         conflicts_with_all = ["element", "aiqum", "profile"]
     )]
     pub mock_aiqum_dialect: crate::mock::AiqumDialect,
-    /// Snapshot directory [default: the crate's snapshots/, or $INSTA_WORKSPACE_ROOT/snapshots].
+    /// Snapshot directory [default: ./snapshots, or $INSTA_WORKSPACE_ROOT/snapshots].
     #[arg(long, value_name = "DIR")]
     pub snapshot_dir: Option<PathBuf>,
     /// Write the JSON verdict (schemas/report.schema.json) here.
@@ -141,6 +142,11 @@ pub struct RunArgs {
     /// Write JUnit XML here.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// Run only shard K of N (1-based), for a CI matrix: the N shards together run every trial
+    /// exactly once (by target with at least N targets, else by trial); put their
+    /// --report-json verdicts back together with `jobconform merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// libtest's arguments.
     #[command(flatten)]
     pub test: libtest_mimic::Arguments,
@@ -160,9 +166,10 @@ pub fn rt() -> &'static tokio::runtime::Runtime {
 }
 
 /// `main` of the `conformance` test target: `RunArgs` from the process arguments, with
-/// `--snapshots check` unless another mode is given (the embedded mock's label is `mock`, the
-/// root the crate's `snapshots/`).
-pub fn harness_main() -> std::process::ExitCode {
+/// `--snapshots check` unless another mode is given, and `snapshot_root` (the repository's
+/// `snapshots/`, which the test target names) unless `--snapshot-dir` is given. The embedded
+/// mock's label is `mock`.
+pub fn harness_main(snapshot_root: &Path) -> std::process::ExitCode {
     #[derive(clap::Parser)]
     struct Cli {
         #[command(flatten)]
@@ -184,6 +191,9 @@ pub fn harness_main() -> std::process::ExitCode {
     // slower (the snapshots do not depend on the scale otherwise).
     if matches.value_source("mock_time_scale") != Some(clap::parser::ValueSource::CommandLine) {
         cli.run.mock_time_scale = GUARD_TIME_SCALE;
+    }
+    if cli.run.snapshot_dir.is_none() {
+        cli.run.snapshot_dir = Some(snapshot_root.to_path_buf());
     }
     std::process::ExitCode::from(run(cli.run).code())
 }
@@ -216,15 +226,25 @@ pub fn run(mut args: RunArgs) -> Exit {
     let started = jiff::Timestamp::now();
     crate::transport::install_crypto();
     let rt = rt();
-    let dir = cases::dir(args.cases.as_deref());
-    let loaded = match cases::load(&dir) {
-        Ok(c) => c,
-        Err(e) => return harness(e),
-    };
-    let set = match rt.block_on(plan::targets(&args)) {
+    let shard = match args.shard.as_deref().map(shard::Shard::parse).transpose() {
         Ok(s) => s,
         Err(e) => return harness(e),
     };
+    let loaded = match cases::chosen(args.cases.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return harness(e),
+    };
+    let mut set = match rt.block_on(plan::targets(&args)) {
+        Ok(s) => s,
+        Err(e) => return harness(e),
+    };
+    let case_refs: Vec<_> = loaded.into_iter().map(Arc::new).collect();
+    let names: Vec<String> = set.targets.iter().map(|c| c.target.name.clone()).collect();
+    let share = plan::share(&args.test, shard, &names, &case_refs);
+    if shard.is_some() {
+        set.targets.retain(|c| share.needs(&c.target.name));
+        eprintln!("jobconform: {}", plan::describe(&share));
+    }
     let all: Vec<_> = set.targets.iter().map(|c| c.target.clone()).collect();
     if let Err(e) = signals::install(rt, all) {
         return harness(format_args!("install the Ctrl-C handler: {e}"));
@@ -247,7 +267,6 @@ pub fn run(mut args: RunArgs) -> Exit {
         }
     };
     let records: trials::Records = Arc::new(Mutex::new(Vec::new()));
-    let case_refs: Vec<_> = loaded.into_iter().map(Arc::new).collect();
     let ready: Vec<_> = prepared.iter().map(|p| p.ready.clone()).collect();
     let snapshot_settings = snapshots::Settings {
         mode: if args.update {
@@ -260,7 +279,7 @@ pub fn run(mut args: RunArgs) -> Exit {
             .clone()
             .unwrap_or_else(crate::snapshot::default_root),
     };
-    let list = trials::build(
+    let mut list = trials::build(
         rt,
         &ready,
         &case_refs,
@@ -269,6 +288,9 @@ pub fn run(mut args: RunArgs) -> Exit {
         &records,
         !listing,
     );
+    if shard.is_some() {
+        list.retain(|t| share.runs(t.name()));
+    }
     if !listing {
         plan::announce_mutations(&args.test, &list, &ready, &case_refs);
     }
@@ -290,8 +312,16 @@ pub fn run(mut args: RunArgs) -> Exit {
     let ran = conclusion.num_passed + conclusion.num_failed;
     // Read once, so that the exit code and the report agree even if Ctrl-C comes meanwhile.
     let interrupted = signals::interrupted();
-    let exit = exit_of(&records, ran, interrupted);
-    if exit == Exit::Harness && ran == 0 {
+    let mut exit = exit_of(&records, ran, interrupted);
+    let own = share.sizes[(share.shard.index - 1) as usize];
+    if exit == Exit::Harness && ran == 0 && shard.is_some() && own == 0 {
+        // An empty share is part of the partition (more shards than units), not an error.
+        eprintln!(
+            "jobconform: shard {}: no trial falls to this shard",
+            share.shard
+        );
+        exit = Exit::Conformant;
+    } else if exit == Exit::Harness && ran == 0 {
         eprintln!("jobconform: nothing ran: every trial was filtered out or skipped");
     }
     let facts = report::json::RunFacts {
@@ -299,8 +329,8 @@ pub fn run(mut args: RunArgs) -> Exit {
         strict: args.strict,
         exit_code: exit.code(),
         interrupted,
+        plan: Some(plan::plan_record(&share, &names, &case_refs)),
     };
-    let mut exit = exit;
     if let Some(path) = &args.report_json {
         let doc = report::json::document(&facts, &targets, &records);
         if let Err(e) = report::json::write(path, &doc) {

@@ -9,12 +9,14 @@ use libtest_mimic::Trial;
 use tokio::sync::{RwLock, Semaphore};
 
 use super::RunArgs;
-use super::trials::Ready;
+use super::shard::{self, By, CaseKey, Shard, Share};
+use super::trials::{Ready, needs_whole_target};
 use crate::case::{Api, LoadedCase, Needs};
 use crate::cleanup::Leftover;
 use crate::exec::{Capabilities, cannot_run};
 use crate::mock::{self, MockConfig, RunningMock};
-use crate::report::{CaseRecord, Dialects, TargetRecord, element_dialect};
+use crate::report::plan::{Plan, ShardPlan, case_set_digest, contract_digest};
+use crate::report::{CaseRecord, Dialects, TargetKind, TargetRecord, element_dialect};
 use crate::target::fingerprint::{Fingerprint, Unusable, fingerprint};
 use crate::target::{self, Configured, Target, TargetConfig, profile};
 use crate::transport::{Credentials, Secret};
@@ -240,7 +242,7 @@ pub fn announce_mutations(
             .filter(|c| c.case.needs == Needs::Mutations)
             .filter(|c| cannot_run(c, t, &r.caps).is_none())
             .filter(|c| {
-                let name = format!("{}/{}", t.name, c.name);
+                let name = super::trials::trial_name(&t.name, &c.name);
                 trials
                     .iter()
                     .find(|tr| tr.name() == name)
@@ -292,6 +294,57 @@ pub fn announce_mutations(
     }
 }
 
+/// The share of the run's trials that `shard` runs (all of them without `--shard`), counting only
+/// trials libtest's FILTER and `--skip` select.
+pub fn share(
+    args: &libtest_mimic::Arguments,
+    shard: Option<Shard>,
+    targets: &[String],
+    cases: &[Arc<LoadedCase>],
+) -> Share {
+    let keys: Vec<CaseKey<'_>> = cases
+        .iter()
+        .map(|c| CaseKey {
+            name: &c.name,
+            whole_target: needs_whole_target(c),
+        })
+        .collect();
+    let selected = |name: &str| !args.is_filtered_out(&Trial::test(name, || Ok(())));
+    let one = Shard { index: 1, count: 1 };
+    shard::share(shard.unwrap_or(one), targets, &keys, selected)
+}
+
+/// One line about a shard: which, how the run is split and why, and its share.
+pub fn describe(s: &Share) -> String {
+    let why = match s.by {
+        By::Target => "at least as many targets as shards",
+        By::Trial => "fewer targets than shards",
+    };
+    let own = s.sizes[(s.shard.index - 1) as usize];
+    format!(
+        "shard {} by {} ({why}): {own} of {} trial(s)",
+        s.shard,
+        s.by.as_str(),
+        s.total
+    )
+}
+
+/// The report's `plan`: contract and case set, the run's targets, and the shard if any.
+pub fn plan_record(s: &Share, targets: &[String], cases: &[Arc<LoadedCase>]) -> Plan {
+    Plan {
+        contract: contract_digest(),
+        cases: case_set_digest(cases),
+        targets: targets.to_vec(),
+        trials: s.total,
+        shard: (s.shard.count > 1).then(|| ShardPlan {
+            index: s.shard.index,
+            count: s.shard.count,
+            by: s.by,
+            sizes: s.sizes.clone(),
+        }),
+    }
+}
+
 /// Cleans every target (concurrently), whatever happened.
 pub async fn clean_all(targets: &[Ready]) -> Vec<Vec<Leftover>> {
     join_all(
@@ -316,7 +369,11 @@ pub fn target_record(
         .collect();
     TargetRecord {
         name: t.name.clone(),
-        kind: if t.is_mock() { "mock" } else { "live" },
+        kind: if t.is_mock() {
+            TargetKind::Mock
+        } else {
+            TargetKind::Live
+        },
         element: t.element.as_ref().map(|e| e.url(None)),
         aiqum: t.aiqum.as_ref().map(|a| a.base.clone()),
         fingerprint: p.fingerprint.clone(),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::case::LoadedCase;
 use crate::exec::{CaseOutcome, Status};
-use crate::report::SnapshotCheck;
+use crate::report::{SnapshotCheck, SnapshotStatus};
 use crate::snapshot::{self, Context, Stored, Update, Volatile};
 use crate::target::Target;
 
@@ -76,25 +76,25 @@ pub fn check(
     let result = snapshot::check_case(&settings.root, label, &case.name, outcome, &ctx, update);
     Some(match result {
         Ok(Stored::Matched) => SnapshotCheck {
-            status: "matched",
+            status: SnapshotStatus::Matched,
             path: shown,
             message: None,
         },
         Ok(Stored::Created(_)) => SnapshotCheck {
-            status: "created",
+            status: SnapshotStatus::Created,
             path: shown,
             message: None,
         },
         Ok(Stored::Updated(_)) => SnapshotCheck {
-            status: "updated",
+            status: SnapshotStatus::Updated,
             path: shown,
             message: None,
         },
         Err(e) => SnapshotCheck {
             status: match e {
-                snapshot::SnapshotMismatch::Changed { .. } => "changed",
-                snapshot::SnapshotMismatch::Missing { .. } => "missing",
-                snapshot::SnapshotMismatch::Io { .. } => "error",
+                snapshot::SnapshotMismatch::Changed { .. } => SnapshotStatus::Changed,
+                snapshot::SnapshotMismatch::Missing { .. } => SnapshotStatus::Missing,
+                snapshot::SnapshotMismatch::Io { .. } => SnapshotStatus::Error,
             },
             path: shown,
             message: Some(format!("failed to {e}")),

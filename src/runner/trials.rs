@@ -38,6 +38,11 @@ pub fn needs_whole_target(case: &LoadedCase) -> bool {
     case.case.rules.iter().any(|r| r.contains("-LIST-"))
 }
 
+/// A trial's name: `TARGET/CASE`.
+pub fn trial_name(target: &str, case: &str) -> String {
+    format!("{target}/{case}")
+}
+
 /// The per-trial records, filled as trials finish.
 pub type Records = Arc<Mutex<Vec<CaseRecord>>>;
 
@@ -180,7 +185,7 @@ pub fn build(
     // hands trials to its threads in order) and no target waits behind another's permits.
     for case in &cases {
         for ready in targets {
-            let name = format!("{}/{}", ready.target.name, case.name);
+            let name = trial_name(&ready.target.name, &case.name);
             let (ready, case, records) = (ready.clone(), case.clone(), records.clone());
             let snapshots = snapshots.clone();
             let trial_name = name.clone();

@@ -97,11 +97,12 @@ pub enum SnapshotMismatch {
     },
 }
 
-/// `<CARGO_MANIFEST_DIR>/snapshots`, or `$INSTA_WORKSPACE_ROOT/snapshots` when that is set.
+/// `snapshots/` of the current directory, or `$INSTA_WORKSPACE_ROOT/snapshots` when that is set;
+/// never a folder of the source tree the binary was built from.
 pub fn default_root() -> PathBuf {
     let base = std::env::var_os("INSTA_WORKSPACE_ROOT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        .unwrap_or_default();
     base.join("snapshots")
 }
 

@@ -10,7 +10,7 @@ use super::Target;
 use crate::transport::{AuthMode, Exchange, TransportError, aiqum, element};
 
 /// What a target says it is.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Fingerprint {
     /// Element: GetAPI's `currentVersion`, as served.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -130,7 +130,7 @@ pub fn judge(traffic: &Traffic, cfg: &Config, kind: SourceKind, name: &str) -> V
     };
     let target = TargetRecord {
         name: TARGET.into(),
-        kind: "live",
+        kind: report::TargetKind::Live,
         element: traffic.element.clone(),
         aiqum: traffic.aiqum.clone(),
         fingerprint: Fingerprint {
@@ -295,6 +295,7 @@ pub fn document(v: &Verdict, started: jiff::Timestamp, strict: bool) -> Document
         strict,
         exit_code: exit_code(v),
         interrupted: false,
+        plan: None,
     };
     let mut doc = report::json::document(&facts, &v.targets, &v.records);
     doc.source = Some(v.source.clone());

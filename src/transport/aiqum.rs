@@ -1,6 +1,7 @@
 //! AIQUM REST: requests relative to the API base (`https://host/api`), recorded as exchanges.
 //! No judging.
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -59,25 +60,19 @@ impl Endpoint {
 /// Percent-encodes a query value, keeping what AIQUM filters and keys use verbatim (`:`, `|`,
 /// `*`, `,`, `-`, `_`, `.`, `~`).
 pub fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'-'
-            | b'_'
-            | b'.'
-            | b'~'
-            | b':'
-            | b','
-            | b'|'
-            | b'*' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
+
+/// Everything but unreserved characters and the verbatim ones above is escaped.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b',')
+    .remove(b'|')
+    .remove(b'*');
 
 /// One REST request.
 #[derive(Clone, Debug)]
@@ -123,4 +118,21 @@ pub async fn request(client: &Client, ep: &Endpoint, r: Request<'_>) -> Exchange
             r.extra_wait,
         )
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode;
+
+    #[test]
+    fn query_values_keep_what_aiqum_uses_verbatim_and_escape_the_rest() {
+        assert_eq!(
+            encode("06a6148bf9e862df:-2611856e:16e8d47e722:-7f87"),
+            "06a6148bf9e862df:-2611856e:16e8d47e722:-7f87"
+        );
+        assert_eq!(encode("normal|error"), "normal|error");
+        assert_eq!(encode("a b&c=d/e?"), "a%20b%26c%3Dd%2Fe%3F");
+        assert_eq!(encode("é+%"), "%C3%A9%2B%25");
+        assert_eq!(encode("x,y*z_~."), "x,y*z_~.");
+    }
 }

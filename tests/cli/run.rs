@@ -612,3 +612,44 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn the_binary_alone_runs_the_whole_suite_from_an_empty_folder() {
+    // What an operator gets who copies the release binary to a jump host: no cases/, no
+    // snapshots/, no source tree. The suite is inside the binary.
+    let dir = tmp();
+    let bin = dir.path().join("jobconform");
+    std::fs::copy(BIN, &bin).expect("copy the binary");
+    let o = std::process::Command::new(&bin)
+        .args([
+            "run",
+            "--mock-time-scale",
+            "10",
+            "--report-json",
+            "report.json",
+        ])
+        .current_dir(dir.path())
+        .env_remove("CI")
+        .env_remove("INSTA_WORKSPACE_ROOT")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the copied binary");
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "stdout:\n{out}\nstderr:\n{err}");
+    let doc = validate_report(&dir.path().join("report.json"));
+    let cases = doc["cases"].as_array().expect("cases");
+    let on_disk = walkdir(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cases"
+    )))
+    .into_iter()
+    .filter(|p| p.extension().is_some_and(|e| e == "json"))
+    .count();
+    assert_eq!(cases.len(), on_disk, "every case of cases/ ran");
+    assert!(cases.iter().all(|c| c["outcome"] == "pass"), "{out}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "only the binary and the report: {left:?}");
+}

@@ -2,24 +2,18 @@
 
 use serde_json::{Value, json};
 
-use crate::{assert_invalid, assert_valid, with};
+use crate::{assert_invalid, assert_valid, fixture, with};
 
 const KEY: &str = "06a6148bf9e862df:-2611856e:16e8d47e722:-7f87";
 
+/// A finished job in the split dialect (register U1), `tests/fixtures/docs/aiqum/job-split.json`.
 fn split_job() -> Value {
-    json!({
-        "key": KEY, "name": "Create LUN", "state": "completed", "status": "normal",
-        "submit_time": "2019-11-12T10:02:19+05:30", "complete_time": "2019-11-12T10:02:40+05:30",
-        "job_results": [{"name": "lunKey", "value": "abc:type=lun,uuid=1"}],
-        "_links": {"self": {"href": format!("/api/management-server/jobs/{KEY}")}}
-    })
+    fixture("aiqum/job-split.json")
 }
 
+/// A finished job in the literal dialect, `tests/fixtures/docs/aiqum/job-literal.json`.
 pub(crate) fn literal_job() -> Value {
-    json!({
-        "key": KEY, "state": "NORMAL", "submit_time": "2019-11-12T04:32:19Z",
-        "_links": {"self": {"href": format!("/api/management-server/jobs/{KEY}")}}
-    })
+    fixture("aiqum/job-literal.json")
 }
 
 #[test]

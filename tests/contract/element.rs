@@ -4,35 +4,24 @@
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::{SEED_GAR, aiqum::literal_job};
+use crate::{aiqum::literal_job, fixture, netapp_fixture};
 use crate::{assert_invalid, assert_valid, with};
 
-/// The top-level JSON objects of the GetAsyncResult page, in order: request, method error,
-/// asynchronous error, asynchronous success.
-fn seed_examples() -> Vec<Value> {
-    let text = std::fs::read_to_string(SEED_GAR).expect("read the GetAsyncResult seed");
-    let mut out = Vec::new();
-    let mut buf = String::new();
-    let mut depth = 0i32;
-    for line in text.lines() {
-        if depth == 0 && line.trim() != "{" {
-            continue;
-        }
-        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
-        buf.push_str(line);
-        buf.push('\n');
-        if depth == 0 {
-            out.push(serde_json::from_str(&buf).expect("seed example is JSON"));
-            buf.clear();
-        }
-    }
-    out
+/// The GetAsyncResult page's examples, in page order: request (`tests/fixtures/docs/`), method
+/// error, asynchronous error, asynchronous success (`tests/fixtures/netapp/`, with the other
+/// answers NetApp published).
+fn documented_examples() -> [Value; 4] {
+    [
+        fixture("element/get-async-result/request.json"),
+        netapp_fixture("element/get-async-result-method-error.json"),
+        netapp_fixture("element/get-async-result-task-error.json"),
+        netapp_fixture("element/get-async-result-task-success.json"),
+    ]
 }
 
 #[test]
 fn documented_examples_validate() {
-    let ex = seed_examples();
-    assert_eq!(ex.len(), 4, "{ex:#?}");
+    let ex = documented_examples();
     let (request, method_error, async_error, async_success) = (&ex[0], &ex[1], &ex[2], &ex[3]);
 
     assert_valid("element/request.json", request);
@@ -164,7 +153,7 @@ fn errors_are_specific_and_reported_once() {
 
 #[test]
 fn response_level_shapes_apply_to_a_whole_body() {
-    let ex = seed_examples();
+    let ex = documented_examples();
     let (method_error, async_error, async_success) = (&ex[1], &ex[2], &ex[3]);
     let gar = "element/get-async-result.json#/$defs/";
     assert_valid(&format!("{gar}response-complete-failure"), async_error);

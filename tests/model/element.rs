@@ -91,14 +91,18 @@ pub fn get_async(sut: &mut Sut, which: HandleRef, keep: Option<bool>) {
     check_gar(sut, which, expect, &answer);
 }
 
-/// GetAsyncResult with a missing or string `asyncHandle`: a method error with code 500
-/// (EL-GAR-PARAMS); that it invalidates nothing (EL-KEEP-FAILED-CALL) the later steps check.
+/// GetAsyncResult with a missing, non-numeric string or fractional `asyncHandle`, or an integer
+/// one with a `keepResult` of the wrong type (the failing call that names a real handle): a method error
+/// with code 500 (EL-GAR-PARAMS); that it invalidates nothing (EL-KEEP-FAILED-CALL) the later
+/// steps check. A string of digits is no bad call: register E7 leaves it to be looked up (a real
+/// fetch, which may purge) or refused, so the model never sends one as a failing call.
 pub fn get_async_bad(sut: &mut Sut, which: HandleRef, bad: Bad) {
     let id = handle_id(sut, which);
     let params = match bad {
         Bad::Missing => json!({}),
-        Bad::StringHandle => json!({"asyncHandle": id.to_string()}),
+        Bad::StringHandle => json!({"asyncHandle": format!("handle-{id}")}),
         Bad::Fraction => json!({"asyncHandle": id as f64 + 0.5}),
+        Bad::KeepType => json!({"asyncHandle": id, "keepResult": "yes"}),
     };
     let answer = sut.rpc("GetAsyncResult", params);
     let e = &answer["error"];

@@ -130,10 +130,14 @@ pub enum HandleRef {
 pub enum Bad {
     /// No `asyncHandle` at all.
     Missing,
-    /// `asyncHandle` as a numeric string naming a live handle.
+    /// `asyncHandle` as a non-numeric string naming a live handle (`"handle-N"`; a numeric string
+    /// is register E7's, looked up or refused, so never a failing call).
     StringHandle,
     /// `asyncHandle` with a fraction (`N.5`).
     Fraction,
+    /// The integer handle with `keepResult: "yes"` (refused by the mock; a target that converts
+    /// it is register E8's, which the model does not run against).
+    KeepType,
 }
 
 /// Which AIQUM job a GET asks for.

@@ -144,7 +144,7 @@ pub fn transitions(state: &Model) -> BoxedStrategy<Transition> {
         1 => Just(Transition::StartClone),
         3 => aiqum_script().prop_map(Transition::StartAiqum),
         6 => (handle.clone(), keep).prop_map(|(handle, keep)| Transition::GetAsync { handle, keep }),
-        1 => (handle.clone(), select(&[Bad::Missing, Bad::StringHandle, Bad::Fraction][..]))
+        1 => (handle.clone(), select(&[Bad::Missing, Bad::StringHandle, Bad::Fraction, Bad::KeepType][..]))
             .prop_map(|(handle, bad)| Transition::GetAsyncBad { handle, bad }),
         1 => (handle, 2usize..=4, prop::bool::weighted(0.3))
             .prop_map(|(handle, clients, keep)| Transition::GetAsyncRace { handle, clients, keep }),

@@ -298,7 +298,7 @@ async fn get_job(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
                     None => st.to_string(),
                 }
             });
-            note.terminal = crate::poll::aiqum_terminal(&body).unwrap_or(false);
+            note.terminal = jobs::shows_terminal(&body);
             if jobs::failed_500(&seg, &st.config) {
                 let mut b = body;
                 b["error"] = json!({"message": "the job failed", "code": "500"});

@@ -232,6 +232,20 @@ pub fn literal_state(s: &Segment) -> String {
     }
 }
 
+/// Whether a job object the mock serves shows the job finished, read as a client reads it
+/// (register U1/U2): with a `status` member, the lifecycle `state` is `completed` or `aborted`;
+/// without one, `state` is an outcome other than WARNING. The mock's own reading, for its journal
+/// and audit (it shares no judging code with the harness); it reads only what the mock writes
+/// (lower case in the split dialect, upper case in the literal one), so it compares exactly.
+pub fn shows_terminal(job: &Value) -> bool {
+    let state = job.get("state").and_then(Value::as_str).unwrap_or("");
+    if job.get("status").is_some() {
+        state == "completed" || state == "aborted"
+    } else {
+        ["NORMAL", "ERROR", "PARTIAL_FAILURES"].contains(&state)
+    }
+}
+
 /// The `state` and (split dialect only) `status` a job object serves for `seg`; `flap` serves
 /// the flapped value (`terminal-flaps`).
 pub fn served(seg: &Segment, cfg: &MockConfig, flap: bool) -> (String, Option<String>) {

@@ -1,9 +1,12 @@
-//! `GET /management-server/jobs`: the job list. Filters (`key`, `name`, `state`, `status`: exact,
-//! case-insensitive, `|` for OR and `*` as wildcard), ordering (`order_by=<field>[ asc|desc]` on
-//! `key`, `name`, `state`, `status`, `submit_time`, `complete_time`; default newest-submitted
-//! first, ties by creation sequence), pagination (`max_records` 1..; capped at 1000, default 20;
-//! `offset` >= 0; `_links.next.href` is a full `/api...` path carrying every parameter). Other
-//! query parameters are ignored. In the literal dialect (no `status` member) the `status` filter
+//! `GET /management-server/jobs`: the job list. Filters (`key`, `name`, `state`, `status`,
+//! `submit_time`, `complete_time`: exact on the served value, case-insensitive, `|` for OR and `*`
+//! as wildcard), ordering (`order_by=<field>[ asc|desc]` on `key`, `name`, `state`, `status`,
+//! `submit_time`, `complete_time`, or a bare `order_by=asc|desc` on `submit_time` as NetApp's
+//! AIQUM PowerShell module sends it, register U7; default newest-submitted first, ties by creation
+//! sequence), pagination (`max_records` 1..; capped at 1000, default 20; `offset` >= 0;
+//! `_links.next.href` is a full `/api...` path carrying every parameter). Any other query
+//! parameter (a filter the mock does not serve, such as `type`, or `fields`) is refused with a 400
+//! naming it, never ignored. In the literal dialect (no `status` member) the `status` filter
 //! matches `state`. Deviations served here: `list-num-records-wrong`, `list-oldest-first`,
 //! `list-default-all`, `pages-overlap`, `list-ignores-filters`. The route serves
 //! [`answer_bytes`], the answer as compact JSON bytes, which also fills the state's list memo
@@ -28,7 +31,8 @@ pub const ORDER_FIELDS: &[&str] = &[
     "submit_time",
     "complete_time",
 ];
-const FILTERS: &[&str] = &["key", "name", "state", "status"];
+/// Fields the list filters on: the same as it orders by.
+pub const FILTERS: &[&str] = ORDER_FIELDS;
 
 /// A rejected list request (400).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +65,16 @@ fn parse(pairs: &[(String, String)]) -> Result<Query, BadQuery> {
                 })?;
             }
             "order_by" => {
-                let mut words = v.split_whitespace();
-                let field = words.next().unwrap_or("").to_ascii_lowercase();
+                let mut words = v.split_whitespace().peekable();
+                // Register U7: a bare direction orders by submission time.
+                let bare = words.peek().is_some_and(|w| {
+                    w.eq_ignore_ascii_case("asc") || w.eq_ignore_ascii_case("desc")
+                });
+                let field = if bare {
+                    "submit_time".to_string()
+                } else {
+                    words.next().unwrap_or("").to_ascii_lowercase()
+                };
                 let desc = match words.next().map(str::to_ascii_lowercase).as_deref() {
                     None | Some("asc") => false,
                     Some("desc") => true,
@@ -81,7 +93,13 @@ fn parse(pairs: &[(String, String)]) -> Result<Query, BadQuery> {
                 q.filters.retain(|(name, _)| name != f);
                 q.filters.push((f.to_string(), v.clone()));
             }
-            _ => {}
+            other => {
+                return Err(BadQuery(format!(
+                    "query parameter {other:?} is not supported on this list (supported: \
+                     max_records, offset, order_by, {})",
+                    FILTERS.join(", ")
+                )));
+            }
         }
     }
     Ok(q)
@@ -123,7 +141,10 @@ struct Row<'a> {
     seg: Segment,
     state: String,
     status: Option<String>,
-    /// The served `complete_time` (empty when unfinished); only filled for that ordering.
+    /// The served `submit_time`; only filled when a filter reads it.
+    submit: String,
+    /// The served `complete_time` (empty when unfinished); only filled when an ordering or a
+    /// filter reads it.
     complete: String,
 }
 
@@ -135,6 +156,7 @@ fn field<'r>(row: &'r Row<'_>, name: &str) -> &'r str {
         "name" => &row.job.name,
         "state" => &row.state,
         "status" => row.status.as_deref().unwrap_or(&row.state),
+        "submit_time" => &row.submit,
         "complete_time" => &row.complete,
         _ => "",
     }
@@ -149,7 +171,10 @@ fn ordered_rows<'a>(
     now: i64,
 ) -> Vec<Row<'a>> {
     let ignore = config.deviates("list-ignores-filters");
-    let by_complete = matches!(&q.order, Some((f, _)) if f == "complete_time");
+    let filters_on = |name: &str| q.filters.iter().any(|(f, _)| f == name);
+    let by_complete =
+        matches!(&q.order, Some((f, _)) if f == "complete_time") || filters_on("complete_time");
+    let by_submit_text = filters_on("submit_time");
     let mut rows: Vec<Row<'a>> = all
         .iter()
         .enumerate()
@@ -162,12 +187,18 @@ fn ordered_rows<'a>(
             } else {
                 String::new()
             };
+            let submit = if by_submit_text {
+                jobs::iso(wall0, job.submit_ms)
+            } else {
+                String::new()
+            };
             Some(Row {
                 idx,
                 job,
                 seg,
                 state,
                 status,
+                submit,
                 complete,
             })
         })
@@ -273,6 +304,21 @@ mod tests {
         assert!(q("offset", "-1").is_err());
         assert!(q("order_by", "nope").is_err());
         assert!(q("order_by", "name up").is_err());
+        assert!(q("order_by", "asc desc").is_err());
+        let unknown = q("type", "monitor_discover").map(|_| ());
+        assert!(
+            matches!(&unknown, Err(BadQuery(m)) if m.contains("\"type\"")),
+            "{unknown:?}"
+        );
+        assert!(q("fields", "*").is_err());
+        assert_eq!(
+            q("order_by", "desc").map(|q| q.order),
+            Ok(Some(("submit_time".to_string(), true)))
+        );
+        assert_eq!(
+            q("order_by", "ASC").map(|q| q.order),
+            Ok(Some(("submit_time".to_string(), false)))
+        );
         assert_eq!(q("max_records", "5000").map(|q| q.max), Ok(Some(CAP)));
         assert_eq!(
             q("order_by", "Submit_Time DESC").map(|q| q.order),

@@ -136,7 +136,24 @@ pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-pub use crate::transport::aiqum::encode;
+/// Percent-encodes a query value for the `_links.next.href` the mock writes (RFC 3986 query
+/// component): ASCII letters, digits and `-._~` stay, and so do `:`, `,`, `|` and `*`, which AIQUM
+/// keys and filters use verbatim (UM-KEY-OPAQUE; filter operators); every other byte is `%XX`.
+/// The mock's own: it shares no encoding with the harness it is tested by.
+pub fn encode(s: &str) -> String {
+    const VERBATIM: &[u8] = b"-._~:,|*";
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || VERBATIM.contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
+        }
+    }
+    out
+}
 
 /// What one journal entry says.
 #[derive(Debug, Clone, Default)]
@@ -199,5 +216,7 @@ mod tests {
             ]
         );
         assert_eq!(encode("name desc"), "name%20desc");
+        assert_eq!(encode("a:-b,c|d*e_f.g~h"), "a:-b,c|d*e_f.g~h");
+        assert_eq!(encode("x/y?z&é"), "x%2Fy%3Fz%26%C3%A9");
     }
 }

@@ -26,6 +26,13 @@ pub struct Method {
     run: MethodFn,
 }
 
+impl Method {
+    /// Whether an endpoint of `version` serves the method.
+    pub fn serves(&self, version: &str) -> bool {
+        parse_version(version) >= self.since
+    }
+}
+
 macro_rules! m {
     ($name:literal, $since:expr, [$($p:literal),*], $j:literal, $f:path) => {
         Method { name: $name, since: $since, params: &[$($p),*], journaled: $j, run: $f }
@@ -162,7 +169,8 @@ pub static METHODS: &[Method] = &[
     ),
 ];
 
-fn parse_version(v: &str) -> (u32, u32) {
+/// `MAJOR.MINOR` as numbers (`(0, 0)` for what does not parse).
+pub fn parse_version(v: &str) -> (u32, u32) {
     let (a, b) = v.split_once('.').unwrap_or((v, "0"));
     (a.parse().unwrap_or(0), b.parse().unwrap_or(0))
 }
@@ -195,10 +203,7 @@ pub async fn serve_call(state: &State, version: &str, body: &[u8], client: &str)
         Some(Value::Object(m)) => m,
         Some(_) => return rpc::failure(id, &RpcError::mistyped("params", "object"), cfg),
     };
-    let Some(method) = METHODS
-        .iter()
-        .find(|m| m.name == name && parse_version(version) >= m.since)
-    else {
+    let Some(method) = METHODS.iter().find(|m| m.name == name && m.serves(version)) else {
         let wrong = if cfg.deviates("unknown-method-wrong-name") {
             "xInvalidAPIMethod"
         } else {

@@ -155,6 +155,23 @@ fn unknown(ctx: &Ctx, id: impl std::fmt::Display) -> RpcError {
     }
 }
 
+/// The `asyncHandle` parameter (register E7): an integer; a string of decimal digits is the same
+/// handle in the `current` dialect (a 12.x cluster answered `xAsyncHandleDoesNotExist` to
+/// `"999999999"` in NetApp's SDK test, so it converts and looks the handle up) and a type error in
+/// `doc-literal` (the reference page types `asyncHandle` as an integer). Anything else is a type
+/// error in both.
+fn handle_param(v: &Value, dialect: ElementDialect) -> Result<u64, RpcError> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match v {
+        Value::String(s) if dialect == ElementDialect::Current && digits(s) => s
+            .parse()
+            .map_err(|_| RpcError::mistyped("asyncHandle", "integer")),
+        _ => v
+            .as_u64()
+            .ok_or_else(|| RpcError::mistyped("asyncHandle", "integer")),
+    }
+}
+
 fn time(ctx: &Ctx, ms: u64) -> String {
     let s = ctx.clock.iso(ms);
     if ctx.config.deviates("times-without-z") {
@@ -178,22 +195,18 @@ pub fn get_async_result(
     let parsed = match raw {
         None if ctx.config.deviates("gar-missing-handle-result") => return Ok(json!({})),
         None => Err(RpcError::missing("asyncHandle")),
-        Some(v) => v
-            .as_u64()
-            .ok_or_else(|| RpcError::mistyped("asyncHandle", "integer")),
+        Some(v) => handle_param(v, ctx.config.element_dialect),
     };
     let (id, keep) = match (parsed, keep) {
         (Ok(id), Ok(keep)) => (id, keep),
         (Err(e), _) | (_, Err(e)) => {
-            if ctx.config.deviates("purge-on-failed-call") {
-                let lenient = raw.and_then(|v| {
-                    v.as_u64()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                });
-                if let Some(h) = lenient.and_then(|id| st.handles.get_mut(&id)) {
-                    h.purged = true;
-                    note.released = true;
-                }
+            if ctx.config.deviates("purge-on-failed-call")
+                && let Some(h) = raw
+                    .and_then(Value::as_u64)
+                    .and_then(|id| st.handles.get_mut(&id))
+            {
+                h.purged = true;
+                note.released = true;
             }
             return Err(e);
         }

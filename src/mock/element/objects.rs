@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use super::rpc::{Params, RpcError};
 use super::{Ctx, ElementState, Note};
 
-/// Days between DeleteVolume and the automatic purge a real cluster schedules.
-const PURGE_AFTER_MS: u64 = 8 * 24 * 3600 * 1000;
+/// Time between DeleteVolume and the automatic purge a cluster schedules: 8 hours (the
+/// DeleteVolume reference example: `deleteTime` 22:59:42, `purgeTime` 06:59:42 the next day).
+const PURGE_AFTER_MS: u64 = 8 * 3600 * 1000;
 
 /// A stored account.
 #[derive(Debug, Clone)]
@@ -53,7 +54,7 @@ pub struct Volume {
     pub attributes: Value,
     /// `qos`.
     pub qos: Value,
-    /// Random bits for the UUIDs and SCSI ids.
+    /// Random bits for the UUIDs (the SCSI device IDs are derived: `info::scsi_ids`).
     pub salt: u64,
 }
 
@@ -92,6 +93,7 @@ impl Volume {
         let purge = self
             .deleted_ms
             .map(|t| ctx.clock.iso(t.saturating_add(PURGE_AFTER_MS)));
+        let (eui, naa) = super::info::scsi_ids(super::info::UNIQUE_ID, self.id);
         json!({
             "volumeID": self.id,
             "name": self.name,
@@ -100,12 +102,14 @@ impl Volume {
             "volumeConsistencyGroupUUID": uuid(self.salt.rotate_left(7), self.id),
             "volumeUUID": uuid(self.salt, self.id),
             "enableSnapMirrorReplication": false,
+            "dontMoveForIopsRebalance": false,
             "status": self.status(ctx.now),
             "access": self.access,
             "enable512e": self.enable512e,
-            "iqn": format!("iqn.2010-01.com.solidfire:jcmk.{}.{}", self.name.to_lowercase(), self.id),
-            "scsiEUIDeviceID": format!("{:016x}{:016x}", self.salt, self.id),
-            "scsiNAADeviceID": format!("6f47acc1{:08x}{:016x}", (self.salt >> 32) as u32, self.id),
+            "iqn": format!("iqn.2010-01.com.solidfire:{}.{}.{}", super::info::UNIQUE_ID,
+                           self.name.to_lowercase(), self.id),
+            "scsiEUIDeviceID": eui,
+            "scsiNAADeviceID": naa,
             "qos": self.qos,
             "qosPolicyID": null,
             "volumeAccessGroups": [],
