@@ -4,8 +4,8 @@
 pub mod diff;
 pub mod judge;
 pub mod lists;
-pub mod proxy;
 pub mod merge;
+pub mod proxy;
 pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
