@@ -2,9 +2,14 @@
 //! (`mock::journal::Entry`, with the same `op`, `observed`, `terminal` and `released` the mock
 //! writes), and the mock's client audit (`mock::audit::audit`) judges CL-STOP, CL-NO-HAMMER,
 //! CL-KEEP and, when the clients' deadline is given, CL-DEADLINE, per client and job. Times are
-//! the proxy's arrival times (real milliseconds since the first exchange). CL-TRANSIENT and
-//! CL-LONG-POLL need the client's intent (was the fault retried within its deadline, did it know
-//! the target offers long polling), which traffic does not show: they are "not observed".
+//! the proxy's arrival times (real milliseconds since the first exchange).
+//!
+//! CL-LONG-POLL is judged here, beside the audit: once the traffic shows the target holding a
+//! long poll (a `poll_timeout` read answered 2xx with a job still running after at least 90% of
+//! the timeout, real time), a client that polled an AIQUM job at least twice without ever
+//! long-polling it broke the rule. Without such evidence it is "not observed". CL-TRANSIENT needs
+//! the client's intent (was the fault retried within its deadline), which traffic does not show:
+//! it is always "not observed".
 
 use std::collections::BTreeMap;
 
@@ -18,19 +23,19 @@ use crate::mock::audit::{self, AuditConfig};
 use crate::mock::journal::Entry;
 
 /// The client rules this module can judge from traffic.
-pub const JUDGED: &[&str] = &["CL-STOP", "CL-NO-HAMMER", "CL-KEEP", "CL-DEADLINE"];
+pub const JUDGED: &[&str] = &[
+    "CL-STOP",
+    "CL-NO-HAMMER",
+    "CL-KEEP",
+    "CL-DEADLINE",
+    "CL-LONG-POLL",
+];
 
 /// The client rules traffic cannot show, and why.
-pub const NOT_JUDGED: &[(&str, &str)] = &[
-    (
-        "CL-TRANSIENT",
-        "whether a fault was retried within the client's deadline is the client's intent, not traffic",
-    ),
-    (
-        "CL-LONG-POLL",
-        "whether the client knew the target offers long polling is not in the traffic",
-    ),
-];
+pub const NOT_JUDGED: &[(&str, &str)] = &[(
+    "CL-TRANSIENT",
+    "whether a fault was retried within the client's deadline is the client's intent, not traffic",
+)];
 
 /// One client's tallies per CL rule, and the audit's notes about it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -146,6 +151,12 @@ pub fn judge(traffic: &Traffic, order: &[usize], config: &AuditConfig) -> Vec<Cl
             entries.push(e);
         }
     }
+    let offers = offers_long_poll(traffic, order);
+    let long_polled: std::collections::BTreeSet<(&str, &str)> = entries
+        .iter()
+        .filter(|e| e.op == OP_LONG_POLL)
+        .map(|e| (e.client.as_str(), e.job.as_deref().unwrap_or("")))
+        .collect();
     let report = audit::audit(&entries, config);
     report
         .clients
@@ -171,6 +182,22 @@ pub fn judge(traffic: &Traffic, order: &[usize], config: &AuditConfig) -> Vec<Cl
                 }
                 if config.deadline_ms.is_some() {
                     at_stake.push("CL-DEADLINE");
+                }
+                if offers && job.api == "aiqum" && job.polls >= 2 {
+                    at_stake.push("CL-LONG-POLL");
+                    if !long_polled.contains(&(c.client.as_str(), job.job.as_str())) {
+                        out.tally.entry("CL-LONG-POLL").or_default().findings.push(
+                            Finding::new(
+                                "CL-LONG-POLL",
+                                format!(
+                                    "aiqum {}: polled {} times without a long poll, though the \
+                                     target holds long polls",
+                                    job.job, job.polls
+                                ),
+                            )
+                            .values(Some("poll_timeout".into()), Some(job.polls.into())),
+                        );
+                    }
                 }
                 for rule in at_stake {
                     if let Some(t) = out.tally.get_mut(rule) {
@@ -201,4 +228,24 @@ pub fn judge(traffic: &Traffic, order: &[usize], config: &AuditConfig) -> Vec<Cl
             out
         })
         .collect()
+}
+
+/// Whether the traffic shows the target holding a long poll: a `poll_timeout` read answered 2xx
+/// with a job still running after at least 90% of the timeout asked for.
+fn offers_long_poll(traffic: &Traffic, order: &[usize]) -> bool {
+    order.iter().any(|&i| {
+        let ex = &traffic.exchanges[i].exchange;
+        let Ok(r) = &ex.response else { return false };
+        let asked = crate::check::query_of(&ex.request.url)
+            .into_iter()
+            .find(|(k, _)| k == "poll_timeout")
+            .and_then(|(_, v)| v.parse::<u64>().ok());
+        let running = r
+            .body
+            .json()
+            .is_some_and(|j| crate::poll::aiqum_terminal(j) == Some(false));
+        asked.is_some_and(|s| {
+            (200..300).contains(&r.status) && running && r.elapsed_ms * 10 >= s * 9000
+        })
+    })
 }

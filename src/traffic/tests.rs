@@ -345,3 +345,49 @@ fn a_recording_reads_back_as_written() {
     assert_eq!(t.element.as_deref(), Some(EL));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn long_polling_is_judged_once_the_target_is_seen_holding_one() {
+    let job = json!({"key": "k", "state": "running", "status": "normal", "submit_time": "2026-01-01T00:00:00Z", "_links": {"self": {"href": "/api/management-server/jobs/k"}}});
+    let read = |t: u64, client: &str, long: bool, elapsed: u64| {
+        let q = if long { "?poll_timeout=1" } else { "" };
+        let mut o = ex(
+            t,
+            "GET",
+            &format!("{UM}/management-server/jobs/k{q}"),
+            None,
+            200,
+            job.clone(),
+        );
+        o.client = client.into();
+        o.exchange.response.as_mut().expect("ok").elapsed_ms = elapsed;
+        o
+    };
+    let clients = |exchanges: Vec<Observed>| {
+        let t = Traffic {
+            exchanges,
+            ..Traffic::default()
+        };
+        let v = verdict::judge(&t, &Config::default(), SourceKind::Proxy, "p");
+        let of = |name: &str| v.records.iter().find(|r| r.name == name).map(|r| r.outcome);
+        (of("client/a/CL-LONG-POLL"), of("client/b/CL-LONG-POLL"))
+    };
+    let held = vec![
+        read(0, "a", true, 950),
+        read(2, "a", true, 950),
+        read(4, "b", false, 3),
+        read(6, "b", false, 3),
+    ];
+    assert_eq!(clients(held), (Some(Verdict::Pass), Some(Verdict::Warn)));
+    // A long poll answered at once shows nothing about the target: not observed.
+    let early = vec![
+        read(0, "a", true, 5),
+        read(2, "a", true, 5),
+        read(4, "b", false, 3),
+        read(6, "b", false, 3),
+    ];
+    assert_eq!(
+        clients(early),
+        (Some(Verdict::Skipped), Some(Verdict::Skipped))
+    );
+}

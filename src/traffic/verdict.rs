@@ -223,6 +223,10 @@ fn record(
     if t.observed == 0 && t.findings.is_empty() {
         let why = if rule == "CL-DEADLINE" {
             "not observed: the clients' deadline was not given (--deadline-ms)".to_string()
+        } else if rule == "CL-LONG-POLL" {
+            "not observed: the traffic does not show the target holding a long poll, or no \
+             AIQUM job was polled twice"
+                .to_string()
         } else {
             format!("not observed: nothing in the traffic put {rule} at stake")
         };
