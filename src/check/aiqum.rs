@@ -13,7 +13,7 @@ use crate::check::Finding;
 use crate::transport::Exchange;
 
 /// The four outcome values (register U1).
-pub const OUTCOMES: &[&str] = &["NORMAL", "WARNING", "PARTIAL_FAILURES", "ERROR"];
+pub const OUTCOMES: &[&str] = crate::poll::AIQUM_OUTCOMES;
 
 /// The member that carries a job's outcome: `status` when the job has one (split), else `state`
 /// (literal; register U1).
@@ -148,8 +148,27 @@ fn status(job: &Value, j: &mut Judgement) {
             .values(Some(serde_json::json!(OUTCOMES)), Some(raw.into())),
         );
     }
-    // Literal dialect: a `state` outside the four values is a running job's lifecycle word the
-    // register does not define; it is left to UM-TERMINAL (the job must still end).
+    // A value outside both dialects (register U1) cannot say whether the job ended: the poller
+    // stops at once (fail fast), so the value is judged here. Split dialect: an unknown lifecycle
+    // `state` means the job can never be seen terminal (UM-TERMINAL); literal dialect: a `state`
+    // that is neither an outcome nor a lifecycle word is an outcome outside the four
+    // (UM-JOB-STATUS). A lifecycle word alone in the literal dialect is a running job: readable.
+    if let Some(why) = crate::poll::aiqum_unreadable(job)
+        && !(member == "status" && !OUTCOMES.contains(&raw.to_ascii_uppercase().as_str()))
+    {
+        let rule = match member {
+            "status" => "UM-TERMINAL",
+            _ => "UM-JOB-STATUS",
+        };
+        j.fail(
+            Finding::new(rule, format!("{why}: the job cannot be read as running or ended"))
+                .at("/state")
+                .values(
+                    Some(serde_json::json!(crate::poll::AIQUM_LIFECYCLE)),
+                    job.get("state").cloned(),
+                ),
+        );
+    }
 }
 
 fn times(job: &Value, j: &mut Judgement) {

@@ -13,6 +13,9 @@
 //!   invalidated; if the answer is still a result, that is another rule's failure (EL-KEEP-*), so
 //!   the case is inconclusive.
 //! - `error-500`: a method error (not a result) with code 500 (EL-GAR-PARAMS).
+//! - `unused-parameters`: the call returned a result, and `unusedParameters` (at the top level
+//!   or inside `result`: register E6, the place seen is noted) names every `harness*` parameter
+//!   sent (EL-RPC-UNUSED-PARAMS).
 //! - `getapi-versions`: `currentVersion` and `supportedVersions` present, versions numbers or
 //!   numeric strings (E5), and the URL's version among `supportedVersions` (EL-VER-GETAPI).
 //! - `async-list-shape`: `asyncHandles` is an array of entries with the documented fields and
@@ -53,7 +56,7 @@ use serde_json::{Value, json};
 
 use super::shapes::{
     async_list_shape, code_500, entries, getapi, list_filter, records, um_list_shape,
-    unknown_handle,
+    unknown_handle, unused_parameters,
 };
 use super::{Finding, Judgement};
 use crate::check::aiqum;
@@ -88,6 +91,7 @@ pub const RESPONSE: &[&str] = &[
     "um-terminal",
     "key-has-colon",
     "has-entries",
+    "unused-parameters",
 ];
 
 /// Names of group checks.
@@ -118,6 +122,7 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
     match name {
         "unknown-handle-error" => unknown_handle(rule, b, false, &mut j),
         "gone-handle-error" => unknown_handle(rule, b, true, &mut j),
+        "unused-parameters" => unused_parameters(rule, ex, b, &mut j),
         "error-500" => {
             if b.get("error").is_none() || b.get("result").is_some() {
                 j.fail(fail("the call answered with a result, not a method error").at(""));

@@ -72,22 +72,35 @@ pub struct CaseOutcome {
     pub duration: Duration,
 }
 
+/// Attempts of a case that starts real work on a live target: when the work did not show what
+/// the case needs (a clone already complete at its first poll), the case is inconclusive and is
+/// tried again with fresh work, at most this many times in all.
+pub const LIVE_ATTEMPTS: usize = 3;
+
 /// Runs one case on one target.
 pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -> CaseOutcome {
     let started = std::time::Instant::now();
     let c = &case.case;
-    let mut run = run::Run::new(target, caps, c);
-    let stop = match skip_reason(case, target, caps) {
-        Some(reason) => Some(run::Stop::Skip(reason)),
-        None => run_steps(&mut run).await,
-    };
-    let skipped = matches!(stop, Some(run::Stop::Skip(_))) && run.transcript.is_empty();
-    if !skipped {
-        for (i, st) in c.cleanup.iter().enumerate() {
-            if let Err(e) = steps::step(&mut run, st).await {
-                run.note(format!("cleanup step {i} did not finish: {e:?}"));
+    let real_work = !target.is_mock() && c.needs == crate::case::Needs::Mutations;
+    let mut earlier = Vec::new();
+    let (mut run, stop) = loop {
+        let (run, stop) = attempt(case, target, caps).await;
+        let retry = match &stop {
+            Some(run::Stop::Inconclusive(reason)) if real_work && run.findings.is_empty() => {
+                Some(reason.clone())
             }
+            _ => None,
+        };
+        match retry {
+            Some(reason) if earlier.len() + 1 < LIVE_ATTEMPTS => earlier.push(format!(
+                "attempt {} with real work was inconclusive ({reason}); tried again with fresh work",
+                earlier.len() + 1
+            )),
+            _ => break (run, stop),
         }
+    };
+    for n in earlier {
+        run.note(n);
     }
     let mut status = match stop {
         None | Some(run::Stop::Halt) => Status::Ran,
@@ -166,6 +179,31 @@ pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Op
         return Some("target does not offer AIQUM long polling (register U3)".into());
     }
     None
+}
+
+/// One attempt: the steps, then (unless the case was skipped before sending anything) its cleanup
+/// steps, and the AIQUM objects still unnamed handed to the ledger.
+async fn attempt<'a>(
+    case: &'a LoadedCase,
+    target: &'a Target,
+    caps: &'a Capabilities,
+) -> (run::Run<'a>, Option<run::Stop>) {
+    let c = &case.case;
+    let mut run = run::Run::new(target, caps, c);
+    let stop = match skip_reason(case, target, caps) {
+        Some(reason) => Some(run::Stop::Skip(reason)),
+        None => run_steps(&mut run).await,
+    };
+    let skipped = matches!(stop, Some(run::Stop::Skip(_))) && run.transcript.is_empty();
+    if !skipped {
+        for (i, st) in c.cleanup.iter().enumerate() {
+            if let Err(e) = steps::step(&mut run, st).await {
+                run.note(format!("cleanup step {i} did not finish: {e:?}"));
+            }
+        }
+    }
+    run.hand_over_pending();
+    (run, stop)
 }
 
 async fn run_steps(run: &mut run::Run<'_>) -> Option<run::Stop> {

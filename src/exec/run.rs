@@ -351,37 +351,32 @@ impl<'a> Run<'a> {
         let Some(c) = self.pending_cleanup.get(key) else {
             return;
         };
-        let Some(results) = job.get("job_results").and_then(Value::as_array) else {
+        let Some(path) = crate::cleanup::resolve_path(&c.path, job) else {
             return;
         };
-        let lookup: BTreeMap<String, String> = results
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("name")?.as_str()?.to_string(),
-                    r.get("value")?.as_str()?.to_string(),
-                ))
-            })
-            .collect();
-        let mut path = c.path.clone();
-        for name in template::names_in(&c.path) {
-            let Some(field) = name.strip_prefix("result:") else {
-                continue;
-            };
-            let value = if field == "*" {
-                lookup.values().next()
-            } else {
-                lookup.get(field)
-            };
-            let Some(value) = value else { return };
-            path = path.replace(&format!("${{{name}}}"), value);
-        }
         let created = crate::cleanup::Created::AiqumObject {
             method: c.method.clone(),
             path,
         };
         self.target.ledger.record(created);
         self.pending_cleanup.remove(key);
+    }
+
+    /// Hands the objects of AIQUM jobs that never named them to the ledger (read once more at
+    /// cleanup, else listed as left behind), so that nothing is forgotten.
+    pub fn hand_over_pending(&mut self) {
+        for (job, c) in std::mem::take(&mut self.pending_cleanup) {
+            self.notes.push(format!(
+                "job {job} never named its object while the case ran: cleanup reads it once more"
+            ));
+            self.target
+                .ledger
+                .record(crate::cleanup::Created::AiqumPending {
+                    job,
+                    method: c.method,
+                    path: c.path,
+                });
+        }
     }
 }
 
