@@ -59,6 +59,7 @@ pub mod aiqum;
 pub mod element;
 pub mod expect;
 pub mod named;
+pub mod observed;
 mod shapes;
 
 /// What judging one thing concluded: findings, or a precondition that did not hold (which makes

@@ -70,6 +70,10 @@ pub struct CaseOutcome {
     pub notes: Vec<String>,
     /// Wall time.
     pub duration: Duration,
+    /// Per-observation rules the case's observations exercised (`check::observed`), counted
+    /// for it besides the rules it names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub observed: Vec<String>,
 }
 
 /// Attempts of a case that starts real work on a live target: when the work did not show what
@@ -131,12 +135,17 @@ pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -
             };
         }
     }
+    let observed = crate::check::observed::rules(&run.element_obs, &run.aiqum_obs)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     CaseOutcome {
         status,
         findings,
         transcript: run.transcript,
         notes,
         duration: started.elapsed(),
+        observed,
     }
 }
 
