@@ -183,21 +183,22 @@ pub fn resolve_path(path: &str, job: &Value) -> Option<String> {
     Some(out)
 }
 
-/// Reads job `key` once (bounded by the client's timeouts) and resolves `path` from its
-/// `job_results`; an error says why the object cannot be named.
+/// Polls job `key` to its end (bounded like every cleanup job; an end that cannot be read stops
+/// at once) and resolves `path` from its `job_results`; an error says why the object cannot be
+/// named.
 async fn pending_path(target: &Target, key: &str, path: &str) -> Result<String, String> {
     let ep = target
         .aiqum
         .as_ref()
         .ok_or("target has no AIQUM endpoint")?;
-    let jobs = format!("/management-server/jobs/{key}");
-    let x = retrying(target, || {
-        aiqum::request(&target.client, ep, aiqum::Request::get(&jobs))
-    })
-    .await;
-    let job = x
-        .json()
-        .ok_or_else(|| format!("job {key}: no readable answer ({:?})", x.status()))?;
+    let mut policy = target.policy.clone();
+    policy.deadline = policy.deadline.min(CLEANUP_JOB_DEADLINE);
+    policy.long_poll = None;
+    let outcome = crate::poll::aiqum(&target.client, ep, key, &policy, &mut |_| {}).await;
+    let job = outcome
+        .last
+        .as_ref()
+        .ok_or_else(|| format!("job {key}: never read ({:?})", outcome.end))?;
     resolve_path(path, job).ok_or_else(|| {
         format!(
             "job {key} names no object in job_results (state {}, status {}): its end could not be read, so what it created is unknown",

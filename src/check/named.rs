@@ -50,7 +50,7 @@
 //!
 //! Step checks (`check` step): `distinct` (pure: `args.values` are pairwise different,
 //! EL-HANDLE-UNIQUE); with I/O in `exec::named`: `client-audit`, `list-walk`, `list-agrees`, `not-listed`,
-//! `readable-at-once`, `long-poll-timing`, `seen-running`.
+//! `readable-at-once`, `long-poll-timing`, `answers-at-once`, `seen-running`.
 
 use serde_json::{Value, json};
 
@@ -105,6 +105,7 @@ pub const STEP: &[&str] = &[
     "not-listed",
     "readable-at-once",
     "long-poll-timing",
+    "answers-at-once",
     "seen-running",
     "client-audit",
 ];

@@ -20,12 +20,16 @@ pub mod retry;
 pub mod run;
 mod start;
 mod steps;
+mod timing;
 
 /// What a target offers, probed once per target before its cases run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Capabilities {
     /// AIQUM long polling (register U3) answered as specified.
     pub long_poll: bool,
+    /// Whether long polling was probed at all (a running job to probe with was found or
+    /// started); `false` means "not probed", not "not offered".
+    pub long_poll_probed: bool,
     /// AIQUM dialect seen (`split` or `literal`), if any job was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aiqum_dialect: Option<String>,
@@ -185,7 +189,11 @@ pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Op
         _ => {}
     }
     if c.requires.contains(&Capability::LongPoll) && !caps.long_poll {
-        return Some("target does not offer AIQUM long polling (register U3)".into());
+        return Some(if caps.long_poll_probed {
+            "target does not offer AIQUM long polling (register U3)".into()
+        } else {
+            "AIQUM long polling not probed: no running job to probe with (run with --allow-mutations and an aiqum_call)".into()
+        });
     }
     None
 }

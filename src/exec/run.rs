@@ -55,6 +55,8 @@ pub struct Run<'a> {
     pub pending_cleanup: BTreeMap<String, AiqumCleanup>,
     /// Source volume for clones in this case.
     pub scratch_volume: Option<i64>,
+    /// When each handle or job key was started by this case (its answer arrived).
+    pub started: BTreeMap<String, tokio::time::Instant>,
     next_id: i64,
 }
 
@@ -77,6 +79,7 @@ impl<'a> Run<'a> {
             aiqum_obs: BTreeMap::new(),
             pending_cleanup: BTreeMap::new(),
             scratch_volume: None,
+            started: BTreeMap::new(),
             next_id: 1,
         }
     }

@@ -62,6 +62,7 @@ pub async fn start(run: &mut Run<'_>, s: &StartStep) -> StepResult {
             };
             run.element_obs.remove(&text_of(&v));
             run.aiqum_obs.remove(&text_of(&v));
+            run.started.insert(text_of(&v), tokio::time::Instant::now());
             run.vars.insert(s.var.clone(), v);
             run.judge(&expects, i, None)?;
             let body = run.ex(i).json().cloned();
@@ -169,6 +170,7 @@ async fn clone(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect]
     };
     // A new job under a reused handle starts a new history (reuse is EL-HANDLE-UNIQUE's concern).
     run.element_obs.remove(&text_of(&h));
+    run.started.insert(text_of(&h), tokio::time::Instant::now());
     run.vars.insert(s.var.clone(), h);
     run.capture(&s.capture, body.as_ref())
 }
@@ -231,6 +233,7 @@ async fn call(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect])
         run.pending_cleanup.insert(key.clone(), c);
     }
     run.aiqum_obs.remove(&key);
+    run.started.insert(key.clone(), tokio::time::Instant::now());
     run.vars.insert(s.var.clone(), Value::String(key));
     run.capture(&s.capture, body.as_ref())
 }
