@@ -153,7 +153,8 @@ async fn remove(target: &Target, item: Created) -> (Created, Result<(), String>)
         Created::AiqumObject { method, path } => remove_aiqum(target, method, path).await,
         Created::AiqumPending { job, method, path } => {
             match pending_path(target, job, path).await {
-                Ok(path) => remove_aiqum(target, method, &path).await,
+                Ok(Some(path)) => remove_aiqum(target, method, &path).await,
+                Ok(None) => Ok(()),
                 Err(e) => Err(e),
             }
         }
@@ -184,9 +185,9 @@ pub fn resolve_path(path: &str, job: &Value) -> Option<String> {
 }
 
 /// Polls job `key` to its end (bounded like every cleanup job; an end that cannot be read stops
-/// at once) and resolves `path` from its `job_results`; an error says why the object cannot be
-/// named.
-async fn pending_path(target: &Target, key: &str, path: &str) -> Result<String, String> {
+/// at once) and resolves `path` from its `job_results` (`None`: the job failed without naming
+/// anything, so it created nothing); an error says why the object cannot be named.
+async fn pending_path(target: &Target, key: &str, path: &str) -> Result<Option<String>, String> {
     let ep = target
         .aiqum
         .as_ref()
@@ -199,7 +200,12 @@ async fn pending_path(target: &Target, key: &str, path: &str) -> Result<String, 
         .last
         .as_ref()
         .ok_or_else(|| format!("job {key}: never read ({:?})", outcome.end))?;
-    resolve_path(path, job).ok_or_else(|| {
+    let failed = outcome.end == crate::poll::End::Terminal
+        && crate::check::aiqum::outcome(job).as_deref() == Some("ERROR");
+    if failed && job.get("job_results").is_none_or(|r| r == &json!([])) {
+        return Ok(None);
+    }
+    resolve_path(path, job).map(Some).ok_or_else(|| {
         format!(
             "job {key} names no object in job_results (state {}, status {}): its end could not be read, so what it created is unknown",
             job.get("state").unwrap_or(&Value::Null),

@@ -400,6 +400,7 @@ mod suite {
             },
             allow_mutations: true,
             aiqum_call: None,
+            aiqum_failing_call: None,
             element_account: None,
             label: None,
             interrupted: Arc::new(AtomicBool::new(false)),

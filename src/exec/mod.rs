@@ -182,7 +182,20 @@ pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Op
             return Some("creates objects on the target: run with --allow-mutations".into());
         }
         Needs::Mutations
-            if c.api == Api::Aiqum && !target.is_mock() && target.aiqum_call.is_none() =>
+            if c.api == Api::Aiqum
+                && !target.is_mock()
+                && target.aiqum_failing_call.is_none()
+                && c.starts(|w| matches!(w, crate::case::Work::FailingCall)) =>
+        {
+            return Some(
+                "no aiqum_failing_call configured for this target (see --profile)".into(),
+            );
+        }
+        Needs::Mutations
+            if c.api == Api::Aiqum
+                && !target.is_mock()
+                && target.aiqum_call.is_none()
+                && c.starts(|w| matches!(w, crate::case::Work::Call)) =>
         {
             return Some("no aiqum_call configured for this target (see --profile)".into());
         }

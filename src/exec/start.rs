@@ -21,9 +21,14 @@ pub fn scratch_name() -> String {
     format!("jobconform-{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff)
 }
 
-/// Body of the LUN create the mock accepts for `work: call`.
-pub fn mock_lun_body() -> Value {
-    json!({"name": scratch_name(), "space": {"size": 1073741824u64}, "svm": {"key": "svm-key-1"}})
+/// Body of the LUN create the mock accepts for `work: call` (1 GiB), or for `work: failing-call`
+/// (larger than the mock's aggregates: accepted, then its job fails).
+pub fn mock_lun_body(failing: bool) -> Value {
+    let size = match failing {
+        true => crate::mock::aiqum::AGGREGATE_BYTES + 1,
+        false => 1073741824u64,
+    };
+    json!({"name": scratch_name(), "space": {"size": size}, "svm": {"key": "svm-key-1"}})
 }
 
 /// Runs a start step.
@@ -69,7 +74,8 @@ pub async fn start(run: &mut Run<'_>, s: &StartStep) -> StepResult {
             run.capture(&s.capture, body.as_ref())
         }
         Work::Clone => clone(run, s, &expects).await,
-        Work::Call => call(run, s, &expects).await,
+        Work::Call => call(run, s, &expects, false).await,
+        Work::FailingCall => call(run, s, &expects, true).await,
     }
 }
 
@@ -175,8 +181,17 @@ async fn clone(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect]
     run.capture(&s.capture, body.as_ref())
 }
 
-async fn call(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect]) -> StepResult {
-    let (method, path, body, cleanup) = match (&run.target.kind, &run.target.aiqum_call) {
+async fn call(
+    run: &mut Run<'_>,
+    s: &StartStep,
+    expects: &[crate::case::Expect],
+    failing: bool,
+) -> StepResult {
+    let configured = match failing {
+        true => &run.target.aiqum_failing_call,
+        false => &run.target.aiqum_call,
+    };
+    let (method, path, body, cleanup) = match (&run.target.kind, configured) {
         (_, Some(c)) => (
             c.method.clone(),
             c.path.clone(),
@@ -186,17 +201,17 @@ async fn call(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect])
         (Kind::Mock { .. }, None) => (
             "POST".to_string(),
             "/storage-provider/luns".to_string(),
-            Some(mock_lun_body()),
+            Some(mock_lun_body(failing)),
             Some(AiqumCleanup {
                 method: "DELETE".into(),
                 path: "/storage-provider/luns/${result:lunKey}".into(),
             }),
         ),
         (Kind::Live, None) => {
-            return Err(Stop::Skip(
-                "no AIQUM asynchronous call is configured for this target (profile aiqum_call)"
-                    .into(),
-            ));
+            return Err(Stop::Skip(format!(
+                "no AIQUM asynchronous call is configured for this target (profile {})",
+                if failing { "aiqum_failing_call" } else { "aiqum_call" }
+            )));
         }
     };
     let method = reqwest::Method::from_bytes(method.as_bytes())
