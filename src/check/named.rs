@@ -41,7 +41,8 @@
 //! - `terminal`: the job is terminal by register U1/U2.
 //! - Preconditions (inconclusive when they do not hold): `is-running` / `is-complete`
 //!   (GetAsyncResult `result.status`), `is-error` / `is-result` (JSON-RPC answer), `um-running`
-//!   (job not terminal), `um-terminal` (job terminal), `key-has-colon` (the job key at `/key`, `/job/key`
+//!   (job not terminal), `um-terminal` (job terminal), `um-failed` (the job's outcome is ERROR or
+//!   PARTIAL_FAILURES: a failing call did fail), `key-has-colon` (the job key at `/key`, `/job/key`
 //!   or `/records/0/key` contains `:`), `has-entries` (ListAsyncResults' `asyncHandles` is not an
 //!   empty array: an empty list is well-shaped, but leaves no entry to judge).
 //!
@@ -89,6 +90,7 @@ pub const RESPONSE: &[&str] = &[
     "is-result",
     "um-running",
     "um-terminal",
+    "um-failed",
     "key-has-colon",
     "has-entries",
     "unused-parameters",
@@ -334,6 +336,17 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
                 j.inconclusive(format!(
                     "precondition: the job was expected {}, the answer was {}",
                     if want { "terminal" } else { "running" },
+                    brief(b)
+                ));
+            }
+        }
+        "um-failed" => {
+            if !matches!(
+                aiqum::outcome(b).as_deref(),
+                Some("ERROR" | "PARTIAL_FAILURES")
+            ) {
+                j.inconclusive(format!(
+                    "precondition: the job was expected to fail (the failing call did not make it fail), the answer was {}",
                     brief(b)
                 ));
             }

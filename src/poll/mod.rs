@@ -273,6 +273,14 @@ fn classify_aiqum(ex: &Exchange) -> Answer {
         return a;
     }
     let status = ex.status().unwrap_or(0);
+    // A 5xx whose body is a job that says it ended (a server that reads failed jobs with an
+    // error code) is read as that job: retrying it until the deadline would learn nothing more.
+    let ended = ex
+        .json()
+        .filter(|j| aiqum_terminal(j) == Some(true) && aiqum_unreadable(j).is_none());
+    if let (true, Some(job)) = ((500..600).contains(&status), ended) {
+        return Answer::Job(job.clone());
+    }
     if (500..600).contains(&status) {
         return Answer::Transient;
     }
