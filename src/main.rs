@@ -13,7 +13,12 @@ fn main() -> ExitCode {
         cli::Command::Run(run) => jobconform::runner::run(*run).code(),
         cli::Command::Serve(serve) => cli::serve::main(*serve),
         cli::Command::Diff(diff) => cli::diff::main(*diff),
-        cli::Command::Rules { format } => cli::lists::rules(format),
+        cli::Command::Rules {
+            format,
+            coverage: false,
+            ..
+        } => cli::lists::rules(format),
+        cli::Command::Rules { format, cases, .. } => cli::lists::coverage(format, cases.as_deref()),
         cli::Command::Deviations { format } => cli::lists::deviations(format),
     };
     ExitCode::from(code)

@@ -4,6 +4,7 @@
 //! here works on records already redacted by the runner; nothing here sends a request or knows
 //! libtest-mimic.
 
+pub mod coverage;
 pub mod json;
 pub mod junit;
 pub mod read;
