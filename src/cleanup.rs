@@ -339,8 +339,12 @@ async fn remove_aiqum(target: &Target, method: &str, path: &str) -> Result<(), S
         .response
         .as_ref()
         .map_err(|e| format!("{method} {path}: {e}"))?;
+    // A 2xx that names a job (a 202, or a server that answers 200 with the job: UM-ACCEPT-202's
+    // concern, not cleanup's) is removed when that job ends.
+    let job = r.body.json().and_then(|b| b.pointer("/job/key")).is_some();
     match r.status {
         202 => {}
+        s if (200..300).contains(&s) && job => {}
         404 | 410 => return Ok(()),
         s if (200..300).contains(&s) => return Ok(()),
         s => return Err(format!("{method} {path}: HTTP {s}")),

@@ -94,7 +94,7 @@ pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -
     let (mut run, stop) = loop {
         let (run, stop) = attempt(case, target, caps).await;
         let retry = match &stop {
-            Some(run::Stop::Inconclusive(reason)) if real_work && run.findings.is_empty() => {
+            Some(run::Stop::Unseen(reason)) if real_work && run.findings.is_empty() => {
                 Some(reason.clone())
             }
             _ => None,
@@ -113,7 +113,9 @@ pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -
     let mut status = match stop {
         None | Some(run::Stop::Halt) => Status::Ran,
         Some(run::Stop::Skip(reason)) => Status::Skipped { reason },
-        Some(run::Stop::Inconclusive(reason)) => Status::Inconclusive { reason },
+        Some(run::Stop::Inconclusive(reason) | run::Stop::Unseen(reason)) => {
+            Status::Inconclusive { reason }
+        }
         Some(run::Stop::Harness(message)) => Status::HarnessError { message },
     };
     let mut findings = std::mem::take(&mut run.findings);

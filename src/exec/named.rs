@@ -261,7 +261,7 @@ fn seen_running(run: &mut Run<'_>, args: &Value) -> StepResult {
     if running {
         Ok(())
     } else {
-        Err(Stop::Inconclusive(format!(
+        Err(Stop::Unseen(format!(
             "precondition: job {job} was never observed running, so the running-state rules were not exercised"
         )))
     }

@@ -26,6 +26,9 @@ pub enum Stop {
     Harness(String),
     /// A finding already says why nothing more can be done (e.g. a missed deadline).
     Halt,
+    /// The work did not show what the case needs (a clone already complete at its first query,
+    /// a job already ended): inconclusive, and on a live target tried again with fresh work.
+    Unseen(String),
 }
 
 /// What a step returns.
@@ -159,9 +162,13 @@ impl<'a> Run<'a> {
             time_scale: self.target.time_scale(),
         };
         let mut j = evaluate(expects, &subject);
-        if j.inconclusive.is_some() {
-            // A precondition about this answer failed: the other expectations about it are moot.
-            j.findings.clear();
+        if let Some(reason) = j.inconclusive.take() {
+            // A precondition about this answer failed: the other expectations about it are moot,
+            // and the work did not show what the case needs.
+            for n in j.notes {
+                self.note(n);
+            }
+            return Err(Stop::Unseen(reason));
         }
         self.absorb(j)
     }

@@ -47,7 +47,7 @@ pub async fn answers_at_once(run: &mut Run<'_>, rule: &str, args: &Value) -> Ste
     let i = run.um_request(aiqum::Request::get(&path)).await?;
     let (took, job) = answered_job(run, i)?;
     if crate::poll::aiqum_terminal(&job) != Some(false) {
-        return Err(Stop::Inconclusive(format!(
+        return Err(Stop::Unseen(format!(
             "job {key} had ended before it could be read running: a finished job's GET says nothing about blocking"
         )));
     }
@@ -180,7 +180,7 @@ pub async fn long_poll_timing(run: &mut Run<'_>, rule: &str, args: &Value) -> St
             };
             let ran_ms = done.duration_since(submit).as_millis().max(0) as u64;
             if since >= ran_ms {
-                return Err(Stop::Inconclusive(format!(
+                return Err(Stop::Unseen(format!(
                     "job {key} had ended before the long poll was sent: the wait was not exercised"
                 )));
             }
