@@ -55,6 +55,11 @@ const NOT_LIVE: &[(&str, &str)] = &[
     ),
 ];
 
+/// Deviations that break a rule through a race whose window is real time (the mock's
+/// check-then-purge waits 50 ms for fetches in flight): on a loaded machine the concurrent
+/// fetches may not overlap, so the rule may or may not fail, but never another rule.
+const RACY: &[&str] = &["racy-purge"];
+
 /// Cases running at once over the whole matrix (each on its own mock; they mostly wait).
 const AT_ONCE: usize = 96;
 
@@ -254,7 +259,7 @@ fn each_live_observable_deviation_is_caught_on_exactly_its_rules_in_live_mode() 
     let mut caught = 0;
     for (d, m) in &results {
         let want: BTreeSet<String> = d.rules.iter().map(|r| r.to_string()).collect();
-        let observable = live_observable(d, &rows);
+        let observable = live_observable(d, &rows) && !RACY.contains(&d.name);
         if observable && m.failed != want {
             wrong.push(format!(
                 "{d}: failed {:?}, want {want:?}\n{}",
@@ -396,6 +401,9 @@ fn an_unknown_aiqum_status_ends_the_poll_at_once() {
 
 #[test]
 fn not_live_names_real_deviations() {
+    for name in RACY {
+        assert!(deviation::ALL.iter().any(|d| d.name == *name), "{name}");
+    }
     for (name, why) in NOT_LIVE {
         assert!(
             deviation::ALL.iter().any(|d| d.name == *name),
