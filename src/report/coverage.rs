@@ -97,7 +97,7 @@ pub fn table(cases: &[LoadedCase]) -> Vec<RuleCoverage> {
                 .filter(|c| c.case.rules.contains(&rule.id))
                 .collect();
             let live = naming.iter().filter_map(|c| tier_of(c)).min();
-            let client = rule.id.starts_with("CL-");
+            let client = !rule.server;
             RuleCoverage {
                 id: rule.id.clone(),
                 level: rule.level,
@@ -145,5 +145,36 @@ pub fn never_live(rows: &[RuleCoverage]) -> Vec<(&str, &'static str)> {
     rows.iter()
         .filter(|r| r.server && r.live.is_none())
         .map(|r| (r.id.as_str(), r.why_not.unwrap_or("no case for live targets")))
+        .collect()
+}
+
+/// The server rules that got no verdict (untested or inconclusive) on `target`, each with a
+/// reason: why its cases were skipped or inconclusive there, else why no case runs it live.
+pub fn no_verdict(target: &str, records: &[super::CaseRecord]) -> Vec<(String, String)> {
+    let mine: Vec<&super::CaseRecord> = records.iter().filter(|r| r.target == target).collect();
+    crate::contract::rules()
+        .iter()
+        .filter(|rule| rule.server)
+        .filter(|rule| {
+            matches!(
+                super::json::rule_on(&rule.id, &mine),
+                "untested" | "inconclusive"
+            )
+        })
+        .map(|rule| {
+            let naming: Vec<&&super::CaseRecord> =
+                mine.iter().filter(|r| r.rules.contains(&rule.id)).collect();
+            let said = naming.iter().find_map(|r| r.reason.clone());
+            let reason = match (said, why_not(&rule.id)) {
+                (Some(r), _) => r,
+                (None, Some(w)) => w.to_string(),
+                (None, None) if naming.is_empty() => {
+                    "only the mock's scripted cases name it (or the run's filter left its cases out)"
+                        .to_string()
+                }
+                (None, None) => "its cases did not run".to_string(),
+            };
+            (rule.id.clone(), reason)
+        })
         .collect()
 }
