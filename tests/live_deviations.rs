@@ -411,3 +411,34 @@ fn not_live_names_real_deviations() {
         );
     }
 }
+
+/// "Done when": on a live target with mutations and a failing call, every server MUST rule has a
+/// verdict, except those the coverage table justifies one by one.
+#[test]
+fn every_server_must_rule_without_a_live_verdict_is_justified() {
+    let rows = coverage::table(&load_cases());
+    let missing: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.server && r.live.is_none() && r.level == jobconform::contract::Level::Must)
+        .filter(|r| r.why_not.is_none())
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(missing.is_empty(), "no live verdict and no reason: {missing:?}");
+    let never: Vec<&str> = coverage::never_live(&rows).iter().map(|(r, _)| *r).collect();
+    assert_eq!(never, ["EL-GAR-ASYNC-ERROR", "UM-WARNING"]);
+}
+
+#[test]
+fn the_readme_coverage_table_is_generated() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    let (begin, end) = ("<!-- COVERAGE:BEGIN -->", "<!-- COVERAGE:END -->");
+    let start = readme.find(begin).expect("README has the BEGIN marker") + begin.len();
+    let stop = readme[start..].find(end).expect("README has the END marker") + start;
+    assert_eq!(
+        readme[start..stop].trim(),
+        coverage::markdown(&coverage::table(&load_cases())).trim(),
+        "README.md's coverage table is stale: put the output of \
+         `cargo run -- rules --coverage --format markdown` between the markers"
+    );
+}

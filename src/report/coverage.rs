@@ -166,8 +166,8 @@ pub fn no_verdict(target: &str, records: &[super::CaseRecord]) -> Vec<(String, S
                 mine.iter().filter(|r| r.rules.contains(&rule.id)).collect();
             let said = naming.iter().find_map(|r| r.reason.clone());
             let reason = match (said, why_not(&rule.id)) {
-                (Some(r), _) => r,
-                (None, Some(w)) => w.to_string(),
+                (_, Some(w)) => w.to_string(),
+                (Some(r), None) => r,
                 (None, None) if naming.is_empty() => {
                     "only the mock's scripted cases name it (or the run's filter left its cases out)"
                         .to_string()
