@@ -117,9 +117,12 @@ pub async fn clean(target: &Target) -> Vec<Leftover> {
         Created::AiqumObject { .. } | Created::AiqumPending { .. } => 2,
     };
     items.sort_by_key(order);
-    let (aiqum, element): (Vec<_>, Vec<_>) = items
-        .into_iter()
-        .partition(|c| matches!(c, Created::AiqumObject { .. } | Created::AiqumPending { .. }));
+    let (aiqum, element): (Vec<_>, Vec<_>) = items.into_iter().partition(|c| {
+        matches!(
+            c,
+            Created::AiqumObject { .. } | Created::AiqumPending { .. }
+        )
+    });
     let element = async {
         let mut done = Vec::new();
         for item in element {

@@ -281,8 +281,13 @@ mod checks {
         let sent = json!({"id": 1, "method": "GetClusterVersionInfo",
             "params": {"harnessUnusedProbe": 1}});
         let ex = exchange("http://x/json-rpc/12.5", Some(sent), 200, body.clone());
-        let j = named::response("unused-parameters", "EL-RPC-UNUSED-PARAMS", &ex, Some(&body))
-            .expect("known check");
+        let j = named::response(
+            "unused-parameters",
+            "EL-RPC-UNUSED-PARAMS",
+            &ex,
+            Some(&body),
+        )
+        .expect("known check");
         assert_eq!(j.findings.len(), n, "{j:#?}");
         assert_eq!(j.notes.first().map(String::as_str), note);
     }

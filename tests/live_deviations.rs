@@ -105,7 +105,13 @@ async fn objects(t: &Target, m: &mock::RunningMock) -> Vec<(String, Value)> {
     let url = format!("{}/state", m.urls.control);
     let ex = t
         .client
-        .send(reqwest::Method::GET, &url, None, AuthMode::Default, Duration::ZERO)
+        .send(
+            reqwest::Method::GET,
+            &url,
+            None,
+            AuthMode::Default,
+            Duration::ZERO,
+        )
         .await;
     support::created_objects(ex.json().expect("the control API's state is JSON"))
 }
@@ -186,7 +192,8 @@ async fn run_live(
         m.ran += 1;
         m.cleaned &= clean;
         if !clean {
-            m.log.push(format!("    {name}: left objects on the target, unlisted"));
+            m.log
+                .push(format!("    {name}: left objects on the target, unlisted"));
         }
         judge_into(&mut m, &cases[i], &name, out);
     }
@@ -196,17 +203,15 @@ async fn run_live(
 fn judge_into(m: &mut Matrix, case: &LoadedCase, name: &str, out: CaseOutcome) {
     for f in &out.findings {
         m.failed.insert(f.rule.clone());
-        m.log.push(format!("    {name} -> {}: {}", f.rule, f.message));
+        m.log
+            .push(format!("    {name} -> {}: {}", f.rule, f.message));
     }
     if let Status::Inconclusive { reason } | Status::HarnessError { message: reason } = &out.status
     {
         m.log.push(format!("    {name}: {reason}"));
     }
     let rec = report::record(name, case, "live", out, true);
-    m.strict_failed |= matches!(
-        rec.outcome,
-        report::Verdict::Fail | report::Verdict::Error
-    );
+    m.strict_failed |= matches!(rec.outcome, report::Verdict::Fail | report::Verdict::Error);
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -321,7 +326,9 @@ fn live_cases(deviation: &'static str, prefix: &str) -> (BTreeSet<String>, Vec<C
         let mut failed = BTreeSet::new();
         let mut outs = Vec::new();
         for c in &cases {
-            let m = mock::spawn(mock_config(Some(deviation))).await.expect("mock");
+            let m = mock::spawn(mock_config(Some(deviation)))
+                .await
+                .expect("mock");
             let t = tokio::task::block_in_place(|| live_target(&m));
             let caps = probe(&t).await;
             assert_eq!(cannot_run(c, &t, &caps), None, "{} runs live", c.name);
@@ -342,13 +349,23 @@ fn statuses(outs: &[CaseOutcome]) -> Vec<&Status> {
 #[test]
 fn a_purged_running_handle_fails_el_keep_running_live() {
     let (failed, outs) = live_cases("purge-running", "element/keep-result/running-clone");
-    assert_eq!(failed, ["EL-KEEP-RUNNING".to_string()].into(), "{:?}", statuses(&outs));
+    assert_eq!(
+        failed,
+        ["EL-KEEP-RUNNING".to_string()].into(),
+        "{:?}",
+        statuses(&outs)
+    );
 }
 
 #[test]
 fn an_early_long_poll_fails_um_poll_long_live() {
     let (failed, outs) = live_cases("long-poll-early", "aiqum/poll-long/real-work");
-    assert_eq!(failed, ["UM-POLL-LONG".to_string()].into(), "{:?}", statuses(&outs));
+    assert_eq!(
+        failed,
+        ["UM-POLL-LONG".to_string()].into(),
+        "{:?}",
+        statuses(&outs)
+    );
 }
 
 #[test]
@@ -357,7 +374,12 @@ fn a_blocking_plain_get_fails_um_poll_standard_live() {
         "standard-poll-blocks",
         "aiqum/poll-standard/call-job-answers-at-once",
     );
-    assert_eq!(failed, ["UM-POLL-STANDARD".to_string()].into(), "{:?}", statuses(&outs));
+    assert_eq!(
+        failed,
+        ["UM-POLL-STANDARD".to_string()].into(),
+        "{:?}",
+        statuses(&outs)
+    );
 }
 
 /// The exchanges after the first answer whose `pointer` is `value`, that read the same thing
@@ -371,7 +393,12 @@ fn reads_after(out: &CaseOutcome, pointer: &str, value: &str, what: &str) -> usi
     out.transcript[first + 1..]
         .iter()
         .filter(|x| {
-            let body = x.request.body.as_ref().map(Value::to_string).unwrap_or_default();
+            let body = x
+                .request
+                .body
+                .as_ref()
+                .map(Value::to_string)
+                .unwrap_or_default();
             body.contains(what) || x.request.url.contains(what)
         })
         .count()
@@ -380,7 +407,12 @@ fn reads_after(out: &CaseOutcome, pointer: &str, value: &str, what: &str) -> usi
 #[test]
 fn an_unknown_element_status_ends_the_poll_at_once() {
     let (failed, outs) = live_cases("status-completed", "element/clone/start-and-finish");
-    assert_eq!(failed, ["EL-GAR-STATUS".to_string()].into(), "{:?}", statuses(&outs));
+    assert_eq!(
+        failed,
+        ["EL-GAR-STATUS".to_string()].into(),
+        "{:?}",
+        statuses(&outs)
+    );
     // The first "completed" ends the poll: the handle is not asked about again (the case goes on
     // to its cleanup, which deletes volumes and never polls).
     assert_eq!(
@@ -392,7 +424,12 @@ fn an_unknown_element_status_ends_the_poll_at_once() {
 #[test]
 fn an_unknown_aiqum_status_ends_the_poll_at_once() {
     let (failed, outs) = live_cases("status-success", "aiqum/terminal/after-call");
-    assert_eq!(failed, ["UM-JOB-STATUS".to_string()].into(), "{:?}", statuses(&outs));
+    assert_eq!(
+        failed,
+        ["UM-JOB-STATUS".to_string()].into(),
+        "{:?}",
+        statuses(&outs)
+    );
     assert_eq!(
         reads_after(&outs[0], "/status", "success", "/management-server/jobs/"),
         0
@@ -423,8 +460,14 @@ fn every_server_must_rule_without_a_live_verdict_is_justified() {
         .filter(|r| r.why_not.is_none())
         .map(|r| r.id.as_str())
         .collect();
-    assert!(missing.is_empty(), "no live verdict and no reason: {missing:?}");
-    let never: Vec<&str> = coverage::never_live(&rows).iter().map(|(r, _)| *r).collect();
+    assert!(
+        missing.is_empty(),
+        "no live verdict and no reason: {missing:?}"
+    );
+    let never: Vec<&str> = coverage::never_live(&rows)
+        .iter()
+        .map(|(r, _)| *r)
+        .collect();
     assert_eq!(never, ["EL-GAR-ASYNC-ERROR", "UM-WARNING"]);
 }
 
@@ -434,7 +477,10 @@ fn the_readme_coverage_table_is_generated() {
         .expect("read README.md");
     let (begin, end) = ("<!-- COVERAGE:BEGIN -->", "<!-- COVERAGE:END -->");
     let start = readme.find(begin).expect("README has the BEGIN marker") + begin.len();
-    let stop = readme[start..].find(end).expect("README has the END marker") + start;
+    let stop = readme[start..]
+        .find(end)
+        .expect("README has the END marker")
+        + start;
     assert_eq!(
         readme[start..stop].trim(),
         coverage::markdown(&coverage::table(&load_cases())).trim(),

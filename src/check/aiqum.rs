@@ -154,19 +154,22 @@ fn status(job: &Value, j: &mut Judgement) {
     // that is neither an outcome nor a lifecycle word is an outcome outside the four
     // (UM-JOB-STATUS). A lifecycle word alone in the literal dialect is a running job: readable.
     if let Some(why) = crate::poll::aiqum_unreadable(job)
-        && !(member == "status" && !OUTCOMES.contains(&raw.to_ascii_uppercase().as_str()))
+        && (member != "status" || OUTCOMES.contains(&raw.to_ascii_uppercase().as_str()))
     {
         let rule = match member {
             "status" => "UM-TERMINAL",
             _ => "UM-JOB-STATUS",
         };
         j.fail(
-            Finding::new(rule, format!("{why}: the job cannot be read as running or ended"))
-                .at("/state")
-                .values(
-                    Some(serde_json::json!(crate::poll::AIQUM_LIFECYCLE)),
-                    job.get("state").cloned(),
-                ),
+            Finding::new(
+                rule,
+                format!("{why}: the job cannot be read as running or ended"),
+            )
+            .at("/state")
+            .values(
+                Some(serde_json::json!(crate::poll::AIQUM_LIFECYCLE)),
+                job.get("state").cloned(),
+            ),
         );
     }
 }

@@ -239,9 +239,12 @@ pub(crate) fn list_filter(rule: &str, ex: &Exchange, b: &Value, j: &mut Judgemen
 /// `result` (NetApp's page on response object members), or inside `result` (what clusters and
 /// the SDKs' examples show). Both are accepted.
 pub(crate) fn unused_parameters_at(b: &Value) -> Option<(&'static str, &Value)> {
-    [("/unusedParameters", "top level"), ("/result/unusedParameters", "inside result")]
-        .into_iter()
-        .find_map(|(p, place)| b.pointer(p).map(|v| (place, v)))
+    [
+        ("/unusedParameters", "top level"),
+        ("/result/unusedParameters", "inside result"),
+    ]
+    .into_iter()
+    .find_map(|(p, place)| b.pointer(p).map(|v| (place, v)))
 }
 
 /// EL-RPC-UNUSED-PARAMS (register E6): the call did not fail, and an `unusedParameters` object at
@@ -250,9 +253,12 @@ pub(crate) fn unused_parameters_at(b: &Value) -> Option<(&'static str, &Value)> 
 pub(crate) fn unused_parameters(rule: &str, ex: &Exchange, b: &Value, j: &mut Judgement) {
     if b.get("result").is_none() {
         j.fail(
-            Finding::new(rule, "a call with an unrecognised parameter did not return a result")
-                .at("/result")
-                .values(Some("a result".into()), b.get("error").cloned()),
+            Finding::new(
+                rule,
+                "a call with an unrecognised parameter did not return a result",
+            )
+            .at("/result")
+            .values(Some("a result".into()), b.get("error").cloned()),
         );
         return;
     }
@@ -274,7 +280,12 @@ pub(crate) fn unused_parameters(rule: &str, ex: &Exchange, b: &Value, j: &mut Ju
         .as_ref()
         .and_then(|r| r.get("params"))
         .and_then(Value::as_object)
-        .map(|m| m.keys().filter(|k| k.starts_with("harness")).cloned().collect())
+        .map(|m| {
+            m.keys()
+                .filter(|k| k.starts_with("harness"))
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     let Some(obj) = unused.as_object() else {
         j.fail(
@@ -285,8 +296,11 @@ pub(crate) fn unused_parameters(rule: &str, ex: &Exchange, b: &Value, j: &mut Ju
     };
     for p in probes.iter().filter(|p| !obj.contains_key(p.as_str())) {
         j.fail(
-            Finding::new(rule, format!("unusedParameters ({place}) does not name {p}"))
-                .values(Some(p.as_str().into()), Some(unused.clone())),
+            Finding::new(
+                rule,
+                format!("unusedParameters ({place}) does not name {p}"),
+            )
+            .values(Some(p.as_str().into()), Some(unused.clone())),
         );
     }
 }

@@ -189,9 +189,7 @@ pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Op
                 && target.aiqum_failing_call.is_none()
                 && c.starts(|w| matches!(w, crate::case::Work::FailingCall)) =>
         {
-            return Some(
-                "no aiqum_failing_call configured for this target (see --profile)".into(),
-            );
+            return Some("no aiqum_failing_call configured for this target (see --profile)".into());
         }
         Needs::Mutations
             if c.api == Api::Aiqum

@@ -137,7 +137,11 @@ async fn running_job(
 }
 
 /// Starts the profile's `aiqum_call` to probe with; its object is handed to the ledger.
-async fn real_work(target: &Target, ep: &aiqum::Endpoint, caps: &mut Capabilities) -> Option<String> {
+async fn real_work(
+    target: &Target,
+    ep: &aiqum::Endpoint,
+    caps: &mut Capabilities,
+) -> Option<String> {
     let call = target.aiqum_call.as_ref()?;
     let method = reqwest::Method::from_bytes(call.method.as_bytes()).ok()?;
     let req = aiqum::Request {

@@ -210,7 +210,11 @@ async fn call(
         (Kind::Live, None) => {
             return Err(Stop::Skip(format!(
                 "no AIQUM asynchronous call is configured for this target (profile {})",
-                if failing { "aiqum_failing_call" } else { "aiqum_call" }
+                if failing {
+                    "aiqum_failing_call"
+                } else {
+                    "aiqum_call"
+                }
             )));
         }
     };

@@ -334,7 +334,9 @@ pub fn aiqum_unreadable(job: &Value) -> Option<String> {
         Some(status) => {
             let status = status.as_str().unwrap_or("");
             if !lifecycle {
-                Some(format!("state {state:?} is no lifecycle state (register U1)"))
+                Some(format!(
+                    "state {state:?} is no lifecycle state (register U1)"
+                ))
             } else if !outcome(status) {
                 Some(format!("status {status:?} is none of {AIQUM_OUTCOMES:?}"))
             } else {

@@ -144,7 +144,12 @@ pub fn markdown(rows: &[RuleCoverage]) -> String {
 pub fn never_live(rows: &[RuleCoverage]) -> Vec<(&str, &'static str)> {
     rows.iter()
         .filter(|r| r.server && r.live.is_none())
-        .map(|r| (r.id.as_str(), r.why_not.unwrap_or("no case for live targets")))
+        .map(|r| {
+            (
+                r.id.as_str(),
+                r.why_not.unwrap_or("no case for live targets"),
+            )
+        })
         .collect()
 }
 
