@@ -346,39 +346,36 @@ fn statuses(outs: &[CaseOutcome]) -> Vec<&Status> {
     outs.iter().map(|o| &o.status).collect()
 }
 
+/// Runs the cases under `prefix` live against `deviation` and asserts they failed exactly `rule`.
+fn caught_live(deviation: &'static str, prefix: &str, rule: &str) {
+    let (failed, outs) = live_cases(deviation, prefix);
+    assert_eq!(failed, [rule.to_string()].into(), "{:?}", statuses(&outs));
+}
+
 #[test]
 fn a_purged_running_handle_fails_el_keep_running_live() {
-    let (failed, outs) = live_cases("purge-running", "element/keep-result/running-clone");
-    assert_eq!(
-        failed,
-        ["EL-KEEP-RUNNING".to_string()].into(),
-        "{:?}",
-        statuses(&outs)
+    caught_live(
+        "purge-running",
+        "element/keep-result/running-clone",
+        "EL-KEEP-RUNNING",
     );
 }
 
 #[test]
 fn an_early_long_poll_fails_um_poll_long_live() {
-    let (failed, outs) = live_cases("long-poll-early", "aiqum/poll-long/real-work");
-    assert_eq!(
-        failed,
-        ["UM-POLL-LONG".to_string()].into(),
-        "{:?}",
-        statuses(&outs)
+    caught_live(
+        "long-poll-early",
+        "aiqum/poll-long/real-work",
+        "UM-POLL-LONG",
     );
 }
 
 #[test]
 fn a_blocking_plain_get_fails_um_poll_standard_live() {
-    let (failed, outs) = live_cases(
+    caught_live(
         "standard-poll-blocks",
         "aiqum/poll-standard/call-job-answers-at-once",
-    );
-    assert_eq!(
-        failed,
-        ["UM-POLL-STANDARD".to_string()].into(),
-        "{:?}",
-        statuses(&outs)
+        "UM-POLL-STANDARD",
     );
 }
 
@@ -404,35 +401,34 @@ fn reads_after(out: &CaseOutcome, pointer: &str, value: &str, what: &str) -> usi
         .count()
 }
 
+/// Runs the case under `prefix` live against `deviation`: it fails exactly `rule`, and after the
+/// first answer whose `pointer` is `value` the job is not read again (`what`: the request that
+/// reads it): the poll ended at once, not at the deadline.
+fn ends_at_once(deviation: &'static str, prefix: &str, rule: &str, seen: (&str, &str, &str)) {
+    let (failed, outs) = live_cases(deviation, prefix);
+    assert_eq!(failed, [rule.to_string()].into(), "{:?}", statuses(&outs));
+    let (pointer, value, what) = seen;
+    assert_eq!(reads_after(&outs[0], pointer, value, what), 0);
+}
+
 #[test]
 fn an_unknown_element_status_ends_the_poll_at_once() {
-    let (failed, outs) = live_cases("status-completed", "element/clone/start-and-finish");
-    assert_eq!(
-        failed,
-        ["EL-GAR-STATUS".to_string()].into(),
-        "{:?}",
-        statuses(&outs)
-    );
-    // The first "completed" ends the poll: the handle is not asked about again (the case goes on
-    // to its cleanup, which deletes volumes and never polls).
-    assert_eq!(
-        reads_after(&outs[0], "/result/status", "completed", "GetAsyncResult"),
-        0
+    // The case goes on to its cleanup, which deletes volumes and never polls.
+    ends_at_once(
+        "status-completed",
+        "element/clone/start-and-finish",
+        "EL-GAR-STATUS",
+        ("/result/status", "completed", "GetAsyncResult"),
     );
 }
 
 #[test]
 fn an_unknown_aiqum_status_ends_the_poll_at_once() {
-    let (failed, outs) = live_cases("status-success", "aiqum/terminal/after-call");
-    assert_eq!(
-        failed,
-        ["UM-JOB-STATUS".to_string()].into(),
-        "{:?}",
-        statuses(&outs)
-    );
-    assert_eq!(
-        reads_after(&outs[0], "/status", "success", "/management-server/jobs/"),
-        0
+    ends_at_once(
+        "status-success",
+        "aiqum/terminal/after-call",
+        "UM-JOB-STATUS",
+        ("/status", "success", "/management-server/jobs/"),
     );
 }
 

@@ -163,6 +163,9 @@ fn skip_reason(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Optio
     cannot_run(case, target, caps)
 }
 
+/// A kind of work a case may start (for [`crate::case::Case::starts`]).
+type IsWork = fn(&crate::case::Work) -> bool;
+
 /// Why `target` cannot run `case`, if it cannot.
 pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Option<String> {
     use crate::case::{Api, Capability, Needs};
@@ -183,21 +186,26 @@ pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Op
         Needs::Mutations if !target.allow_mutations => {
             return Some("creates objects on the target: run with --allow-mutations".into());
         }
-        Needs::Mutations
-            if c.api == Api::Aiqum
-                && !target.is_mock()
-                && target.aiqum_failing_call.is_none()
-                && c.starts(|w| matches!(w, crate::case::Work::FailingCall)) =>
-        {
-            return Some("no aiqum_failing_call configured for this target (see --profile)".into());
-        }
-        Needs::Mutations
-            if c.api == Api::Aiqum
-                && !target.is_mock()
-                && target.aiqum_call.is_none()
-                && c.starts(|w| matches!(w, crate::case::Work::Call)) =>
-        {
-            return Some("no aiqum_call configured for this target (see --profile)".into());
+        Needs::Mutations if c.api == Api::Aiqum && !target.is_mock() => {
+            let calls: [(IsWork, bool, &str); 2] = [
+                (
+                    |w| matches!(w, crate::case::Work::Call),
+                    target.aiqum_call.is_some(),
+                    "aiqum_call",
+                ),
+                (
+                    |w| matches!(w, crate::case::Work::FailingCall),
+                    target.aiqum_failing_call.is_some(),
+                    "aiqum_failing_call",
+                ),
+            ];
+            for (work, configured, name) in calls {
+                if !configured && c.starts(work) {
+                    return Some(format!(
+                        "no {name} configured for this target (see --profile)"
+                    ));
+                }
+            }
         }
         _ => {}
     }
