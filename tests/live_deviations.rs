@@ -29,7 +29,7 @@ use jobconform::mock::deviation::{self, Deviation};
 use jobconform::mock::{self, MockConfig};
 use jobconform::report::{self, coverage};
 use jobconform::target::{AiqumCall, AiqumCleanup, Kind, Target};
-use jobconform::transport::{AuthMode, Credentials, Secret};
+use jobconform::transport::{Credentials, Secret};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -103,16 +103,7 @@ fn live_target(m: &mock::RunningMock) -> Target {
 /// The objects the mock holds (volumes, accounts, LUNs), from its control API.
 async fn objects(t: &Target, m: &mock::RunningMock) -> Vec<(String, Value)> {
     let url = format!("{}/state", m.urls.control);
-    let ex = t
-        .client
-        .send(
-            reqwest::Method::GET,
-            &url,
-            None,
-            AuthMode::Default,
-            Duration::ZERO,
-        )
-        .await;
+    let ex = t.client.get(&url).await;
     support::created_objects(ex.json().expect("the control API's state is JSON"))
 }
 

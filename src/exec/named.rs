@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::run::{ElCall, Run, StepResult, Stop};
 use crate::case::template::text_of;
 use crate::check::{Finding, Judgement};
-use crate::transport::{AuthMode, Query, aiqum};
+use crate::transport::{Query, aiqum};
 
 /// Runs a named step check with I/O.
 pub async fn run(run: &mut Run<'_>, name: &str, rule: &str, args: &Value) -> StepResult {
@@ -304,17 +304,7 @@ async fn client_audit(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult
         let slack = target_ms(Duration::from_millis(25));
         url.push_str(&format!("&deadline_ms={}", d + slack));
     }
-    let ex = run
-        .target
-        .client
-        .send(
-            reqwest::Method::GET,
-            &url,
-            None,
-            AuthMode::Default,
-            Duration::ZERO,
-        )
-        .await;
+    let ex = run.target.client.get(&url).await;
     let Some(report) = ex.json().filter(|_| ex.status() == Some(200)).cloned() else {
         return Err(Stop::Harness(format!(
             "read the mock's client audit: {:?}",
