@@ -125,6 +125,25 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
         policy.min_interval = run.target.real(ms);
         policy.max_interval = policy.max_interval.max(policy.min_interval);
     }
+    // Fail fast: a job already seen ended is read once, not polled to the deadline; if it moved
+    // on, the per-observation checks (UM-TERMINAL-ABSORBING, EL-GAR-STABLE) say so.
+    let (api, key) = (run.case.api, text_of(&job));
+    let ended = match api {
+        crate::case::Api::Element => run.element_obs.get(&key).is_some_and(|o| {
+            o.iter()
+                .any(|v| v.get("status").and_then(Value::as_str) == Some("complete"))
+        }),
+        crate::case::Api::Aiqum => run
+            .aiqum_obs
+            .get(&key)
+            .is_some_and(|o| o.iter().any(|v| poll::aiqum_terminal(v) == Some(true))),
+    };
+    if ended && !p.expect_deadline {
+        policy.deadline = Duration::ZERO;
+        run.note(format!(
+            "poll of {key}: the job was already seen ended: read once (a job that moves on is not waited for)"
+        ));
+    }
     policy.long_poll = None;
     if p.mode == PollMode::Long {
         if !run.caps.long_poll {
@@ -149,7 +168,6 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
         }
         line.event(&e);
     };
-    let (api, key) = (run.case.api, text_of(&job));
     let outcome = match api {
         crate::case::Api::Element => {
             let keep = if p.keep_result {
