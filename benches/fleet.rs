@@ -134,7 +134,10 @@ fn live_profile(m: &Served) -> String {
         m.urls["element"],
         m.urls["aiqum"],
         call("aiqum_call", 1 << 30),
-        call("aiqum_failing_call", jobconform::mock::aiqum::AGGREGATE_BYTES + 1)
+        call(
+            "aiqum_failing_call",
+            jobconform::mock::aiqum::AGGREGATE_BYTES + 1
+        )
     )
 }
 
@@ -166,7 +169,13 @@ fn live(bin: &Path) {
                     "none" => ("-".to_string(), "< 60 s"),
                     _ => (format!("{:+.1} s", w - base), "<= +30 s"),
                 };
-                t.row(vec![d.to_string(), format!("{w:.1} s"), more, code.to_string(), goal.into()]);
+                t.row(vec![
+                    d.to_string(),
+                    format!("{w:.1} s"),
+                    more,
+                    code.to_string(),
+                    goal.into(),
+                ]);
             }
             Err(e) => t.note(format!("{d}: {e}")),
         }

@@ -149,20 +149,17 @@ fn status(job: &Value, j: &mut Judgement) {
         );
     }
     // A value outside both dialects (register U1) cannot say whether the job ended: the poller
-    // stops at once (fail fast), so the value is judged here. Split dialect: an unknown lifecycle
-    // `state` means the job can never be seen terminal (UM-TERMINAL); literal dialect: a `state`
-    // that is neither an outcome nor a lifecycle word is an outcome outside the four
-    // (UM-JOB-STATUS). A lifecycle word alone in the literal dialect is a running job: readable.
+    // stops at once (fail fast), so the value is judged here. Split dialect: a `status` outside
+    // the four is judged above (an unknown lifecycle `state` is read as not terminal: register
+    // U6); literal dialect: a `state` that is neither an outcome nor a lifecycle word is an
+    // outcome outside the four (UM-JOB-STATUS). A lifecycle word alone in the literal dialect is a
+    // running job: readable.
     if let Some(why) = crate::poll::aiqum_unreadable(job)
-        && (member != "status" || OUTCOMES.contains(&raw.to_ascii_uppercase().as_str()))
+        && member == "state"
     {
-        let rule = match member {
-            "status" => "UM-TERMINAL",
-            _ => "UM-JOB-STATUS",
-        };
         j.fail(
             Finding::new(
-                rule,
+                "UM-JOB-STATUS",
                 format!("{why}: the job cannot be read as running or ended"),
             )
             .at("/state")

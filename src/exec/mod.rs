@@ -163,9 +163,6 @@ fn skip_reason(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Optio
     cannot_run(case, target, caps)
 }
 
-/// A kind of work a case may start (for [`crate::case::Case::starts`]).
-type IsWork = fn(&crate::case::Work) -> bool;
-
 /// Why `target` cannot run `case`, if it cannot.
 pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Option<String> {
     use crate::case::{Api, Capability, Needs};
@@ -187,20 +184,18 @@ pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Op
             return Some("creates objects on the target: run with --allow-mutations".into());
         }
         Needs::Mutations if c.api == Api::Aiqum && !target.is_mock() => {
-            let calls: [(IsWork, bool, &str); 2] = [
+            // A case that starts no work of its own still counts on the profile's call.
+            let failing = c.starts(|w| matches!(w, crate::case::Work::FailingCall));
+            let call = !failing || c.starts(|w| matches!(w, crate::case::Work::Call));
+            for (needed, configured, name) in [
+                (call, target.aiqum_call.is_some(), "aiqum_call"),
                 (
-                    |w| matches!(w, crate::case::Work::Call),
-                    target.aiqum_call.is_some(),
-                    "aiqum_call",
-                ),
-                (
-                    |w| matches!(w, crate::case::Work::FailingCall),
+                    failing,
                     target.aiqum_failing_call.is_some(),
                     "aiqum_failing_call",
                 ),
-            ];
-            for (work, configured, name) in calls {
-                if !configured && c.starts(work) {
+            ] {
+                if needed && !configured {
                     return Some(format!(
                         "no {name} configured for this target (see --profile)"
                     ));

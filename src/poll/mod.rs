@@ -324,8 +324,9 @@ pub const AIQUM_LIFECYCLE: &[&str] = &[
 pub const AIQUM_OUTCOMES: &[&str] = &["NORMAL", "WARNING", "PARTIAL_FAILURES", "ERROR"];
 
 /// Why an AIQUM job's `state`/`status` cannot be read in either dialect of register U1, if it
-/// cannot: split (a `status` member): `state` is not a lifecycle value or `status` not an outcome;
-/// literal: `state` is neither an outcome nor a lifecycle value (compared without case, U4).
+/// cannot (compared without case, U4): split (a `status` member): `status` is not one of the four
+/// outcomes (an unknown lifecycle `state` is read as not terminal: register U6); literal:
+/// `state` is neither an outcome nor a lifecycle value.
 pub fn aiqum_unreadable(job: &Value) -> Option<String> {
     let state = job.get("state").and_then(Value::as_str).unwrap_or("");
     let lifecycle = AIQUM_LIFECYCLE.contains(&state.to_ascii_lowercase().as_str());
@@ -333,15 +334,7 @@ pub fn aiqum_unreadable(job: &Value) -> Option<String> {
     match job.get("status") {
         Some(status) => {
             let status = status.as_str().unwrap_or("");
-            if !lifecycle {
-                Some(format!(
-                    "state {state:?} is no lifecycle state (register U1)"
-                ))
-            } else if !outcome(status) {
-                Some(format!("status {status:?} is none of {AIQUM_OUTCOMES:?}"))
-            } else {
-                None
-            }
+            (!outcome(status)).then(|| format!("status {status:?} is none of {AIQUM_OUTCOMES:?}"))
         }
         None if !lifecycle && !outcome(state) => Some(format!(
             "state {state:?} is neither an outcome nor a lifecycle state (register U1)"
