@@ -4,7 +4,14 @@
 //! runs). Rounds interleave the fleet sizes. Owns nothing but measurement; stops every process it
 //! started (by its own handle).
 //!
-//! Knobs (env): `JC_BENCH_FLEET_ROUNDS` (default 2), `JC_BENCH_FLEET_MAX` (default 100).
+//! A second table: one live run with mutations and a failing call against `serve --time-scale 1`
+//! (clones and AIQUM jobs of 3 s, real time), at the live default concurrency, against the
+//! conformant mock and against deviating ones: wall time, and how much longer than conformant.
+//! Goals: conformant < 60 s; a deviating server no more than 30 s longer.
+//!
+//! Knobs (env): `JC_BENCH_FLEET_ROUNDS` (default 2), `JC_BENCH_FLEET_MAX` (default 100; 0 skips
+//! the fleet table), `JC_BENCH_LIVE` (comma-separated deviations for the live table, `none` for
+//! the conformant mock; default `none,status-completed,standard-poll-blocks`; empty skips it).
 
 mod common;
 
@@ -12,7 +19,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::served::{PW_ENV, binary, profile, serve};
+use common::served::{PW_ENV, Served, binary, profile, serve};
 use common::{Table, knob, median};
 
 /// Runs the suite against a profile; wall time, exit code, peak VmHWM (KiB).
@@ -48,12 +55,84 @@ fn run(bin: &Path, profile: &Path, extra: &[&str]) -> Result<(Duration, i32, u64
     Ok((t.elapsed(), status.code().unwrap_or(-1), hwm))
 }
 
+/// A profile for one live target on `m`, with mutations, the mock's LUN create as the call and
+/// one larger than its aggregates as the failing call (deadline 60 s).
+fn live_profile(m: &Served) -> String {
+    let call = |name: &str, size: u64| {
+        format!(
+            "[targets.lab.{name}]\nmethod = \"POST\"\npath = \"/storage-provider/luns\"\n\
+             body = {{ name = \"jc-bench\", space = {{ size = {size} }}, svm = {{ key = \"svm-1\" }} }}\n\
+             [targets.lab.{name}.cleanup]\nmethod = \"DELETE\"\n\
+             path = \"/storage-provider/luns/${{result:lunKey}}\"\n"
+        )
+    };
+    format!(
+        "[targets.lab]\nelement = {}\naiqum = {}\npassword_env = \"{PW_ENV}\"\n\
+         allow_mutations = true\ndeadline_s = 60\n{}{}",
+        m.urls["element"],
+        m.urls["aiqum"],
+        call("aiqum_call", 1 << 30),
+        call(
+            "aiqum_failing_call",
+            jobconform::mock::aiqum::AGGREGATE_BYTES + 1
+        )
+    )
+}
+
+/// The live table: one run per deviation (or `none`) of `JC_BENCH_LIVE`.
+fn live(bin: &Path) {
+    let list = std::env::var("JC_BENCH_LIVE")
+        .unwrap_or_else(|_| "none,status-completed,standard-poll-blocks".into());
+    let mut t = Table::new(
+        "Live run with mutations and a failing call against `serve --time-scale 1` (concurrency 2)",
+        &["server", "wall", "vs conformant", "exit code", "goal"],
+    );
+    let mut conformant = None;
+    for d in list.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let mut args = vec!["--time-scale", "1"];
+        if d != "none" {
+            args.extend(["--deviation", d]);
+        }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let p = dir.path().join("live.toml");
+        let res = serve(bin, &args).and_then(|m| {
+            std::fs::write(&p, live_profile(&m)).map_err(|e| format!("write a profile: {e}"))?;
+            run(bin, &p, &["--snapshots", "off"])
+        });
+        match res {
+            Ok((wall, code, _)) => {
+                let w = wall.as_secs_f64();
+                let base = *conformant.get_or_insert(w);
+                let (more, goal) = match d {
+                    "none" => ("-".to_string(), "< 60 s"),
+                    _ => (format!("{:+.1} s", w - base), "<= +30 s"),
+                };
+                t.row(vec![
+                    d.to_string(),
+                    format!("{w:.1} s"),
+                    more,
+                    code.to_string(),
+                    goal.into(),
+                ]);
+            }
+            Err(e) => t.note(format!("{d}: {e}")),
+        }
+    }
+    t.print();
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    if let Some(bin) = binary() {
+        live(&bin);
+    }
     let rounds = knob("JC_BENCH_FLEET_ROUNDS", 2);
     let max = knob("JC_BENCH_FLEET_MAX", 100);
+    if max == 0 {
+        return;
+    }
     let mut t = Table::new(
         "Fleet: one run against N mock targets (`serve` processes, --profile)",
         &[
@@ -78,7 +157,7 @@ fn main() {
     let t0 = Instant::now();
     let mut mocks = Vec::new();
     for _ in 0..want {
-        match serve(&bin) {
+        match serve(&bin, &["--time-scale", "50"]) {
             Ok(s) => mocks.push(s),
             Err(e) => {
                 t.note(format!("`{} serve` failed: {e}", bin.display()));

@@ -66,7 +66,7 @@ fn at_once(bin: &Path, runs: &[Vec<String>]) -> Result<(Duration, Vec<i32>), Str
 fn fleet(bin: &Path, t: &mut Table, targets: usize, rounds: usize) {
     let mut mocks = Vec::new();
     for _ in 0..targets {
-        match serve(bin) {
+        match serve(bin, &["--time-scale", "50"]) {
             Ok(s) => mocks.push(s),
             Err(e) => {
                 t.note(format!("`serve` failed: {e}"));

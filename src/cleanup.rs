@@ -37,6 +37,17 @@ pub enum Created {
         /// Path under the API base.
         path: String,
     },
+    /// An AIQUM object whose creating job never named it while the case ran (its end could not
+    /// be read, or the case stopped first): at cleanup the job is read once more; if its
+    /// `job_results` name the object it is removed, else it is listed as left behind.
+    AiqumPending {
+        /// The creating job's key.
+        job: String,
+        /// HTTP method of the cleanup call.
+        method: String,
+        /// Cleanup path with `${result:NAME}` still in it.
+        path: String,
+    },
 }
 
 /// Objects created and not yet removed, per target.
@@ -69,6 +80,9 @@ impl std::fmt::Display for Created {
             Created::ElementVolume { id } => write!(f, "Element volume {id}"),
             Created::ElementAccount { id } => write!(f, "Element account {id}"),
             Created::AiqumObject { method, path } => write!(f, "AIQUM object ({method} {path})"),
+            Created::AiqumPending { job, method, path } => {
+                write!(f, "AIQUM object of job {job} ({method} {path})")
+            }
         }
     }
 }
@@ -100,12 +114,15 @@ pub async fn clean(target: &Target) -> Vec<Leftover> {
     let order = |c: &Created| match c {
         Created::ElementVolume { .. } => 0,
         Created::ElementAccount { .. } => 1,
-        Created::AiqumObject { .. } => 2,
+        Created::AiqumObject { .. } | Created::AiqumPending { .. } => 2,
     };
     items.sort_by_key(order);
-    let (aiqum, element): (Vec<_>, Vec<_>) = items
-        .into_iter()
-        .partition(|c| matches!(c, Created::AiqumObject { .. }));
+    let (aiqum, element): (Vec<_>, Vec<_>) = items.into_iter().partition(|c| {
+        matches!(
+            c,
+            Created::AiqumObject { .. } | Created::AiqumPending { .. }
+        )
+    });
     let element = async {
         let mut done = Vec::new();
         for item in element {
@@ -137,8 +154,67 @@ async fn remove(target: &Target, item: Created) -> (Created, Result<(), String>)
         Created::ElementVolume { id } => remove_volume(target, *id).await,
         Created::ElementAccount { id } => remove_account(target, *id).await,
         Created::AiqumObject { method, path } => remove_aiqum(target, method, path).await,
+        Created::AiqumPending { job, method, path } => {
+            match pending_path(target, job, path).await {
+                Ok(Some(path)) => remove_aiqum(target, method, &path).await,
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
     };
     (item, result)
+}
+
+/// `path` with every `${result:NAME}` replaced by the `job_results` value NAME of `job` (`*`: the
+/// first value); `None` while the job names no such value.
+pub fn resolve_path(path: &str, job: &Value) -> Option<String> {
+    let results = job.get("job_results")?.as_array()?;
+    let lookup: std::collections::BTreeMap<&str, &str> = results
+        .iter()
+        .filter_map(|r| Some((r.get("name")?.as_str()?, r.get("value")?.as_str()?)))
+        .collect();
+    let mut out = path.to_string();
+    for name in crate::case::template::names_in(path) {
+        let Some(field) = name.strip_prefix("result:") else {
+            continue;
+        };
+        let value = match field {
+            "*" => lookup.values().next(),
+            f => lookup.get(f),
+        }?;
+        out = out.replace(&format!("${{{name}}}"), value);
+    }
+    Some(out)
+}
+
+/// Polls job `key` to its end (bounded like every cleanup job; an end that cannot be read stops
+/// at once) and resolves `path` from its `job_results` (`None`: the job failed without naming
+/// anything, so it created nothing); an error says why the object cannot be named.
+async fn pending_path(target: &Target, key: &str, path: &str) -> Result<Option<String>, String> {
+    let ep = target
+        .aiqum
+        .as_ref()
+        .ok_or("target has no AIQUM endpoint")?;
+    let mut policy = target.policy.clone();
+    policy.deadline = policy.deadline.min(CLEANUP_JOB_DEADLINE);
+    policy.long_poll = None;
+    let outcome = crate::poll::aiqum(&target.client, ep, key, &policy, &mut |_| {}).await;
+    let job = outcome
+        .last
+        .as_ref()
+        .ok_or_else(|| format!("job {key}: never read ({:?})", outcome.end))?;
+    let failed = outcome.end == crate::poll::End::Terminal
+        && crate::check::aiqum::outcome(job).as_deref() == Some("ERROR");
+    if failed && job.get("job_results").is_none_or(|r| r == &json!([])) {
+        return Ok(None);
+    }
+    resolve_path(path, job).map(Some).ok_or_else(|| {
+        format!(
+            "job {key} names no object in job_results (state {}, status {}): its end could not be read, so what it created is unknown",
+            job.get("state").unwrap_or(&Value::Null),
+            job.get("status").unwrap_or(&Value::Null)
+        )
+    })
 }
 
 /// Attempts per cleanup call: cleanup must not give up on a transient fault (CL-TRANSIENT).
@@ -266,8 +342,12 @@ async fn remove_aiqum(target: &Target, method: &str, path: &str) -> Result<(), S
         .response
         .as_ref()
         .map_err(|e| format!("{method} {path}: {e}"))?;
+    // A 2xx that names a job (a 202, or a server that answers 200 with the job: UM-ACCEPT-202's
+    // concern, not cleanup's) is removed when that job ends.
+    let job = r.body.json().and_then(|b| b.pointer("/job/key")).is_some();
     match r.status {
         202 => {}
+        s if (200..300).contains(&s) && job => {}
         404 | 410 => return Ok(()),
         s if (200..300).contains(&s) => return Ok(()),
         s => return Err(format!("{method} {path}: HTTP {s}")),

@@ -16,7 +16,12 @@ fn main() -> ExitCode {
         cli::Command::Proxy(proxy) => cli::proxy::main(*proxy),
         cli::Command::Judge(judge) => cli::judge::main(*judge),
         cli::Command::Merge(merge) => cli::merge::main(*merge),
-        cli::Command::Rules { format } => cli::lists::rules(format),
+        cli::Command::Rules {
+            format,
+            coverage: false,
+            ..
+        } => cli::lists::rules(format),
+        cli::Command::Rules { format, cases, .. } => cli::lists::coverage(format, cases.as_deref()),
         cli::Command::Deviations { format } => cli::lists::deviations(format),
     };
     ExitCode::from(code)

@@ -76,6 +76,8 @@ pub struct Target {
     pub allow_mutations: bool,
     /// Live AIQUM asynchronous call for `work: call`.
     pub aiqum_call: Option<AiqumCall>,
+    /// Live AIQUM call whose job fails, for `work: failing-call`.
+    pub aiqum_failing_call: Option<AiqumCall>,
     /// Element account to create scratch volumes in (else a temporary account is created).
     pub element_account: Option<i64>,
     /// Firmware label for snapshots (else the fingerprinted version).
@@ -210,6 +212,7 @@ pub fn mock(
         policy: policy(500, 10_000, 600, time_scale),
         allow_mutations: true,
         aiqum_call: None,
+        aiqum_failing_call: None,
         element_account: None,
         label: None,
         interrupted: Arc::new(AtomicBool::new(false)),
@@ -291,6 +294,7 @@ pub fn live(name: &str, cfg: &TargetConfig) -> Result<Configured, TargetError> {
         ),
         allow_mutations: cfg.allow_mutations,
         aiqum_call: cfg.aiqum_call.clone(),
+        aiqum_failing_call: cfg.aiqum_failing_call.clone(),
         element_account: cfg.element_account,
         label: cfg.label.clone(),
         interrupted: Arc::new(AtomicBool::new(false)),

@@ -301,6 +301,34 @@ mod checks {
         assert_eq!(j.notes.first().map(String::as_str), note);
     }
 
+    /// Register E6: `unusedParameters` at the top level (NetApp's response-object-members page)
+    /// or inside `result` (clusters) are both accepted, the place seen is noted, and a probe it
+    /// does not name, or a missing member, fails EL-RPC-UNUSED-PARAMS.
+    #[rstest]
+    #[case::inside_result(json!({"id": 1, "result": {"unusedParameters": {"harnessUnusedProbe": 1}}}), Some("E6: unusedParameters inside result"), 0)]
+    #[case::top_level(json!({"id": 1, "result": {}, "unusedParameters": {"harnessUnusedProbe": 1}}), Some("E6: unusedParameters top level"), 0)]
+    #[case::probe_not_named(json!({"id": 1, "result": {}, "unusedParameters": {}}), Some("E6: unusedParameters top level"), 1)]
+    #[case::missing(json!({"id": 1, "result": {}}), None, 1)]
+    #[case::refused(json!({"id": 1, "error": {"code": 500, "name": "xInvalidParameter", "message": "m"}}), None, 1)]
+    fn unused_parameters_either_place(
+        #[case] body: Value,
+        #[case] note: Option<&str>,
+        #[case] n: usize,
+    ) {
+        let sent = json!({"id": 1, "method": "GetClusterVersionInfo",
+            "params": {"harnessUnusedProbe": 1}});
+        let ex = exchange("http://x/json-rpc/12.5", Some(sent), 200, body.clone());
+        let j = named::response(
+            "unused-parameters",
+            "EL-RPC-UNUSED-PARAMS",
+            &ex,
+            Some(&body),
+        )
+        .expect("known check");
+        assert_eq!(j.findings.len(), n, "{j:#?}");
+        assert_eq!(j.notes.first().map(String::as_str), note);
+    }
+
     #[test]
     fn gone_handle_with_a_result_is_inconclusive_not_failed() {
         let body = json!({"id": 1, "result": {"status": "complete"}});
@@ -437,6 +465,7 @@ mod suite {
             },
             allow_mutations: true,
             aiqum_call: None,
+            aiqum_failing_call: None,
             element_account: None,
             label: None,
             interrupted: Arc::new(AtomicBool::new(false)),

@@ -49,6 +49,7 @@ fn case(
         transcript,
         notes: vec![],
         duration: Duration::from_millis(5),
+        observed: Vec::new(),
     };
     (rules.iter().map(|s| s.to_string()).collect(), outcome)
 }

@@ -179,6 +179,7 @@ fn outcome(r: &Run) -> CaseOutcome {
             "expected: UM-LIST-DEFAULT: 25 records came back".into(),
         ],
         duration: Duration::from_millis(r.port as u64),
+        observed: Vec::new(),
     }
 }
 
@@ -734,6 +735,7 @@ mod against_the_mock {
             transcript: t,
             notes: vec![],
             duration: Duration::ZERO,
+            observed: Vec::new(),
         }
     }
 
@@ -870,6 +872,7 @@ mod against_the_aiqum_mock {
             transcript: t,
             notes: vec![],
             duration: Duration::ZERO,
+            observed: Vec::new(),
         }
     }
 

@@ -35,10 +35,11 @@ impl Drop for Served {
     }
 }
 
-/// Starts `jobconform serve --time-scale 50` and reads its URL line.
-pub fn serve(bin: &Path) -> Result<Served, String> {
+/// Starts `jobconform serve ARGS` (for example `--time-scale 50`) and reads its URL line.
+pub fn serve(bin: &Path, args: &[&str]) -> Result<Served, String> {
     let mut child = Command::new(bin)
-        .args(["serve", "--time-scale", "50"])
+        .arg("serve")
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -457,15 +457,20 @@ impl Sem<'_> {
                         format!("{at}/work"),
                         "scripted work needs \"needs\": \"scripted\"".into(),
                     ),
-                    Work::Clone | Work::Call if self.case.needs < Needs::Mutations => self.problem(
-                        format!("{at}/work"),
-                        "clone and call work need \"needs\": \"mutations\" (or scripted)".into(),
-                    ),
+                    Work::Clone | Work::Call | Work::FailingCall
+                        if self.case.needs < Needs::Mutations =>
+                    {
+                        self.problem(
+                            format!("{at}/work"),
+                            "clone and call work need \"needs\": \"mutations\" (or scripted)"
+                                .into(),
+                        )
+                    }
                     _ => {}
                 }
                 match &s.work {
                     Work::Clone => self.api(Api::Element, "clone work", &at),
-                    Work::Call => self.api(Api::Aiqum, "call work", &at),
+                    Work::Call | Work::FailingCall => self.api(Api::Aiqum, "call work", &at),
                     Work::Scripted(_) => {}
                 }
                 self.expects(&s.expect, &at);

@@ -342,6 +342,23 @@ pub enum Work {
     /// AIQUM: the target's asynchronous call (the profile's on live targets; a LUN create on the
     /// mock).
     Call,
+    /// AIQUM: a call the target accepts and whose job then fails (the profile's
+    /// `aiqum_failing_call` on live targets; on the mock a LUN create larger than its aggregates).
+    FailingCall,
+}
+
+impl Case {
+    /// Whether a `start` step (at any depth) begins this kind of work.
+    pub fn starts(&self, what: fn(&Work) -> bool) -> bool {
+        fn any(steps: &[Step], what: fn(&Work) -> bool) -> bool {
+            steps.iter().any(|s| match s {
+                Step::Start(st) => what(&st.work),
+                Step::Repeat(r) => any(&r.steps, what),
+                _ => false,
+            })
+        }
+        any(&self.steps, what)
+    }
 }
 
 /// Poll to a terminal state.

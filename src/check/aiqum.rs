@@ -15,7 +15,7 @@ use crate::check::Finding;
 use crate::transport::Exchange;
 
 /// The four outcome values (register U1).
-pub const OUTCOMES: &[&str] = &["NORMAL", "WARNING", "PARTIAL_FAILURES", "ERROR"];
+pub const OUTCOMES: &[&str] = crate::poll::AIQUM_OUTCOMES;
 
 /// The member that carries a job's outcome: `status` when the job has one (split), else `state`
 /// (literal; register U1).
@@ -168,8 +168,27 @@ fn status(job: &Value, j: &mut Judgement) {
             .values(Some(serde_json::json!(OUTCOMES)), Some(raw.into())),
         );
     }
-    // Literal dialect: a `state` outside the four values is a running job's lifecycle word the
-    // register does not define; it is left to UM-TERMINAL (the job must still end).
+    // A value outside both dialects (register U1) cannot say whether the job ended: the poller
+    // stops at once (fail fast), so the value is judged here. Split dialect: a `status` outside
+    // the four is judged above (an unknown lifecycle `state` is read as not terminal: register
+    // U6); literal dialect: a `state` that is neither an outcome nor a lifecycle word is an
+    // outcome outside the four (UM-JOB-STATUS). A lifecycle word alone in the literal dialect is a
+    // running job: readable.
+    if let Some(why) = crate::poll::aiqum_unreadable(job)
+        && member == "state"
+    {
+        j.fail(
+            Finding::new(
+                "UM-JOB-STATUS",
+                format!("{why}: the job cannot be read as running or ended"),
+            )
+            .at("/state")
+            .values(
+                Some(serde_json::json!(crate::poll::AIQUM_LIFECYCLE)),
+                job.get("state").cloned(),
+            ),
+        );
+    }
 }
 
 fn times(job: &Value, j: &mut Judgement) {

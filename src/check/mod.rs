@@ -59,6 +59,7 @@ pub mod aiqum;
 pub mod element;
 pub mod expect;
 pub mod named;
+pub mod observed;
 mod shapes;
 
 pub use shapes::query_of;

@@ -13,6 +13,9 @@
 //!   invalidated; if the answer is still a result, that is another rule's failure (EL-KEEP-*), so
 //!   the case is inconclusive.
 //! - `error-500`: a method error (not a result) with code 500 (EL-GAR-PARAMS).
+//! - `unused-parameters`: the call returned a result, and `unusedParameters` (at the top level
+//!   or inside `result`: register E6, the place seen is noted) names every `harness*` parameter
+//!   sent (EL-RPC-UNUSED-PARAMS).
 //! - `getapi-versions`: `currentVersion` and `supportedVersions` present, versions numbers or
 //!   numeric strings (E5), and the URL's version among `supportedVersions` (EL-VER-GETAPI).
 //! - `async-list-shape`: `asyncHandles` is an array of entries with the documented fields and
@@ -38,7 +41,8 @@
 //! - `terminal`: the job is terminal by register U1/U2.
 //! - Preconditions (inconclusive when they do not hold): `is-running` / `is-complete`
 //!   (GetAsyncResult `result.status`), `is-error` / `is-result` (JSON-RPC answer), `um-running`
-//!   (job not terminal), `um-terminal` (job terminal), `key-has-colon` (the job key at `/key`, `/job/key`
+//!   (job not terminal), `um-terminal` (job terminal), `um-failed` (the job's outcome is ERROR or
+//!   PARTIAL_FAILURES: a failing call did fail), `key-has-colon` (the job key at `/key`, `/job/key`
 //!   or `/records/0/key` contains `:`), `has-entries` (ListAsyncResults' `asyncHandles` is not an
 //!   empty array: an empty list is well-shaped, but leaves no entry to judge).
 //!
@@ -47,13 +51,13 @@
 //!
 //! Step checks (`check` step): `distinct` (pure: `args.values` are pairwise different,
 //! EL-HANDLE-UNIQUE); with I/O in `exec::named`: `client-audit`, `list-walk`, `list-agrees`, `not-listed`,
-//! `readable-at-once`, `long-poll-timing`, `seen-running`.
+//! `readable-at-once`, `long-poll-timing`, `answers-at-once`, `seen-running`.
 
 use serde_json::{Value, json};
 
 use super::shapes::{
     async_list_shape, code_500, entries, getapi, list_filter, records, um_list_shape,
-    unknown_handle,
+    unknown_handle, unused_parameters,
 };
 use super::{Finding, Judgement};
 use crate::check::aiqum;
@@ -86,8 +90,10 @@ pub const RESPONSE: &[&str] = &[
     "is-result",
     "um-running",
     "um-terminal",
+    "um-failed",
     "key-has-colon",
     "has-entries",
+    "unused-parameters",
 ];
 
 /// Names of group checks.
@@ -101,6 +107,7 @@ pub const STEP: &[&str] = &[
     "not-listed",
     "readable-at-once",
     "long-poll-timing",
+    "answers-at-once",
     "seen-running",
     "client-audit",
 ];
@@ -118,6 +125,7 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
     match name {
         "unknown-handle-error" => unknown_handle(rule, b, false, &mut j),
         "gone-handle-error" => unknown_handle(rule, b, true, &mut j),
+        "unused-parameters" => unused_parameters(rule, ex, b, &mut j),
         "error-500" => {
             if b.get("error").is_none() || b.get("result").is_some() {
                 j.fail(fail("the call answered with a result, not a method error").at(""));
@@ -328,6 +336,17 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
                 j.inconclusive(format!(
                     "precondition: the job was expected {}, the answer was {}",
                     if want { "terminal" } else { "running" },
+                    brief(b)
+                ));
+            }
+        }
+        "um-failed" => {
+            if !matches!(
+                aiqum::outcome(b).as_deref(),
+                Some("ERROR" | "PARTIAL_FAILURES")
+            ) {
+                j.inconclusive(format!(
+                    "precondition: the job was expected to fail (the failing call did not make it fail), the answer was {}",
                     brief(b)
                 ));
             }

@@ -234,3 +234,73 @@ pub(crate) fn list_filter(rule: &str, ex: &Exchange, b: &Value, j: &mut Judgemen
         }
     }
 }
+
+/// Register E6: where an answer carries `unusedParameters`: at the top level, beside `id` and
+/// `result` (NetApp's page on response object members), or inside `result` (what clusters and
+/// the SDKs' examples show). Both are accepted.
+pub(crate) fn unused_parameters_at(b: &Value) -> Option<(&'static str, &Value)> {
+    [
+        ("/unusedParameters", "top level"),
+        ("/result/unusedParameters", "inside result"),
+    ]
+    .into_iter()
+    .find_map(|(p, place)| b.pointer(p).map(|v| (place, v)))
+}
+
+/// EL-RPC-UNUSED-PARAMS (register E6): the call did not fail, and an `unusedParameters` object at
+/// either place names every parameter of the request that starts with `harness` (the probes the
+/// cases send). The place seen is noted.
+pub(crate) fn unused_parameters(rule: &str, ex: &Exchange, b: &Value, j: &mut Judgement) {
+    if b.get("result").is_none() {
+        j.fail(
+            Finding::new(
+                rule,
+                "a call with an unrecognised parameter did not return a result",
+            )
+            .at("/result")
+            .values(Some("a result".into()), b.get("error").cloned()),
+        );
+        return;
+    }
+    let Some((place, unused)) = unused_parameters_at(b) else {
+        j.fail(
+            Finding::new(
+                rule,
+                "no unusedParameters member, at the top level or inside result (register E6)",
+            )
+            .at("/result/unusedParameters")
+            .values(Some("an object".into()), None),
+        );
+        return;
+    };
+    j.note(format!("E6: unusedParameters {place}"));
+    let probes: Vec<String> = ex
+        .request
+        .body
+        .as_ref()
+        .and_then(|r| r.get("params"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.keys()
+                .filter(|k| k.starts_with("harness"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(obj) = unused.as_object() else {
+        j.fail(
+            Finding::new(rule, format!("unusedParameters ({place}) is not an object"))
+                .values(Some("object".into()), Some(unused.clone())),
+        );
+        return;
+    };
+    for p in probes.iter().filter(|p| !obj.contains_key(p.as_str())) {
+        j.fail(
+            Finding::new(
+                rule,
+                format!("unusedParameters ({place}) does not name {p}"),
+            )
+            .values(Some(p.as_str().into()), Some(unused.clone())),
+        );
+    }
+}

@@ -32,6 +32,46 @@ pub fn rules(format: Format) -> u8 {
     })
 }
 
+/// Prints the coverage table (exit 2 when the cases cannot be read).
+pub fn coverage(format: Format, cases: Option<&std::path::Path>) -> u8 {
+    use jobconform::report::coverage;
+    let loaded = match jobconform::runner::cases::chosen(cases) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("jobconform: failed to {e}");
+            return 2;
+        }
+    };
+    let rows = coverage::table(&loaded);
+    emit(match format {
+        Format::Json => json(&rows),
+        Format::Markdown => coverage::markdown(&rows),
+        Format::Table => {
+            let mut s = format!(
+                "{:<24} {:<6} {:<4} {:<12} {}\n",
+                "RULE", "LEVEL", "MOCK", "LIVE FROM", "WHY NOT (OR ONLY IN PART)"
+            );
+            for r in &rows {
+                let live = match r.live {
+                    Some(coverage::Tier::ReadOnly) => "read-only",
+                    Some(coverage::Tier::Mutations) => "mutations",
+                    Some(coverage::Tier::FailingCall) => "failing-call",
+                    None => "-",
+                };
+                s.push_str(&format!(
+                    "{:<24} {:<6} {:<4} {:<12} {}\n",
+                    r.id,
+                    r.level.as_str(),
+                    if r.mock { "yes" } else { "no" },
+                    live,
+                    r.why_not.unwrap_or("")
+                ));
+            }
+            s
+        }
+    })
+}
+
 /// Prints the deviations.
 pub fn deviations(format: Format) -> u8 {
     let all = deviation::ALL;

@@ -97,11 +97,18 @@ pub enum Command {
     /// shard is exit 2 and nothing is written. Exits as the merged run would (0, 1, 2, 130).
     #[command(after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
     Merge(Box<merge::MergeArgs>),
-    /// List the contract's rules.
+    /// List the contract's rules; with --coverage, for each rule whether it is judged on the
+    /// mock, on a live target read-only, with mutations, and with a failing call, and why not.
     Rules {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Show the coverage table (read from the cases) instead of the rules' sentences.
+        #[arg(long)]
+        coverage: bool,
+        /// The cases directory for --coverage (default: ./cases, else the crate's own).
+        #[arg(long, requires = "coverage")]
+        cases: Option<std::path::PathBuf>,
     },
     /// List the mock's named deviations.
     Deviations {

@@ -20,12 +20,16 @@ pub mod retry;
 pub mod run;
 mod start;
 mod steps;
+mod timing;
 
 /// What a target offers, probed once per target before its cases run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Capabilities {
     /// AIQUM long polling (register U3) answered as specified.
     pub long_poll: bool,
+    /// Whether long polling was probed at all (a running job to probe with was found or
+    /// started); `false` means "not probed", not "not offered".
+    pub long_poll_probed: bool,
     /// AIQUM dialect seen (`split` or `literal`), if any job was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aiqum_dialect: Option<String>,
@@ -70,29 +74,48 @@ pub struct CaseOutcome {
     pub notes: Vec<String>,
     /// Wall time.
     pub duration: Duration,
+    /// Per-observation rules the case's observations exercised (`check::observed`), counted
+    /// for it besides the rules it names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub observed: Vec<String>,
 }
+
+/// Attempts of a case that starts real work on a live target: when the work did not show what
+/// the case needs (a clone already complete at its first poll), the case is inconclusive and is
+/// tried again with fresh work, at most this many times in all.
+pub const LIVE_ATTEMPTS: usize = 3;
 
 /// Runs one case on one target.
 pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -> CaseOutcome {
     let started = std::time::Instant::now();
     let c = &case.case;
-    let mut run = run::Run::new(target, caps, c);
-    let stop = match skip_reason(case, target, caps) {
-        Some(reason) => Some(run::Stop::Skip(reason)),
-        None => run_steps(&mut run).await,
-    };
-    let skipped = matches!(stop, Some(run::Stop::Skip(_))) && run.transcript.is_empty();
-    if !skipped {
-        for (i, st) in c.cleanup.iter().enumerate() {
-            if let Err(e) = steps::step(&mut run, st).await {
-                run.note(format!("cleanup step {i} did not finish: {e:?}"));
+    let real_work = !target.is_mock() && c.needs == crate::case::Needs::Mutations;
+    let mut earlier = Vec::new();
+    let (mut run, stop) = loop {
+        let (run, stop) = attempt(case, target, caps).await;
+        let retry = match &stop {
+            Some(run::Stop::Unseen(reason)) if real_work && run.findings.is_empty() => {
+                Some(reason.clone())
             }
+            _ => None,
+        };
+        match retry {
+            Some(reason) if earlier.len() + 1 < LIVE_ATTEMPTS => earlier.push(format!(
+                "attempt {} with real work was inconclusive ({reason}); tried again with fresh work",
+                earlier.len() + 1
+            )),
+            _ => break (run, stop),
         }
+    };
+    for n in earlier {
+        run.note(n);
     }
     let mut status = match stop {
         None | Some(run::Stop::Halt) => Status::Ran,
         Some(run::Stop::Skip(reason)) => Status::Skipped { reason },
-        Some(run::Stop::Inconclusive(reason)) => Status::Inconclusive { reason },
+        Some(run::Stop::Inconclusive(reason) | run::Stop::Unseen(reason)) => {
+            Status::Inconclusive { reason }
+        }
         Some(run::Stop::Harness(message)) => Status::HarnessError { message },
     };
     let mut findings = std::mem::take(&mut run.findings);
@@ -118,12 +141,17 @@ pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -
             };
         }
     }
+    let observed = crate::check::observed::rules(&run.element_obs, &run.aiqum_obs)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     CaseOutcome {
         status,
         findings,
         transcript: run.transcript,
         notes,
         duration: started.elapsed(),
+        observed,
     }
 }
 
@@ -155,17 +183,60 @@ pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Op
         Needs::Mutations if !target.allow_mutations => {
             return Some("creates objects on the target: run with --allow-mutations".into());
         }
-        Needs::Mutations
-            if c.api == Api::Aiqum && !target.is_mock() && target.aiqum_call.is_none() =>
-        {
-            return Some("no aiqum_call configured for this target (see --profile)".into());
+        Needs::Mutations if c.api == Api::Aiqum && !target.is_mock() => {
+            // A case that starts no work of its own still counts on the profile's call.
+            let failing = c.starts(|w| matches!(w, crate::case::Work::FailingCall));
+            let call = !failing || c.starts(|w| matches!(w, crate::case::Work::Call));
+            for (needed, configured, name) in [
+                (call, target.aiqum_call.is_some(), "aiqum_call"),
+                (
+                    failing,
+                    target.aiqum_failing_call.is_some(),
+                    "aiqum_failing_call",
+                ),
+            ] {
+                if needed && !configured {
+                    return Some(format!(
+                        "no {name} configured for this target (see --profile)"
+                    ));
+                }
+            }
         }
         _ => {}
     }
     if c.requires.contains(&Capability::LongPoll) && !caps.long_poll {
-        return Some("target does not offer AIQUM long polling (register U3)".into());
+        return Some(if caps.long_poll_probed {
+            "target does not offer AIQUM long polling (register U3)".into()
+        } else {
+            "AIQUM long polling not probed: no running job to probe with (run with --allow-mutations and an aiqum_call)".into()
+        });
     }
     None
+}
+
+/// One attempt: the steps, then (unless the case was skipped before sending anything) its cleanup
+/// steps, and the AIQUM objects still unnamed handed to the ledger.
+async fn attempt<'a>(
+    case: &'a LoadedCase,
+    target: &'a Target,
+    caps: &'a Capabilities,
+) -> (run::Run<'a>, Option<run::Stop>) {
+    let c = &case.case;
+    let mut run = run::Run::new(target, caps, c);
+    let stop = match skip_reason(case, target, caps) {
+        Some(reason) => Some(run::Stop::Skip(reason)),
+        None => run_steps(&mut run).await,
+    };
+    let skipped = matches!(stop, Some(run::Stop::Skip(_))) && run.transcript.is_empty();
+    if !skipped {
+        for (i, st) in c.cleanup.iter().enumerate() {
+            if let Err(e) = steps::step(&mut run, st).await {
+                run.note(format!("cleanup step {i} did not finish: {e:?}"));
+            }
+        }
+    }
+    run.hand_over_pending();
+    (run, stop)
 }
 
 async fn run_steps(run: &mut run::Run<'_>) -> Option<run::Stop> {

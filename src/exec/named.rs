@@ -1,8 +1,8 @@
 //! Named step checks that need I/O or the run's observations (their names and meaning are listed
 //! in `check::named`): `list-walk` (UM-LIST-PAGES), `list-agrees` (EL-LIST-AGREES), `not-listed`
-//! (EL-LIST-PURGED), `readable-at-once` (UM-ACCEPT-READABLE), `long-poll-timing` (UM-POLL-LONG),
-//! `seen-running` (precondition: a running observation of the job was made), `client-audit`
-//! (CL-*: the mock's audit of jobconform's own polling of one job). Each sends through
+//! (EL-LIST-PURGED), `readable-at-once` (UM-ACCEPT-READABLE), `seen-running` (precondition: a running observation of the job was made), `client-audit`
+//! (CL-*: the mock's audit of jobconform's own polling of one job); the timing checks
+//! `long-poll-timing` and `answers-at-once` live in `timing`. Each sends through
 //! the run's helpers, so every exchange is recorded and automatically checked.
 
 use std::collections::BTreeSet;
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::run::{ElCall, Run, StepResult, Stop};
 use crate::case::template::text_of;
 use crate::check::{Finding, Judgement};
-use crate::transport::{AuthMode, Query, aiqum};
+use crate::transport::{Query, aiqum};
 
 /// Runs a named step check with I/O.
 pub async fn run(run: &mut Run<'_>, name: &str, rule: &str, args: &Value) -> StepResult {
@@ -22,14 +22,15 @@ pub async fn run(run: &mut Run<'_>, name: &str, rule: &str, args: &Value) -> Ste
         "list-agrees" => list_agrees(run, rule, args).await,
         "not-listed" => not_listed(run, rule, args).await,
         "readable-at-once" => readable_at_once(run, rule, args).await,
-        "long-poll-timing" => long_poll_timing(run, rule, args).await,
+        "long-poll-timing" => super::timing::long_poll_timing(run, rule, args).await,
+        "answers-at-once" => super::timing::answers_at_once(run, rule, args).await,
         "seen-running" => seen_running(run, args),
         "client-audit" => client_audit(run, rule, args).await,
         other => Err(Stop::Harness(format!("run check: unknown name {other:?}"))),
     }
 }
 
-fn arg<'v>(args: &'v Value, k: &str) -> Result<&'v Value, Stop> {
+pub(super) fn arg<'v>(args: &'v Value, k: &str) -> Result<&'v Value, Stop> {
     args.get(k)
         .ok_or_else(|| Stop::Harness(format!("run check: argument {k:?} is missing")))
 }
@@ -245,98 +246,6 @@ async fn readable_at_once(run: &mut Run<'_>, rule: &str, args: &Value) -> StepRe
     )))
 }
 
-async fn long_poll_timing(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
-    let key = text_of(arg(args, "job")?);
-    let secs = arg(args, "poll_timeout_s")?.as_u64().unwrap_or(10);
-    let mode = arg(args, "expect")?.as_str().unwrap_or("wait").to_string();
-    let timeout_ms = secs * 1000;
-    // Slack in target time, plus 250 ms of real time for transport and scheduling latency: on the
-    // mock (time scale 50) the target-time part alone is 50 ms of real time, less than the
-    // scheduling noise of a busy machine.
-    let latency_ms =
-        (crate::check::expect::LATENCY_REAL_MS as f64 * run.target.time_scale()).round() as u64;
-    let slack_ms = (timeout_ms / 4).max(2000) + latency_ms;
-    let mut query = Query::new();
-    query.insert("poll_timeout".into(), secs.to_string());
-    let path = format!("/management-server/jobs/{key}");
-    let req = aiqum::Request {
-        query,
-        extra_wait: run.target.real(timeout_ms + slack_ms) + Duration::from_secs(1),
-        ..aiqum::Request::get(&path)
-    };
-    let i = run.um_request(req).await?;
-    let ex = run.ex(i);
-    let Ok(resp) = &ex.response else {
-        return Err(Stop::Inconclusive("the long poll got no answer".into()));
-    };
-    let took = (resp.elapsed_ms as f64 * run.target.time_scale()).round() as u64;
-    let Some(job) = ex
-        .json()
-        .filter(|v| crate::check::aiqum::is_job(v))
-        .cloned()
-    else {
-        return Err(Stop::Inconclusive(
-            "the long poll did not answer with a job".into(),
-        ));
-    };
-    let terminal = crate::poll::aiqum_terminal(&job) == Some(true);
-    let mut j = Judgement::default();
-    let f = |m: String, want: Value| {
-        Finding::new(rule, m)
-            .values(
-                Some(want),
-                Some(json!({"took_ms": took, "terminal": terminal})),
-            )
-            .in_exchange(i)
-    };
-    if took > timeout_ms + slack_ms {
-        j.fail(f(
-            format!(
-                "the long poll answered after {took} ms, later than poll_timeout={secs}s plus slack"
-            ),
-            json!({"max_ms": timeout_ms + slack_ms}),
-        ));
-    }
-    match mode.as_str() {
-        "terminal" => {
-            // The same real-time latency allowance as the upper bound: under load, the answer to
-            // a job that turned terminal can be a few hundred ms of real time late (on the mock
-            // at scale 50 that is many target seconds); a target that holds the poll to its
-            // timeout (deviation `long-poll-overstays`) is still far beyond.
-            let within = args
-                .get("within_ms")
-                .and_then(Value::as_u64)
-                .unwrap_or(timeout_ms / 2)
-                + latency_ms;
-            if !terminal {
-                j.fail(f(
-                    "the job did not come back terminal".into(),
-                    json!({"terminal": true}),
-                ));
-            } else if took > within {
-                j.fail(f(
-                    format!("a job that turned terminal was returned only after {took} ms"),
-                    json!({"max_ms": within}),
-                ));
-            }
-        }
-        _ => {
-            if terminal {
-                return Err(Stop::Inconclusive(
-                    "the job turned terminal during the wait; the timeout was not exercised".into(),
-                ));
-            }
-            if took < timeout_ms * 3 / 4 {
-                j.fail(f(
-                    format!("the long poll returned a running job early, after {took} ms"),
-                    json!({"min_ms": timeout_ms * 3 / 4}),
-                ));
-            }
-        }
-    }
-    run.absorb(j)
-}
-
 fn seen_running(run: &mut Run<'_>, args: &Value) -> StepResult {
     let job = text_of(arg(args, "job")?);
     let running = match run.case.api {
@@ -352,7 +261,7 @@ fn seen_running(run: &mut Run<'_>, args: &Value) -> StepResult {
     if running {
         Ok(())
     } else {
-        Err(Stop::Inconclusive(format!(
+        Err(Stop::Unseen(format!(
             "precondition: job {job} was never observed running, so the running-state rules were not exercised"
         )))
     }
@@ -395,17 +304,7 @@ async fn client_audit(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult
         let slack = target_ms(Duration::from_millis(25));
         url.push_str(&format!("&deadline_ms={}", d + slack));
     }
-    let ex = run
-        .target
-        .client
-        .send(
-            reqwest::Method::GET,
-            &url,
-            None,
-            AuthMode::Default,
-            Duration::ZERO,
-        )
-        .await;
+    let ex = run.target.client.get(&url).await;
     let Some(report) = ex.json().filter(|_| ex.status() == Some(200)).cloned() else {
         return Err(Stop::Harness(format!(
             "read the mock's client audit: {:?}",

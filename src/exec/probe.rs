@@ -1,7 +1,9 @@
 //! The capability probe, once per target before its cases: does AIQUM offer long polling
 //! (register U3), and which dialect does it serve (register U1)? On the mock a scripted job that
-//! runs long is started through the control API; on a live target a job from the list that is
-//! still running is used, if there is one. A `GET` with `poll_timeout=2` (target seconds) that
+//! runs long is started through the control API; on a live target with mutations allowed and an
+//! `aiqum_call`, that call starts real work to probe with (its object goes to the ledger, named
+//! by the job's `job_results` at cleanup); otherwise a job from the list that is still running is
+//! used, if there is one, and without one long polling is "not probed" (never "not offered"). A `GET` with `poll_timeout=2` (target seconds) that
 //! comes back at once with the job still running means no capability; one that blocks for about
 //! the timeout means the capability is there.
 
@@ -25,6 +27,7 @@ pub async fn probe(target: &Target) -> Capabilities {
         Some(k) => k,
         None => return caps,
     };
+    caps.long_poll_probed = true;
     let mut query = Query::new();
     query.insert("poll_timeout".into(), "2".into());
     let path = format!("/management-server/jobs/{key}");
@@ -96,6 +99,9 @@ async fn running_job(
             }
             key.map(str::to_string)
         }
+        Kind::Live if target.allow_mutations && target.aiqum_call.is_some() => {
+            real_work(target, ep, caps).await
+        }
         Kind::Live => {
             let mut query = Query::new();
             query.insert("state".into(), "running".into());
@@ -120,10 +126,50 @@ async fn running_job(
             });
             if key.is_none() {
                 caps.notes.push(
-                    "U3: no running job to probe long polling with: treated as not offered".into(),
+                    "U3: long polling not probed: no running job in the list, and no real work \
+                     to start (needs --allow-mutations and an aiqum_call)"
+                        .into(),
                 );
             }
             key.map(str::to_string)
         }
     }
+}
+
+/// Starts the profile's `aiqum_call` to probe with; its object is handed to the ledger.
+async fn real_work(
+    target: &Target,
+    ep: &aiqum::Endpoint,
+    caps: &mut Capabilities,
+) -> Option<String> {
+    let call = target.aiqum_call.as_ref()?;
+    let method = reqwest::Method::from_bytes(call.method.as_bytes()).ok()?;
+    let req = aiqum::Request {
+        method,
+        body: call.body.clone(),
+        ..aiqum::Request::get(&call.path)
+    };
+    let ex = aiqum::request(&target.client, ep, req).await;
+    let key = ex
+        .json()
+        .and_then(|b| b.pointer("/job/key"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    match (&key, &call.cleanup) {
+        (Some(k), Some(c)) => target.ledger.record(crate::cleanup::Created::AiqumPending {
+            job: k.clone(),
+            method: c.method.clone(),
+            path: c.path.clone(),
+        }),
+        (Some(_), None) => {}
+        (None, _) => caps.notes.push(format!(
+            "U3: long polling not probed: the aiqum_call answered {:?} without job.key",
+            ex.status()
+        )),
+    }
+    if key.is_some() {
+        caps.notes
+            .push("U3: probed with real work (the profile's aiqum_call)".into());
+    }
+    key
 }

@@ -26,6 +26,9 @@ pub enum Stop {
     Harness(String),
     /// A finding already says why nothing more can be done (e.g. a missed deadline).
     Halt,
+    /// The work did not show what the case needs (a clone already complete at its first query,
+    /// a job already ended): inconclusive, and on a live target tried again with fresh work.
+    Unseen(String),
 }
 
 /// What a step returns.
@@ -55,6 +58,8 @@ pub struct Run<'a> {
     pub pending_cleanup: BTreeMap<String, AiqumCleanup>,
     /// Source volume for clones in this case.
     pub scratch_volume: Option<i64>,
+    /// When each handle or job key was started by this case (its answer arrived).
+    pub started: BTreeMap<String, tokio::time::Instant>,
     next_id: i64,
 }
 
@@ -77,6 +82,7 @@ impl<'a> Run<'a> {
             aiqum_obs: BTreeMap::new(),
             pending_cleanup: BTreeMap::new(),
             scratch_volume: None,
+            started: BTreeMap::new(),
             next_id: 1,
         }
     }
@@ -156,9 +162,13 @@ impl<'a> Run<'a> {
             time_scale: self.target.time_scale(),
         };
         let mut j = evaluate(expects, &subject);
-        if j.inconclusive.is_some() {
-            // A precondition about this answer failed: the other expectations about it are moot.
-            j.findings.clear();
+        if let Some(reason) = j.inconclusive.take() {
+            // A precondition about this answer failed: the other expectations about it are moot,
+            // and the work did not show what the case needs.
+            for n in j.notes {
+                self.note(n);
+            }
+            return Err(Stop::Unseen(reason));
         }
         self.absorb(j)
     }
@@ -301,37 +311,32 @@ impl<'a> Run<'a> {
         let Some(c) = self.pending_cleanup.get(key) else {
             return;
         };
-        let Some(results) = job.get("job_results").and_then(Value::as_array) else {
+        let Some(path) = crate::cleanup::resolve_path(&c.path, job) else {
             return;
         };
-        let lookup: BTreeMap<String, String> = results
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("name")?.as_str()?.to_string(),
-                    r.get("value")?.as_str()?.to_string(),
-                ))
-            })
-            .collect();
-        let mut path = c.path.clone();
-        for name in template::names_in(&c.path) {
-            let Some(field) = name.strip_prefix("result:") else {
-                continue;
-            };
-            let value = if field == "*" {
-                lookup.values().next()
-            } else {
-                lookup.get(field)
-            };
-            let Some(value) = value else { return };
-            path = path.replace(&format!("${{{name}}}"), value);
-        }
         let created = crate::cleanup::Created::AiqumObject {
             method: c.method.clone(),
             path,
         };
         self.target.ledger.record(created);
         self.pending_cleanup.remove(key);
+    }
+
+    /// Hands the objects of AIQUM jobs that never named them to the ledger (read once more at
+    /// cleanup, else listed as left behind), so that nothing is forgotten.
+    pub fn hand_over_pending(&mut self) {
+        for (job, c) in std::mem::take(&mut self.pending_cleanup) {
+            self.notes.push(format!(
+                "job {job} never named its object while the case ran: cleanup reads it once more"
+            ));
+            self.target
+                .ledger
+                .record(crate::cleanup::Created::AiqumPending {
+                    job,
+                    method: c.method,
+                    path: c.path,
+                });
+        }
     }
 }
 

@@ -21,9 +21,14 @@ pub fn scratch_name() -> String {
     format!("jobconform-{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff)
 }
 
-/// Body of the LUN create the mock accepts for `work: call`.
-pub fn mock_lun_body() -> Value {
-    json!({"name": scratch_name(), "space": {"size": 1073741824u64}, "svm": {"key": "svm-key-1"}})
+/// Body of the LUN create the mock accepts for `work: call` (1 GiB), or for `work: failing-call`
+/// (larger than the mock's aggregates: accepted, then its job fails).
+pub fn mock_lun_body(failing: bool) -> Value {
+    let size = match failing {
+        true => crate::mock::aiqum::AGGREGATE_BYTES + 1,
+        false => 1073741824u64,
+    };
+    json!({"name": scratch_name(), "space": {"size": size}, "svm": {"key": "svm-key-1"}})
 }
 
 /// Runs a start step.
@@ -62,13 +67,15 @@ pub async fn start(run: &mut Run<'_>, s: &StartStep) -> StepResult {
             };
             run.element_obs.remove(&text_of(&v));
             run.aiqum_obs.remove(&text_of(&v));
+            run.started.insert(text_of(&v), tokio::time::Instant::now());
             run.vars.insert(s.var.clone(), v);
             run.judge(&expects, i, None)?;
             let body = run.ex(i).json().cloned();
             run.capture(&s.capture, body.as_ref())
         }
         Work::Clone => clone(run, s, &expects).await,
-        Work::Call => call(run, s, &expects).await,
+        Work::Call => call(run, s, &expects, false).await,
+        Work::FailingCall => call(run, s, &expects, true).await,
     }
 }
 
@@ -169,12 +176,22 @@ async fn clone(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect]
     };
     // A new job under a reused handle starts a new history (reuse is EL-HANDLE-UNIQUE's concern).
     run.element_obs.remove(&text_of(&h));
+    run.started.insert(text_of(&h), tokio::time::Instant::now());
     run.vars.insert(s.var.clone(), h);
     run.capture(&s.capture, body.as_ref())
 }
 
-async fn call(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect]) -> StepResult {
-    let (method, path, body, cleanup) = match (&run.target.kind, &run.target.aiqum_call) {
+async fn call(
+    run: &mut Run<'_>,
+    s: &StartStep,
+    expects: &[crate::case::Expect],
+    failing: bool,
+) -> StepResult {
+    let configured = match failing {
+        true => &run.target.aiqum_failing_call,
+        false => &run.target.aiqum_call,
+    };
+    let (method, path, body, cleanup) = match (&run.target.kind, configured) {
         (_, Some(c)) => (
             c.method.clone(),
             c.path.clone(),
@@ -184,17 +201,21 @@ async fn call(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect])
         (Kind::Mock { .. }, None) => (
             "POST".to_string(),
             "/storage-provider/luns".to_string(),
-            Some(mock_lun_body()),
+            Some(mock_lun_body(failing)),
             Some(AiqumCleanup {
                 method: "DELETE".into(),
                 path: "/storage-provider/luns/${result:lunKey}".into(),
             }),
         ),
         (Kind::Live, None) => {
-            return Err(Stop::Skip(
-                "no AIQUM asynchronous call is configured for this target (profile aiqum_call)"
-                    .into(),
-            ));
+            return Err(Stop::Skip(format!(
+                "no AIQUM asynchronous call is configured for this target (profile {})",
+                if failing {
+                    "aiqum_failing_call"
+                } else {
+                    "aiqum_call"
+                }
+            )));
         }
     };
     let method = reqwest::Method::from_bytes(method.as_bytes())
@@ -231,6 +252,7 @@ async fn call(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect])
         run.pending_cleanup.insert(key.clone(), c);
     }
     run.aiqum_obs.remove(&key);
+    run.started.insert(key.clone(), tokio::time::Instant::now());
     run.vars.insert(s.var.clone(), Value::String(key));
     run.capture(&s.capture, body.as_ref())
 }

@@ -251,8 +251,19 @@ fn classify_element(ex: &Exchange) -> Answer {
         return Answer::Failed(format!("poll the handle: HTTP {status}"));
     }
     match body.and_then(|b| b.get("result")) {
-        Some(r) if r.get("status").is_some_and(Value::is_string) => Answer::Job(r.clone()),
-        _ => Answer::Failed("poll the handle: the answer is not a GetAsyncResult result".into()),
+        Some(r) => match r.get("status").and_then(Value::as_str) {
+            Some("running" | "complete") => Answer::Job(r.clone()),
+            // Fail fast: a status the contract does not define cannot say whether the job ended,
+            // so waiting for the deadline would learn nothing more.
+            Some(other) => Answer::Failed(format!(
+                "poll the handle: status {other:?} is neither \"running\" nor \"complete\": \
+                 whether the job ended cannot be read"
+            )),
+            None => {
+                Answer::Failed("poll the handle: the answer is not a GetAsyncResult result".into())
+            }
+        },
+        None => Answer::Failed("poll the handle: the answer is not a GetAsyncResult result".into()),
     }
 }
 
@@ -262,6 +273,14 @@ fn classify_aiqum(ex: &Exchange) -> Answer {
         return a;
     }
     let status = ex.status().unwrap_or(0);
+    // A 5xx whose body is a job that says it ended (a server that reads failed jobs with an
+    // error code) is read as that job: retrying it until the deadline would learn nothing more.
+    let ended = ex
+        .json()
+        .filter(|j| aiqum_terminal(j) == Some(true) && aiqum_unreadable(j).is_none());
+    if let (true, Some(job)) = ((500..600).contains(&status), ended) {
+        return Answer::Job(job.clone());
+    }
     if (500..600).contains(&status) {
         return Answer::Transient;
     }
@@ -278,8 +297,49 @@ fn classify_aiqum(ex: &Exchange) -> Answer {
         );
     }
     match ex.json() {
-        Some(job) if aiqum_terminal(job).is_some() => Answer::Job(job.clone()),
+        Some(job) if aiqum_terminal(job).is_some() => match aiqum_unreadable(job) {
+            // Fail fast: a value outside both dialects cannot say whether the job ended.
+            Some(why) => Answer::Failed(format!(
+                "read the job: {why}: whether the job ended cannot be read"
+            )),
+            None => Answer::Job(job.clone()),
+        },
         _ => Answer::Failed("read the job: the answer is not a job object".into()),
+    }
+}
+
+/// Lifecycle `state` values of the split dialect (register U1), lower case.
+pub const AIQUM_LIFECYCLE: &[&str] = &[
+    "queued",
+    "waiting",
+    "scheduled",
+    "running",
+    "aborting",
+    "completed",
+    "aborted",
+];
+
+/// Outcome values (register U1), upper case: `status` in the split dialect, `state` in the
+/// literal one.
+pub const AIQUM_OUTCOMES: &[&str] = &["NORMAL", "WARNING", "PARTIAL_FAILURES", "ERROR"];
+
+/// Why an AIQUM job's `state`/`status` cannot be read in either dialect of register U1, if it
+/// cannot (compared without case, U4): split (a `status` member): `status` is not one of the four
+/// outcomes (an unknown lifecycle `state` is read as not terminal: register U6); literal:
+/// `state` is neither an outcome nor a lifecycle value.
+pub fn aiqum_unreadable(job: &Value) -> Option<String> {
+    let state = job.get("state").and_then(Value::as_str).unwrap_or("");
+    let lifecycle = AIQUM_LIFECYCLE.contains(&state.to_ascii_lowercase().as_str());
+    let outcome = |s: &str| AIQUM_OUTCOMES.contains(&s.to_ascii_uppercase().as_str());
+    match job.get("status") {
+        Some(status) => {
+            let status = status.as_str().unwrap_or("");
+            (!outcome(status)).then(|| format!("status {status:?} is none of {AIQUM_OUTCOMES:?}"))
+        }
+        None if !lifecycle && !outcome(state) => Some(format!(
+            "state {state:?} is neither an outcome nor a lifecycle state (register U1)"
+        )),
+        None => None,
     }
 }
 

@@ -262,3 +262,48 @@ async fn a_watched_aiqum_long_poll_is_announced_as_it_is_sent() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn unreadable_values_end_the_poll_at_once() {
+    // Element: a status outside running/complete cannot say whether the job ended.
+    let completed = json!({"id": 1, "result": {"status": "completed", "result": {}}});
+    match classify_element(&ex(200, Body::Json(completed))) {
+        Answer::Failed(r) => assert!(r.contains("\"completed\""), "{r}"),
+        other => panic!("{other:?}"),
+    }
+    // AIQUM, split dialect: an outcome outside the four values.
+    for job in [
+        json!({"key": "k", "state": "completed", "status": "success"}),
+        // Literal dialect: a state that is neither an outcome nor a lifecycle word.
+        json!({"key": "k", "state": "SUCCESS"}),
+    ] {
+        assert!(
+            is_failed(&classify_aiqum(&ex(200, Body::Json(job.clone())))),
+            "{job}"
+        );
+        assert!(aiqum_unreadable(&job).is_some(), "{job}");
+    }
+    // Readable: both dialects' own values, in any case (register U4), and a lifecycle word
+    // alone (a running job) in the literal dialect.
+    for job in [
+        json!({"key": "k", "state": "RUNNING", "status": "Normal"}),
+        json!({"key": "k", "state": "queued", "status": "warning"}),
+        json!({"key": "k", "state": "PARTIAL_FAILURES"}),
+        json!({"key": "k", "state": "running"}),
+        // Register U6: an unknown lifecycle word in the split dialect is read as not terminal.
+        json!({"key": "k", "state": "paused", "status": "normal"}),
+    ] {
+        assert_eq!(aiqum_unreadable(&job), None, "{job}");
+    }
+    // A failed job read with HTTP 500 still says it ended: read as that job, not retried.
+    let failed = json!({"key": "k", "state": "completed", "status": "error"});
+    assert!(matches!(
+        classify_aiqum(&ex(500, Body::Json(failed))),
+        Answer::Job(_)
+    ));
+    let running = json!({"key": "k", "state": "running", "status": "normal"});
+    assert_eq!(
+        classify_aiqum(&ex(500, Body::Json(running))),
+        Answer::Transient
+    );
+}

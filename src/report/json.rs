@@ -116,7 +116,8 @@ fn rank(o: &str) -> u8 {
     }
 }
 
-fn rule_on(id: &str, records: &[&CaseRecord]) -> &'static str {
+/// A rule's outcome over some records: `fail`, `warn`, `inconclusive`, `pass` or `untested`.
+pub(crate) fn rule_on(id: &str, records: &[&CaseRecord]) -> &'static str {
     let mut out = "untested";
     for r in records {
         let this = if r.findings.iter().any(|f| f.finding.rule == id) {

@@ -4,6 +4,7 @@
 //! here works on records already redacted by the runner; nothing here sends a request or knows
 //! libtest-mimic.
 
+pub mod coverage;
 pub mod json;
 pub mod junit;
 pub mod plan;
@@ -257,11 +258,18 @@ pub fn record(
 ) -> CaseRecord {
     let findings = rate(outcome.findings);
     let (verdict, reason) = judge(&outcome.status, &findings, strict);
+    // The rules the case names, then the per-observation rules its observations exercised.
+    let mut rules = case.case.rules.clone();
+    for r in outcome.observed {
+        if !rules.contains(&r) {
+            rules.push(r);
+        }
+    }
     CaseRecord {
         trial: trial.to_string(),
         name: case.name.clone(),
         target: target.to_string(),
-        rules: case.case.rules.clone(),
+        rules,
         outcome: verdict,
         reason,
         findings,

@@ -192,6 +192,20 @@ pub fn summary(targets: &[TargetRecord], records: &[CaseRecord]) -> String {
             }
         }
     }
+    for t in targets.iter().filter(|t| t.kind == super::TargetKind::Live) {
+        let missing = super::coverage::no_verdict(&t.name, records);
+        if !missing.is_empty() {
+            let _ = writeln!(
+                out,
+                "  no verdict on {} for {} server rule(s):",
+                t.name,
+                missing.len()
+            );
+            for (rule, why) in missing {
+                let _ = writeln!(out, "    {rule}: {why}");
+            }
+        }
+    }
     for t in targets.iter().filter(|t| !t.leftovers.is_empty()) {
         let _ = writeln!(out, "  NOT CLEANED UP on {} (remove by hand):", t.name);
         for l in &t.leftovers {

@@ -65,6 +65,7 @@ fn outcome_of(status: Status) -> CaseOutcome {
         transcript: Vec::new(),
         notes: Vec::new(),
         duration: std::time::Duration::ZERO,
+        observed: Vec::new(),
     }
 }
 

@@ -52,6 +52,10 @@ pub struct TargetConfig {
     /// The AIQUM asynchronous call used by `work: call`, and how to undo it.
     #[serde(default)]
     pub aiqum_call: Option<AiqumCall>,
+    /// An AIQUM asynchronous call the target accepts and whose job then fails (e.g. a LUN
+    /// create larger than any aggregate), used by `work: failing-call`, and how to undo it.
+    #[serde(default)]
+    pub aiqum_failing_call: Option<AiqumCall>,
     /// Most cases run at once on this target (default 2).
     #[serde(default)]
     pub concurrency: Option<usize>,

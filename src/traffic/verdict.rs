@@ -148,6 +148,8 @@ pub fn judge(traffic: &Traffic, cfg: &Config, kind: SourceKind, name: &str) -> V
         },
         capabilities: Capabilities {
             long_poll: false,
+            // Traffic is watched, never probed: CL-LONG-POLL says what the traffic showed.
+            long_poll_probed: false,
             aiqum_dialect: None,
             notes: vec![format!(
                 "judged from {} exchange(s) of traffic; {} transport fault(s) (not findings); {} unparsed",

@@ -225,6 +225,19 @@ impl Client {
         self.creds.as_ref()
     }
 
+    /// Sends a plain GET with the client's credentials (no body, no extra wait) and records the
+    /// exchange, like [`Client::send`].
+    pub async fn get(&self, url: &str) -> Exchange {
+        self.send(
+            reqwest::Method::GET,
+            url,
+            None,
+            AuthMode::Default,
+            Duration::ZERO,
+        )
+        .await
+    }
+
     /// Sends one request and records the exchange. `extra_wait` lengthens the timeout for a long
     /// poll. Never panics; every failure to get an answer is a [`TransportError`] in the record.
     pub async fn send(

@@ -48,6 +48,30 @@ fn deviations_lists_the_registry() {
 }
 
 #[test]
+fn rules_coverage_says_what_a_live_target_judges_and_why_not() {
+    let o = jobconform(&["rules", "--coverage", "--format", "json"])
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{:?}", text(&o));
+    let rows: Vec<Value> = serde_json::from_slice(&o.stdout).expect("JSON");
+    let row = |id: &str| {
+        rows.iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+            .clone()
+    };
+    assert_eq!(row("EL-KEEP-RUNNING")["live"], "mutations");
+    assert_eq!(row("UM-FAILED-IS-200")["live"], "failing-call");
+    assert_eq!(row("EL-RPC-AUTH")["live"], "read-only");
+    assert_eq!(row("UM-WARNING")["live"], Value::Null);
+    assert!(row("UM-WARNING")["why_not"].is_string());
+    let o = jobconform(&["rules", "--coverage", "--cases", "/nonexistent"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+}
+
+#[test]
 fn rules_lists_the_contract() {
     let o = jobconform(&["rules", "--format", "json"])
         .output()

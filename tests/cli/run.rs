@@ -185,6 +185,10 @@ fn live_runs_are_read_only_then_clean_up_what_they_create() {
         out.contains("--allow-mutations"),
         "mutating cases are ignored with a reason:\n{out}"
     );
+    assert!(
+        err.contains("no verdict on live for") && err.contains("EL-KEEP-RUNNING"),
+        "the summary names the server rules without a verdict:\n{err}"
+    );
     assert_eq!(
         created_objects(&state(&s)),
         before,
@@ -192,6 +196,14 @@ fn live_runs_are_read_only_then_clean_up_what_they_create() {
     );
     let doc = validate_report(&report);
     assert_eq!(doc["targets"][0]["kind"], "live");
+    let caps = &doc["targets"][0]["capabilities"];
+    assert_eq!(caps["long_poll_probed"], false, "{caps}");
+    assert!(
+        caps["notes"]
+            .to_string()
+            .contains("long polling not probed"),
+        "without mutations and a running job, long polling is not probed (not \"not offered\"): {caps}"
+    );
     for (what, body) in [
         ("stdout", out),
         ("stderr", err),

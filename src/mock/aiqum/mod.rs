@@ -157,6 +157,10 @@ pub struct AiqumState {
     time_hex: u64,
 }
 
+/// Bytes the mock's aggregates hold: a LUN or file share create asking for more is accepted (202)
+/// and its job fails with `error` (the way a real AIQUM fails a create no aggregate has room for).
+pub const AGGREGATE_BYTES: u64 = 1 << 50;
+
 /// Jobs a fresh server already has.
 pub const HISTORY_JOBS: usize = 25;
 

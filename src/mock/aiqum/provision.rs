@@ -167,6 +167,8 @@ fn no_object(st: &State, kind: Kind) -> Response {
 
 /// What a provisioning call asks for.
 struct Call {
+    /// The job fails (a create larger than [`super::AGGREGATE_BYTES`]): no result, no effect.
+    fails: bool,
     kind: Kind,
     verb: &'static str,
     name: String,
@@ -180,7 +182,12 @@ fn accept(st: &State, parts: &axum::http::request::Parts, call: Call) -> Respons
     let prefix = reply::prefix_of(parts.uri.path());
     let now = st.clock.now_ms();
     let mut script = call_script(&st.config);
-    script.result = Some(call.results);
+    if call.fails {
+        script.outcome = crate::mock::script::Outcome::Failure;
+        script.error = Some(json!({"message": "no aggregate has room for the requested size"}));
+    } else {
+        script.result = Some(call.results);
+    }
     let (key, other) = {
         let mut s = st.aiqum.lock().unwrap_or_else(|p| p.into_inner());
         s.settle(now as i64);
@@ -245,6 +252,10 @@ async fn create(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
     let mut object = body.clone();
     object["key"] = json!(okey);
     let call = Call {
+        fails: body
+            .pointer("/space/size")
+            .and_then(Value::as_u64)
+            .is_some_and(|s| s > super::AGGREGATE_BYTES),
         kind,
         verb: "POST",
         name: format!("Create {}", kind.label()),
@@ -274,6 +285,7 @@ async fn modify(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
         return no_object(&st, kind);
     };
     let call = Call {
+        fails: false,
         kind,
         verb: "PATCH",
         name: format!("Modify {}", kind.label()),
@@ -295,6 +307,7 @@ async fn remove(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
         return no_object(&st, kind);
     };
     let call = Call {
+        fails: false,
         kind,
         verb: "DELETE",
         name: format!("Delete {}", kind.label()),
