@@ -53,7 +53,10 @@ fn the_embedded_suite_equals_the_cases_directory() {
         .collect();
     embedded.sort();
     assert_eq!(embedded.len(), on_disk.len());
-    assert!(embedded == on_disk, "the embedded suite differs from cases/");
+    assert!(
+        embedded == on_disk,
+        "the embedded suite differs from cases/"
+    );
     let loaded = jobconform::case::load::load_embedded().expect("the embedded suite loads");
     let from_dir = load_dir(&root).expect("cases load");
     let names =
@@ -299,6 +302,29 @@ mod checks {
         let ex = exchange("http://x/json-rpc/12.5", None, 200, body.clone());
         let j = named::response("unknown-handle-error", "EL-GAR-UNKNOWN", &ex, Some(&body))
             .expect("known check");
+        assert_eq!(j.findings.len(), n, "{j:#?}");
+        assert_eq!(j.notes.first().map(String::as_str), note);
+    }
+
+    // Register E12: `unusedParameters` beside `result` (the response-object-members page) or
+    // inside it; it must name what was sent, and the call must not fail.
+    #[rstest]
+    #[case::beside(json!({"id": 1, "result": {}, "unusedParameters": {"probe": 1}}), 0, Some("E12: unusedParameters served beside result"))]
+    #[case::inside(json!({"id": 1, "result": {"unusedParameters": {"probe": 1}}}), 0, Some("E12: unusedParameters served inside result"))]
+    #[case::absent(json!({"id": 1, "result": {}}), 1, None)]
+    #[case::not_naming_it(json!({"id": 1, "result": {}, "unusedParameters": {}}), 1, Some("E12: unusedParameters served beside result"))]
+    #[case::not_an_object(json!({"id": 1, "result": {"unusedParameters": ["probe"]}}), 1, Some("E12: unusedParameters served inside result"))]
+    #[case::call_failed(json!({"id": 1, "error": {"code": 500, "name": "xInvalidParameter", "message": "probe"}}), 1, None)]
+    fn unused_parameters(#[case] body: Value, #[case] n: usize, #[case] note: Option<&str>) {
+        let req = json!({"id": 1, "method": "GetClusterVersionInfo", "params": {"probe": 1}});
+        let ex = exchange("http://x/json-rpc/12.5", Some(req), 200, body.clone());
+        let j = named::response(
+            "unused-parameters",
+            "EL-RPC-UNUSED-PARAMS",
+            &ex,
+            Some(&body),
+        )
+        .expect("known check");
         assert_eq!(j.findings.len(), n, "{j:#?}");
         assert_eq!(j.notes.first().map(String::as_str), note);
     }

@@ -13,6 +13,10 @@
 //!   invalidated; if the answer is still a result, that is another rule's failure (EL-KEEP-*), so
 //!   the case is inconclusive.
 //! - `error-500`: a method error (not a result) with code 500 (EL-GAR-PARAMS).
+//! - `unused-parameters`: the call answered with a `result`, and an `unusedParameters` object
+//!   names every parameter sent (the cases send only unrecognised ones); it may be a member of
+//!   the response object, as NetApp's response-object-members page lists it, or of `result`
+//!   (register E12: where it was found is noted) (EL-RPC-UNUSED-PARAMS).
 //! - `getapi-versions`: `currentVersion` and `supportedVersions` present, versions numbers or
 //!   numeric strings (E5), and the URL's version among `supportedVersions` (EL-VER-GETAPI).
 //! - `async-list-shape`: `asyncHandles` is an array of entries with the documented fields and
@@ -64,6 +68,7 @@ pub const RESPONSE: &[&str] = &[
     "unknown-handle-error",
     "gone-handle-error",
     "error-500",
+    "unused-parameters",
     "getapi-versions",
     "async-list-shape",
     "async-list-filter",
@@ -129,6 +134,7 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
                 );
             }
         }
+        "unused-parameters" => unused_parameters(rule, ex, b, &mut j),
         "getapi-versions" => getapi(rule, ex, b, &mut j),
         "async-list-shape" => async_list_shape(rule, b, &mut j),
         "async-list-filter" => {
@@ -343,6 +349,60 @@ pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> 
         _ => return None,
     }
     Some(j)
+}
+
+/// EL-RPC-UNUSED-PARAMS, register E12: `unusedParameters` beside `result` (the
+/// response-object-members page) or inside it; it names every parameter the request sent.
+fn unused_parameters(rule: &str, ex: &Exchange, b: &Value, j: &mut Judgement) {
+    if b.get("result").is_none() {
+        j.fail(
+            Finding::new(
+                rule,
+                "the call with an unrecognised parameter did not answer a result",
+            )
+            .at("/result")
+            .values(None, b.get("error").cloned()),
+        );
+        return;
+    }
+    let found = [
+        ("/unusedParameters", "beside"),
+        ("/result/unusedParameters", "inside"),
+    ]
+    .into_iter()
+    .find_map(|(p, place)| b.pointer(p).map(|v| (p, place, v)));
+    let Some((pointer, place, unused)) = found else {
+        j.fail(
+            Finding::new(rule, "no unusedParameters member, beside or inside result")
+                .at("/unusedParameters")
+                .values(Some("object".into()), None),
+        );
+        return;
+    };
+    j.note(format!("E12: unusedParameters served {place} result"));
+    let Some(unused) = unused.as_object() else {
+        j.fail(
+            Finding::new(rule, "unusedParameters is not an object")
+                .at(pointer)
+                .values(Some("object".into()), Some(unused.clone())),
+        );
+        return;
+    };
+    let sent = ex
+        .request
+        .body
+        .as_ref()
+        .and_then(|r| r.get("params"))
+        .and_then(Value::as_object);
+    for name in sent.into_iter().flat_map(|p| p.keys()) {
+        if !unused.contains_key(name) {
+            j.fail(
+                Finding::new(rule, format!("unusedParameters does not name {name}"))
+                    .at(format!("{pointer}/{name}"))
+                    .values(Some(name.clone().into()), None),
+            );
+        }
+    }
 }
 
 fn brief(b: &Value) -> String {
