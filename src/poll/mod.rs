@@ -17,6 +17,10 @@
 //! - Deadline (CL-DEADLINE): an interval is never cut short. When the next poll would start after
 //!   the deadline the poller returns [`End::Deadline`] at once with the last state seen. A request
 //!   already in flight is not cancelled (the client's request timeout bounds it).
+//! - A value nothing says will ever turn terminal ends polling at once with [`End::Failed`]
+//!   (the caller judges it; waiting for the deadline would only delay that): an Element
+//!   `result.status` other than `running`/`complete`, an AIQUM `state` of [`unknown_state`]
+//!   (register U11).
 //! - Terminal (CL-STOP): Element `result.status == "complete"`; AIQUM [`aiqum_terminal`]. The
 //!   poller stops at the first terminal answer, except that [`Keep::KeepThenRelease`] then sends
 //!   exactly one GetAsyncResult without `keepResult` (sent at once, not retried, not
@@ -251,8 +255,18 @@ fn classify_element(ex: &Exchange) -> Answer {
         return Answer::Failed(format!("poll the handle: HTTP {status}"));
     }
     match body.and_then(|b| b.get("result")) {
-        Some(r) if r.get("status").is_some_and(Value::is_string) => Answer::Job(r.clone()),
-        _ => Answer::Failed("poll the handle: the answer is not a GetAsyncResult result".into()),
+        Some(r) => match r.get("status").and_then(Value::as_str) {
+            Some("running" | "complete") => Answer::Job(r.clone()),
+            // Nothing says such a handle will ever be `complete`: waiting for the deadline on
+            // it would only delay the verdict (EL-GAR-STATUS judges the value).
+            Some(other) => Answer::Failed(format!(
+                "poll the handle: status {other:?} is neither running nor complete"
+            )),
+            None => {
+                Answer::Failed("poll the handle: the answer is not a GetAsyncResult result".into())
+            }
+        },
+        None => Answer::Failed("poll the handle: the answer is not a GetAsyncResult result".into()),
     }
 }
 
@@ -278,9 +292,28 @@ fn classify_aiqum(ex: &Exchange) -> Answer {
         );
     }
     match ex.json() {
-        Some(job) if aiqum_terminal(job).is_some() => Answer::Job(job.clone()),
+        Some(job) if aiqum_terminal(job).is_some() => match unknown_state(job) {
+            Some(state) => Answer::Failed(format!(
+                "read the job: state {state:?} is neither terminal nor a state a running job \
+                 shows (register U11): nothing to wait for"
+            )),
+            None => Answer::Job(job.clone()),
+        },
         _ => Answer::Failed("read the job: the answer is not a job object".into()),
     }
+}
+
+/// Register U11: the `state` of a job that is not terminal (U1/U2) and not one a job shows
+/// while it is still going: `queued`, `waiting`, `scheduled`, `running`, `aborting` (the AIQUM
+/// pages' job and task states), and in the literal dialect `WARNING`. Compared without case.
+/// Polling on such a value would wait for the deadline on something it cannot read.
+pub fn unknown_state(job: &Value) -> Option<&str> {
+    let state = job.get("state")?.as_str()?;
+    let literal_warning = job.get("status").is_none() && state.eq_ignore_ascii_case("warning");
+    let known = aiqum_terminal(job) == Some(true)
+        || literal_warning
+        || crate::check::aiqum::state_rank(state).is_some();
+    (!known).then_some(state)
 }
 
 /// Polls an Element handle with GetAsyncResult.
