@@ -114,7 +114,11 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
     let expects = run.expand_expects(&p.expect)?;
     let mut policy = run.target.policy.clone();
     if let Some(ms) = p.deadline_ms {
-        policy.deadline = run.target.real(ms);
+        // On a live target the run's polling deadline (`--deadline`, profile `deadline_s`) also
+        // bounds a case's own: a user who asked for 120 s must not wait a case's 300 s.
+        let live = matches!(run.target.kind, crate::target::Kind::Live);
+        let cap = if live { policy.deadline } else { Duration::MAX };
+        policy.deadline = run.target.real(ms).min(cap);
     }
     if let Some(ms) = p.min_interval_ms {
         policy.min_interval = run.target.real(ms);
