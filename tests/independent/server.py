@@ -67,8 +67,11 @@ VARIANTS = {
     "queued": "an AIQUM job is `queued` before `running` (UI task states include Queued)",
     "nolinks": "the 202 body carries only job.key (the Ansible and PowerShell clients read only that)",
     "unused-in-result": "unusedParameters inside `result` instead of beside it",
-    "busy": "AIQUM has a job of someone else's that runs for an hour (a rediscovery)",
+    "busy": "someone else's work runs for an hour (an AIQUM rediscovery, an Element DriveAdd)",
     "utc-offset": "Element times end in +00:00 instead of Z (also UTC+0 in ISO 8601)",
+    "instant": "work finishes before anyone can look (a clone of an empty volume can)",
+    "abs-links": "AIQUM hrefs are absolute URLs (scheme and host) instead of paths",
+    "local-offset": "AIQUM times in the server's zone, +05:30 (ISO 8601 with an offset)",
     "charset": "Content-Type: application/json;charset=UTF-8 (what Java servers send)",
     # The next two are NOT conformant; they check that the harness stops at once with a
     # finding instead of polling to its deadline on a value it cannot read.
@@ -89,7 +92,10 @@ def iso_z(t: float) -> str:
 
 def iso_offset(t: float) -> str:
     """AIQUM dates. CHOICE: ISO 8601 with a numeric offset (Java's OffsetDateTime style)."""
-    d = dt.datetime.fromtimestamp(t, dt.timezone.utc)
+    zone = dt.timezone.utc
+    if "local-offset" in ACTIVE:
+        zone = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    d = dt.datetime.fromtimestamp(t, zone)
     return d.isoformat(timespec="milliseconds" if "millis" in ACTIVE else "seconds")
 
 
@@ -99,6 +105,8 @@ class Config:
         self.password = password
         # Real time a job takes. CHOICE: ~1.5 s (a small clone, a LUN); --fast: 0.3 s.
         self.job_s = 0.3 if fast else 1.5
+        if "instant" in ACTIVE:
+            self.job_s = 0.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,6 +254,11 @@ class Element:
             op = AsyncOp(self.next_handle, rtype, now - 7200, 60.0,
                          lambda r=result, e=error: (r, e))
             op.settle(now)
+            self.ops[op.handle] = op
+            self.next_handle += 1
+        if "busy" in ACTIVE:  # someone else's drive addition, running for an hour
+            op = AsyncOp(self.next_handle, "DriveAdd", now - 60, 3600.0,
+                         lambda: ({"drives": []}, None))
             self.ops[op.handle] = op
             self.next_handle += 1
 
@@ -947,6 +960,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise HttpError(401, "Authentication failed: invalid or missing credentials.",
                                 "401")
             q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+            if "abs-links" in ACTIVE:
+                prefix = f"http://{self.headers.get('Host', '127.0.0.1')}{prefix}"
             rest = rest.rstrip("/") or "/"
             if rest == "/management-server/jobs":
                 if verb != "GET":
