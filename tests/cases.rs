@@ -251,6 +251,11 @@ mod checks {
         "result": {}, "resultType": "Clone", "status": "complete"}), &["EL-GAR-TIMES"])]
     #[case::update_before_create(json!({"createTime": "2016-01-02T22:29:18Z", "lastUpdateTime": "2016-01-01T22:45:51Z",
         "result": {}, "resultType": "Clone", "status": "complete"}), &["EL-GAR-TIMES"])]
+    // Register E11: UTC+0 written `+00:00` (what Python's isoformat prints) is UTC too.
+    #[case::times_zero_offset(json!({"createTime": "2016-01-01T22:29:18+00:00", "lastUpdateTime": "2016-01-01T22:45:51.5+00:00",
+        "result": {}, "resultType": "Clone", "status": "complete"}), &[])]
+    #[case::times_other_offset(json!({"createTime": "2016-01-01T22:29:18+01:00", "lastUpdateTime": "2016-01-01T22:45:51Z",
+        "result": {}, "resultType": "Clone", "status": "complete"}), &["EL-GAR-TIMES"])]
     fn gar_observation(#[case] nested: Value, #[case] want: &[&str]) {
         let found = element::gar_answer(&json!({"id": 1, "result": nested}));
         assert_eq!(rules(&found), want, "{found:#?}");

@@ -293,7 +293,7 @@ fn times(r: &Value, base: &str) -> Vec<Finding> {
             None => out.push(
                 Finding::new(
                     "EL-GAR-TIMES",
-                    format!("{k} is not an ISO 8601 UTC time ending in Z"),
+                    format!("{k} is not an ISO 8601 UTC time ending in Z or +00:00"),
                 )
                 .at(format!("{base}/{k}"))
                 .values(Some("YYYY-MM-DDTHH:MM:SSZ".into()), v.cloned()),

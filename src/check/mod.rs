@@ -128,7 +128,8 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Parses an ISO 8601 UTC timestamp of the canonical form `YYYY-MM-DDTHH:MM:SS[.f]Z`.
+/// Parses an ISO 8601 UTC timestamp `YYYY-MM-DDTHH:MM:SS[.f]` ending in `Z` (every Element
+/// example) or in the zero offset `+00:00` (also UTC+0, which is all the pages ask: register E11).
 pub fn parse_utc(s: &str) -> Option<jiff::Timestamp> {
     let b = s.as_bytes();
     let shape_ok = b.len() >= 20
@@ -137,7 +138,7 @@ pub fn parse_utc(s: &str) -> Option<jiff::Timestamp> {
         && b[10] == b'T'
         && b[13] == b':'
         && b[16] == b':'
-        && s.ends_with('Z');
+        && (s.ends_with('Z') || s.ends_with("+00:00"));
     if !shape_ok {
         return None;
     }

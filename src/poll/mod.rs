@@ -17,6 +17,10 @@
 //! - Deadline (CL-DEADLINE): an interval is never cut short. When the next poll would start after
 //!   the deadline the poller returns [`End::Deadline`] at once with the last state seen. A request
 //!   already in flight is not cancelled (the client's request timeout bounds it).
+//! - A value nothing says will ever turn terminal ends polling at once with [`End::Failed`]
+//!   (the caller judges it; waiting for the deadline would only delay that): an Element
+//!   `result.status` other than `running`/`complete`, an AIQUM `state` of [`unknown_state`]
+//!   (register U11).
 //! - Terminal (CL-STOP): Element `result.status == "complete"`; AIQUM [`aiqum_terminal`]. The
 //!   poller stops at the first terminal answer, except that [`Keep::KeepThenRelease`] then sends
 //!   exactly one GetAsyncResult without `keepResult` (sent at once, not retried, not
@@ -297,13 +301,19 @@ fn classify_aiqum(ex: &Exchange) -> Answer {
         );
     }
     match ex.json() {
-        Some(job) if aiqum_terminal(job).is_some() => match aiqum_unreadable(job) {
-            // Fail fast: a value outside both dialects cannot say whether the job ended.
-            Some(why) => Answer::Failed(format!(
-                "read the job: {why}: whether the job ended cannot be read"
-            )),
-            None => Answer::Job(job.clone()),
-        },
+        Some(job) if aiqum_terminal(job).is_some() => {
+            match (aiqum_unreadable(job), unknown_state(job)) {
+                // Fail fast: a value outside both dialects cannot say whether the job ended.
+                (Some(why), _) => Answer::Failed(format!(
+                    "read the job: {why}: whether the job ended cannot be read"
+                )),
+                (None, Some(state)) => Answer::Failed(format!(
+                    "read the job: state {state:?} is neither terminal nor a state a running job \
+                     shows (register U11): nothing to wait for"
+                )),
+                (None, None) => Answer::Job(job.clone()),
+            }
+        }
         _ => Answer::Failed("read the job: the answer is not a job object".into()),
     }
 }
@@ -325,7 +335,7 @@ pub const AIQUM_OUTCOMES: &[&str] = &["NORMAL", "WARNING", "PARTIAL_FAILURES", "
 
 /// Why an AIQUM job's `state`/`status` cannot be read in either dialect of register U1, if it
 /// cannot (compared without case, U4): split (a `status` member): `status` is not one of the four
-/// outcomes (an unknown lifecycle `state` is read as not terminal: register U6); literal:
+/// outcomes (an unknown lifecycle `state` is [`unknown_state`]'s: register U11); literal:
 /// `state` is neither an outcome nor a lifecycle value.
 pub fn aiqum_unreadable(job: &Value) -> Option<String> {
     let state = job.get("state").and_then(Value::as_str).unwrap_or("");
@@ -341,6 +351,19 @@ pub fn aiqum_unreadable(job: &Value) -> Option<String> {
         )),
         None => None,
     }
+}
+
+/// Register U11: the `state` of a job that is not terminal (U1/U2) and not one a job shows
+/// while it is still going: `queued`, `waiting`, `scheduled`, `running`, `aborting` (the AIQUM
+/// pages' job and task states), and in the literal dialect `WARNING`. Compared without case.
+/// Polling on such a value would wait for the deadline on something it cannot read.
+pub fn unknown_state(job: &Value) -> Option<&str> {
+    let state = job.get("state")?.as_str()?;
+    let literal_warning = job.get("status").is_none() && state.eq_ignore_ascii_case("warning");
+    let known = aiqum_terminal(job) == Some(true)
+        || literal_warning
+        || AIQUM_LIFECYCLE.contains(&state.to_ascii_lowercase().as_str());
+    (!known).then_some(state)
 }
 
 /// Polls an Element handle with GetAsyncResult.

@@ -101,6 +101,30 @@ fn aiqum_answers_are_classified() {
 }
 
 #[test]
+fn values_nothing_can_read_end_polling_at_once() {
+    // EL-GAR-STATUS: a status that is neither running nor complete will never be `complete`.
+    let odd = json!({"id": 1, "result": {"status": "completed", "result": {}}});
+    match classify_element(&ex(200, Body::Json(odd))) {
+        Answer::Failed(r) => assert!(r.contains("\"completed\""), "{r}"),
+        other => panic!("{other:?}"),
+    }
+    // Register U11: a state outside the known vocabulary is named, not waited on.
+    for (job, known) in [
+        (json!({"state": "queued", "status": "normal"}), true),
+        (json!({"state": "Aborting", "status": "normal"}), true),
+        (json!({"state": "WARNING"}), true),
+        (json!({"state": "success", "status": "normal"}), false),
+        (json!({"state": "paused", "status": "normal"}), false),
+        (json!({"state": "RUNNING"}), true),
+        (json!({"state": "done"}), false),
+    ] {
+        let a = classify_aiqum(&ex(200, Body::Json(job.clone())));
+        assert_eq!(matches!(a, Answer::Job(_)), known, "{job}: {a:?}");
+        assert_eq!(unknown_state(&job).is_none(), known, "{job}");
+    }
+}
+
+#[test]
 fn terminal_states_follow_the_register() {
     let t = |v: Value| aiqum_terminal(&v);
     assert_eq!(

@@ -116,8 +116,17 @@ fn formats_are_asserted_not_only_annotated() {
         "common.json#/$defs/timestamp",
         &json!("2016-01-01T22:29:18.123Z"),
     );
-    assert_invalid(
+    // Register E11: UTC+0 may be written `+00:00`; any other offset is not UTC.
+    assert_valid(
         "common.json#/$defs/timestamp",
         &json!("2016-01-01T22:29:18+00:00"),
+    );
+    assert_invalid(
+        "common.json#/$defs/timestamp",
+        &json!("2016-01-01T22:29:18+01:00"),
+    );
+    assert_invalid(
+        "common.json#/$defs/timestamp",
+        &json!("2016-01-01T22:29:18"),
     );
 }
