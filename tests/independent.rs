@@ -248,12 +248,15 @@ fn an_independent_server_is_conformant_in_every_reading() {
     assert_eq!(summary["fail"], 0, "{summary}");
     assert_eq!(summary["warn"], 0, "{summary}");
     assert_eq!(summary["error"], 0, "{summary}");
-    assert_eq!(
-        summary["inconclusive"],
-        0,
-        "{:?}",
-        outcomes(&run.report, "inconclusive")
-    );
+    // A case that must see its real work running (a live twin of a scripted case) is
+    // inconclusive, never passed or failed, where the work is done at once (the `instant`
+    // reading); everywhere else nothing is inconclusive.
+    let inconclusive = outcomes(&run.report, "inconclusive");
+    let unexpected: Vec<_> = inconclusive
+        .iter()
+        .filter(|c| !(c.starts_with("\"third_reading/") && c.contains("running")))
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:?}");
     // Every target ran the live suite, mutations included (70 of 140 cases each today).
     let passed = summary["pass"].as_u64().unwrap_or(0);
     assert!(
