@@ -16,7 +16,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,13 +25,20 @@ use serde_json::{Value, json};
 
 const KEY: &str = "06a6148bf9e862df:-2611856e:16e8d47e722:-7f87";
 
-/// A child process killed when dropped.
-struct Proc(Child);
+/// A double's process, killed when dropped.
+enum Process {
+    /// `jobconform serve` (held for its drop, which kills it).
+    Served(#[expect(dead_code, reason = "held only to be dropped")] common::served::Served),
+    /// WireMock's JVM or Prism's Node.
+    Other(Child),
+}
 
-impl Drop for Proc {
+impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if let Process::Other(c) = self {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
@@ -40,7 +46,7 @@ impl Drop for Proc {
 struct Double {
     name: String,
     reqs: [Req; 3],
-    _proc: Proc,
+    _proc: Process,
     /// Its files (stubs, OpenAPI document), removed when it is dropped.
     _files: Option<tempfile::TempDir>,
 }
@@ -98,19 +104,9 @@ async fn ready(req: &Req, within: Duration) -> bool {
 /// `jobconform serve` with one running and one finished Element job and one running AIQUM job;
 /// the double and the three bodies it answered.
 async fn serve() -> (Double, [bytes::Bytes; 3]) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jobconform"))
-        .args(["serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start jobconform serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read serve's URLs");
-    let proc = Proc(child);
-    let v: Value = serde_json::from_str(&line).expect("serve prints one JSON line");
-    let s = |k: &str| v[k].as_str().expect("a URL").to_owned();
+    let bin = common::served::binary().expect("the jobconform binary beside this bench");
+    let served = common::served::serve(&bin, &[]).expect("start jobconform serve");
+    let s = |k: &str| served.urls[k].as_str().expect("a URL").to_owned();
     let u = MockUrls {
         element: s("element"),
         aiqum: s("aiqum"),
@@ -146,7 +142,7 @@ async fn serve() -> (Double, [bytes::Bytes; 3]) {
     let d = Double {
         name: "jobconform serve".into(),
         reqs,
-        _proc: proc,
+        _proc: Process::Served(served),
         _files: None,
     };
     (d, bodies)
@@ -207,7 +203,7 @@ async fn wiremock(dir: &Path, bodies: &[bytes::Bytes; 3]) -> Result<Double, Stri
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("start WireMock: {e}"))?;
-    let proc = Proc(child);
+    let proc = Process::Other(child);
     let base = format!("http://127.0.0.1:{port}");
     let rpc = format!("{base}/json-rpc/12.5");
     let reqs = [
@@ -293,7 +289,7 @@ async fn prism(dir: &Path, bodies: &[bytes::Bytes; 3]) -> Result<Double, String>
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("start Prism: {e}"))?;
-    let proc = Proc(child);
+    let proc = Process::Other(child);
     let base = format!("http://127.0.0.1:{port}");
     let rpc = format!("{base}/json-rpc/12.5");
     let prefer = |mut r: Req, name: &str| {
