@@ -34,10 +34,12 @@ fn main() {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
+        // The path is the compiling crate's own, never this build's absolute one: a build
+        // script output reused from another checkout of the crate still reads this checkout.
+        let at = format!("/cases/{rel}");
         let _ = writeln!(
             code,
-            "    ({rel:?}, include_str!({:?})),",
-            file.display().to_string()
+            "    ({rel:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {at:?}))),"
         );
     }
     code.push_str("]\n");
