@@ -170,10 +170,10 @@ fn status(job: &Value, j: &mut Judgement) {
     }
     // A value outside both dialects (register U1) cannot say whether the job ended: the poller
     // stops at once (fail fast), so the value is judged here. Split dialect: a `status` outside
-    // the four is judged above (an unknown lifecycle `state` is read as not terminal: register
-    // U6); literal dialect: a `state` that is neither an outcome nor a lifecycle word is an
-    // outcome outside the four (UM-JOB-STATUS). A lifecycle word alone in the literal dialect is a
-    // running job: readable.
+    // the four is judged above (an unknown lifecycle `state` ends the poll as inconclusive, no
+    // finding: register U11); literal dialect: a `state` that is neither an outcome nor a
+    // lifecycle word is an outcome outside the four (UM-JOB-STATUS). A lifecycle word alone in the
+    // literal dialect is a running job: readable.
     if let Some(why) = crate::poll::aiqum_unreadable(job)
         && member == "state"
     {
@@ -222,15 +222,19 @@ fn times(job: &Value, j: &mut Judgement) {
     }
 }
 
-/// Order of split-dialect lifecycle states for UM-STATE-FORWARD; unknown states have none.
+/// Order of split-dialect lifecycle states for UM-STATE-FORWARD (the words are
+/// [`crate::poll::AIQUM_LIFECYCLE`]; queued, waiting and scheduled rank first); unknown states have
+/// none.
 pub fn state_rank(state: &str) -> Option<u8> {
-    match state.to_ascii_lowercase().as_str() {
-        "queued" | "waiting" | "scheduled" => Some(0),
-        "running" => Some(1),
-        "aborting" => Some(2),
-        "completed" | "aborted" => Some(3),
-        _ => None,
+    if !crate::poll::is_lifecycle(state) {
+        return None;
     }
+    Some(match state.to_ascii_lowercase().as_str() {
+        "running" => 1,
+        "aborting" => 2,
+        "completed" | "aborted" => 3,
+        _ => 0,
+    })
 }
 
 /// UM-TERMINAL-ABSORBING and UM-STATE-FORWARD: judges the next observation of a job against the

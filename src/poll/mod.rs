@@ -329,6 +329,11 @@ pub const AIQUM_LIFECYCLE: &[&str] = &[
     "aborted",
 ];
 
+/// Whether `state` is one of [`AIQUM_LIFECYCLE`], compared without case (U4).
+pub fn is_lifecycle(state: &str) -> bool {
+    AIQUM_LIFECYCLE.contains(&state.to_ascii_lowercase().as_str())
+}
+
 /// Outcome values (register U1), upper case: `status` in the split dialect, `state` in the
 /// literal one.
 pub const AIQUM_OUTCOMES: &[&str] = &["NORMAL", "WARNING", "PARTIAL_FAILURES", "ERROR"];
@@ -339,7 +344,7 @@ pub const AIQUM_OUTCOMES: &[&str] = &["NORMAL", "WARNING", "PARTIAL_FAILURES", "
 /// `state` is neither an outcome nor a lifecycle value.
 pub fn aiqum_unreadable(job: &Value) -> Option<String> {
     let state = job.get("state").and_then(Value::as_str).unwrap_or("");
-    let lifecycle = AIQUM_LIFECYCLE.contains(&state.to_ascii_lowercase().as_str());
+    let lifecycle = is_lifecycle(state);
     let outcome = |s: &str| AIQUM_OUTCOMES.contains(&s.to_ascii_uppercase().as_str());
     match job.get("status") {
         Some(status) => {
@@ -360,9 +365,7 @@ pub fn aiqum_unreadable(job: &Value) -> Option<String> {
 pub fn unknown_state(job: &Value) -> Option<&str> {
     let state = job.get("state")?.as_str()?;
     let literal_warning = job.get("status").is_none() && state.eq_ignore_ascii_case("warning");
-    let known = aiqum_terminal(job) == Some(true)
-        || literal_warning
-        || AIQUM_LIFECYCLE.contains(&state.to_ascii_lowercase().as_str());
+    let known = aiqum_terminal(job) == Some(true) || literal_warning || is_lifecycle(state);
     (!known).then_some(state)
 }
 

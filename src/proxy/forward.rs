@@ -125,11 +125,7 @@ pub async fn handle(
         request: RequestRecord {
             method: parts.method.to_string(),
             url: url.clone(),
-            auth: if authorization.is_some() {
-                AuthMode::Default
-            } else {
-                AuthMode::None
-            },
+            auth: AuthMode::seen(authorization.is_some()),
             body: body_value,
         },
         creds,

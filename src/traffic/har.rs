@@ -122,11 +122,7 @@ fn entry(n: usize, e: &Value) -> Result<Observed, String> {
             request: RequestRecord {
                 method: method.to_string(),
                 url: url.to_string(),
-                auth: if authorization.is_some() {
-                    AuthMode::Default
-                } else {
-                    AuthMode::None
-                },
+                auth: AuthMode::seen(authorization.is_some()),
                 body: request_body,
             },
             response,

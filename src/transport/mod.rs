@@ -45,6 +45,17 @@ pub enum AuthMode {
     Wrong,
 }
 
+impl AuthMode {
+    /// How a request seen in traffic was sent: with an `Authorization` header or without.
+    pub fn seen(authorization: bool) -> AuthMode {
+        if authorization {
+            AuthMode::Default
+        } else {
+            AuthMode::None
+        }
+    }
+}
+
 /// Timeouts and size limits for every request a client sends.
 #[derive(Clone, Debug)]
 pub struct Limits {
