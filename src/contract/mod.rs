@@ -5,6 +5,7 @@
 //! Owns no I/O and no judging: it answers "what does rule X say" and "does this value match schema
 //! Y". Deciding pass or fail from exchanges is `check`'s job.
 
+pub mod jobs;
 mod markdown;
 mod rules;
 mod schemas;

@@ -1,12 +1,13 @@
-//! Transient faults on the executor's own requests (CL-TRANSIENT): a broken connection, an HTTP
-//! 503, or an Element method error the poller also treats as transient is not an answer to judge.
-//! Such a request is retried a few times after a short pause (target time); every attempt stays
-//! in the transcript, only the last one is judged. On live targets writes are retried only where
-//! the fault proves nothing was done (a 503 or a transient method error), never after a broken
-//! connection; the mock injects its faults before processing, so there everything is retried.
+//! Resending the executor's own requests after a transient fault (CL-TRANSIENT, defined once in
+//! [`crate::contract::jobs::transient`]): a fault is not an answer to judge. Such a request is
+//! retried a few times after a short pause (target time); every attempt stays in the transcript,
+//! only the last one is judged. Reads (and everything on the mock, which injects its faults before
+//! processing) are resent after any fault; on live targets writes only where the fault shows
+//! nothing was done ([`Fault::nothing_done`]: a 503 or a transient method error), never after a
+//! broken connection or another 5xx.
 
-use crate::poll::ELEMENT_TRANSIENT;
-use crate::transport::{Exchange, TransportError};
+use crate::contract::jobs::{self, Fault};
+use crate::transport::Exchange;
 
 /// Attempts per request, the first included.
 pub const ATTEMPTS: usize = 4;
@@ -14,26 +15,10 @@ pub const ATTEMPTS: usize = 4;
 /// Pause between attempts, in target milliseconds.
 pub const PAUSE_MS: u64 = 1000;
 
-/// Why an answer is a transient fault, or `None` when it is an answer to judge. `idempotent`:
-/// whether resending is harmless even if the first request was processed.
-pub fn transient(ex: &Exchange, idempotent: bool) -> Option<String> {
-    match &ex.response {
-        Err(e @ (TransportError::Io(_) | TransportError::Timeout(_))) if idempotent => {
-            Some(format!("failed to {e}"))
-        }
-        Err(_) => None,
-        Ok(r) if r.status == 503 => Some("HTTP 503".into()),
-        Ok(r) => {
-            let name = r
-                .body
-                .json()
-                .and_then(|b| b.pointer("/error/name"))
-                .and_then(|n| n.as_str())?;
-            ELEMENT_TRANSIENT
-                .contains(&name)
-                .then(|| format!("method error {name}"))
-        }
-    }
+/// The fault that makes `ex` worth sending again, or `None` when it is an answer to judge.
+/// `idempotent`: whether resending is harmless even if the first request was processed.
+pub fn resendable(ex: &Exchange, idempotent: bool) -> Option<Fault> {
+    jobs::transient(ex).filter(|f| idempotent || f.nothing_done())
 }
 
 /// The retry decision for one request, shared by the executor (every attempt recorded) and
@@ -50,7 +35,7 @@ pub struct Retry {
 
 impl Retry {
     /// At most `attempts` attempts (the first included), `pause` before the second one, each
-    /// later pause `grow` times the one before; `idempotent` as for [`transient`].
+    /// later pause `grow` times the one before; `idempotent` as for [`resendable`].
     pub fn new(attempts: usize, pause: std::time::Duration, grow: f64, idempotent: bool) -> Retry {
         Retry {
             attempts,
@@ -72,7 +57,7 @@ impl Retry {
         if self.made >= self.attempts {
             return None;
         }
-        let why = transient(ex, self.idempotent)?;
+        let why = resendable(ex, self.idempotent)?.to_string();
         let pause = self.pause;
         self.pause = self.pause.mul_f64(self.grow);
         Some((why, pause))
@@ -148,5 +133,23 @@ mod tests {
             once.after(&answer(503, json!({}))).is_none(),
             "no attempt left"
         );
+    }
+
+    #[test]
+    fn writes_are_resent_only_when_the_fault_shows_nothing_was_done() {
+        let reset = Exchange {
+            response: Err(crate::transport::TransportError::Io("reset".into())),
+            ..answer(200, json!({}))
+        };
+        let bad_gateway = answer(502, json!({}));
+        let busy = answer(503, json!({}));
+        for (ex, read, write) in [
+            (&reset, true, false),
+            (&bad_gateway, true, false),
+            (&busy, true, true),
+        ] {
+            assert_eq!(resendable(ex, true).is_some(), read, "{ex:?}");
+            assert_eq!(resendable(ex, false).is_some(), write, "{ex:?}");
+        }
     }
 }

@@ -184,7 +184,7 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
         }
     };
     for ex in seen {
-        let transient = super::retry::transient(&ex, true).is_some();
+        let transient = crate::contract::jobs::transient(&ex).is_some();
         let i = run.record(ex)?;
         if transient {
             continue;

@@ -25,10 +25,9 @@
 //!   poller stops at the first terminal answer, except that [`Keep::KeepThenRelease`] then sends
 //!   exactly one GetAsyncResult without `keepResult` (sent at once, not retried, not
 //!   interpreted) and never touches the handle again (CL-KEEP).
-//! - Transient (CL-TRANSIENT): transport errors of kind `Io`/`Timeout`; HTTP 5xx (AIQUM GET; for
-//!   Element a 5xx without a JSON-RPC error body, since GetAsyncResult is a read); Element method
-//!   errors named in [`ELEMENT_TRANSIENT`]. Anything else that is not a job ends polling with
-//!   [`End::Failed`].
+//! - Transient (CL-TRANSIENT): [`crate::contract::jobs::transient`], the one definition (a broken
+//!   connection, a 5xx that carries no answer the contract reads, Element method errors named in
+//!   [`ELEMENT_TRANSIENT`]). Anything else that is not a job ends polling with [`End::Failed`].
 //! - AIQUM long polling (`policy.long_poll = Some(t)`): `GET jobs/{key}?poll_timeout=<s>` with
 //!   `s = min(t, time left)` in whole seconds (>= 1; with less than 1 s left no long poll fits,
 //!   and the poller goes on with plain GETs on the standard schedule until the deadline),
@@ -74,7 +73,12 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::transport::{Client, Exchange, TransportError, aiqum, element};
+use crate::contract::jobs;
+pub use crate::contract::jobs::{
+    AIQUM_LIFECYCLE, AIQUM_OUTCOMES, ELEMENT_TRANSIENT, aiqum_terminal, aiqum_unreadable,
+    is_lifecycle, unknown_state,
+};
+use crate::transport::{Client, Exchange, aiqum, element};
 
 /// How to poll. All durations are real time (the runner divides target time by the mock's scale).
 #[derive(Debug, Clone, PartialEq)]
@@ -184,16 +188,6 @@ pub enum Event<'a> {
 /// Most requests one poll sends, whatever the policy (a second bound besides the deadline).
 pub const REQUEST_CAP: u32 = 100_000;
 
-/// Element method errors that are transient (CL-TRANSIENT): retried, never terminal.
-pub const ELEMENT_TRANSIENT: &[&str] = &[
-    "xDBVersionMismatch",
-    "xNotPrimary",
-    "xDBConnectionLoss",
-    "xDBOperationTimeout",
-    "xDBSessionExpired",
-    "xDBNoServerResponse",
-];
-
 /// How the poller reads one exchange.
 #[derive(Debug, Clone, PartialEq)]
 enum Answer {
@@ -219,37 +213,28 @@ impl Outcome {
     }
 }
 
-/// Transport errors that are transient; `Some(reason)` for the others.
-fn transport_failure(ex: &Exchange) -> Option<Answer> {
+/// A transient fault, or a transport failure that ends polling; `None` for an answer.
+fn fault(ex: &Exchange) -> Option<Answer> {
+    if jobs::transient(ex).is_some() {
+        return Some(Answer::Transient);
+    }
     match &ex.response {
         Ok(_) => None,
-        Err(TransportError::Io(_) | TransportError::Timeout(_)) => Some(Answer::Transient),
         Err(e) => Some(Answer::Failed(format!("get an answer: {e}"))),
     }
 }
 
 /// Reads a GetAsyncResult exchange.
 fn classify_element(ex: &Exchange) -> Answer {
-    if let Some(a) = transport_failure(ex) {
+    if let Some(a) = fault(ex) {
         return a;
     }
     let status = ex.status().unwrap_or(0);
     let body = ex.json();
-    // A JSON-RPC method error names itself; an `error` without a string `name` on a 5xx is a
-    // gateway or load-balancer page (a proxy's 503), i.e. a transient fault, not a method error.
-    let method_error = body
-        .and_then(|b| b.get("error"))
-        .filter(|e| e.get("name").is_some_and(Value::is_string) || !(500..600).contains(&status));
-    if let Some(err) = method_error {
+    if let Some(err) = body.and_then(|b| b.get("error")) {
         let name = err.get("name").and_then(Value::as_str).unwrap_or("");
-        if ELEMENT_TRANSIENT.contains(&name) {
-            return Answer::Transient;
-        }
         let msg = err.get("message").and_then(Value::as_str).unwrap_or("");
         return Answer::Failed(format!("poll the handle: method error {name:?}: {msg}"));
-    }
-    if (500..600).contains(&status) {
-        return Answer::Transient;
     }
     if !(200..300).contains(&status) {
         return Answer::Failed(format!("poll the handle: HTTP {status}"));
@@ -271,22 +256,18 @@ fn classify_element(ex: &Exchange) -> Answer {
     }
 }
 
-/// Reads an AIQUM job GET exchange.
+/// Reads an AIQUM job GET exchange. A 5xx whose body is a job that says it ended is read as that
+/// job ([`jobs::transient`]): retrying it until the deadline would learn nothing more.
 fn classify_aiqum(ex: &Exchange) -> Answer {
-    if let Some(a) = transport_failure(ex) {
+    if let Some(a) = fault(ex) {
         return a;
     }
     let status = ex.status().unwrap_or(0);
-    // A 5xx whose body is a job that says it ended (a server that reads failed jobs with an
-    // error code) is read as that job: retrying it until the deadline would learn nothing more.
     let ended = ex
         .json()
         .filter(|j| aiqum_terminal(j) == Some(true) && aiqum_unreadable(j).is_none());
     if let (true, Some(job)) = ((500..600).contains(&status), ended) {
         return Answer::Job(job.clone());
-    }
-    if (500..600).contains(&status) {
-        return Answer::Transient;
     }
     if !(200..300).contains(&status) {
         let msg = ex
@@ -316,57 +297,6 @@ fn classify_aiqum(ex: &Exchange) -> Answer {
         }
         _ => Answer::Failed("read the job: the answer is not a job object".into()),
     }
-}
-
-/// Lifecycle `state` values of the split dialect (register U1), lower case.
-pub const AIQUM_LIFECYCLE: &[&str] = &[
-    "queued",
-    "waiting",
-    "scheduled",
-    "running",
-    "aborting",
-    "completed",
-    "aborted",
-];
-
-/// Whether `state` is one of [`AIQUM_LIFECYCLE`], compared without case (U4).
-pub fn is_lifecycle(state: &str) -> bool {
-    AIQUM_LIFECYCLE.contains(&state.to_ascii_lowercase().as_str())
-}
-
-/// Outcome values (register U1), upper case: `status` in the split dialect, `state` in the
-/// literal one.
-pub const AIQUM_OUTCOMES: &[&str] = &["NORMAL", "WARNING", "PARTIAL_FAILURES", "ERROR"];
-
-/// Why an AIQUM job's `state`/`status` cannot be read in either dialect of register U1, if it
-/// cannot (compared without case, U4): split (a `status` member): `status` is not one of the four
-/// outcomes (an unknown lifecycle `state` is [`unknown_state`]'s: register U11); literal:
-/// `state` is neither an outcome nor a lifecycle value.
-pub fn aiqum_unreadable(job: &Value) -> Option<String> {
-    let state = job.get("state").and_then(Value::as_str).unwrap_or("");
-    let lifecycle = is_lifecycle(state);
-    let outcome = |s: &str| AIQUM_OUTCOMES.contains(&s.to_ascii_uppercase().as_str());
-    match job.get("status") {
-        Some(status) => {
-            let status = status.as_str().unwrap_or("");
-            (!outcome(status)).then(|| format!("status {status:?} is none of {AIQUM_OUTCOMES:?}"))
-        }
-        None if !lifecycle && !outcome(state) => Some(format!(
-            "state {state:?} is neither an outcome nor a lifecycle state (register U1)"
-        )),
-        None => None,
-    }
-}
-
-/// Register U11: the `state` of a job that is not terminal (U1/U2) and not one a job shows
-/// while it is still going: `queued`, `waiting`, `scheduled`, `running`, `aborting` (the AIQUM
-/// pages' job and task states), and in the literal dialect `WARNING`. Compared without case.
-/// Polling on such a value would wait for the deadline on something it cannot read.
-pub fn unknown_state(job: &Value) -> Option<&str> {
-    let state = job.get("state")?.as_str()?;
-    let literal_warning = job.get("status").is_none() && state.eq_ignore_ascii_case("warning");
-    let known = aiqum_terminal(job) == Some(true) || literal_warning || is_lifecycle(state);
-    (!known).then_some(state)
 }
 
 /// Polls an Element handle with GetAsyncResult.
@@ -424,19 +354,6 @@ pub async fn aiqum_watched(
     watch: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Outcome {
     aiqum_loop::run(client, ep, key, policy, watch).await
-}
-
-/// Register U1/U2: whether an AIQUM job object is terminal. Split dialect (a `status` member
-/// exists): `state` is `completed` or `aborted`. Literal dialect: `state` is `NORMAL`, `ERROR` or
-/// `PARTIAL_FAILURES`. Case-insensitive; WARNING alone is never terminal. `None` if the object has
-/// no string `state`.
-pub fn aiqum_terminal(job: &Value) -> Option<bool> {
-    let state = job.get("state")?.as_str()?.to_ascii_lowercase();
-    Some(if job.get("status").is_some() {
-        matches!(state.as_str(), "completed" | "aborted")
-    } else {
-        matches!(state.as_str(), "normal" | "error" | "partial_failures")
-    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::transport::TransportError;
 use crate::transport::{AuthMode, Body, RequestRecord, ResponseRecord};
 
 fn ex(status: u16, body: Body) -> Exchange {
