@@ -50,6 +50,9 @@ fn case(
         notes: vec![],
         duration: Duration::from_millis(5),
         observed: Vec::new(),
+        concurrent: Vec::new(),
+        shared_setup: Vec::new(),
+        expected: Vec::new(),
     };
     (rules.iter().map(|s| s.to_string()).collect(), outcome)
 }

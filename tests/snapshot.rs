@@ -180,6 +180,9 @@ fn outcome(r: &Run) -> CaseOutcome {
         ],
         duration: Duration::from_millis(r.port as u64),
         observed: Vec::new(),
+        concurrent: Vec::new(),
+        shared_setup: Vec::new(),
+        expected: vec![Finding::new("UM-LIST-DEFAULT", "25 records came back")],
     }
 }
 
@@ -736,6 +739,9 @@ mod against_the_mock {
             notes: vec![],
             duration: Duration::ZERO,
             observed: Vec::new(),
+            concurrent: Vec::new(),
+            shared_setup: Vec::new(),
+            expected: Vec::new(),
         }
     }
 
@@ -873,6 +879,9 @@ mod against_the_aiqum_mock {
             notes: vec![],
             duration: Duration::ZERO,
             observed: Vec::new(),
+            concurrent: Vec::new(),
+            shared_setup: Vec::new(),
+            expected: Vec::new(),
         }
     }
 
@@ -991,11 +1000,11 @@ fn a_concurrent_group_is_sorted_and_shared_setup_left_out() {
         Body::Json(json!({"id": 1, "result": {"accountID": 3}})),
     );
     let mut o = outcome(&RUN_A);
-    o.notes = vec![snapshot::order::concurrent_note(&(0..3))];
+    o.concurrent = vec![0..3];
     o.transcript = vec![error(2), result(3), error(4)];
     let first = snapshot_value("element/once", &o, &Context::default());
     o.transcript = vec![result(2), error(3), error(4), account];
-    o.notes.push(snapshot::order::shared_note(&(3..4)));
+    o.shared_setup.push(3..4);
     let second = snapshot_value("element/once", &o, &Context::default());
     assert_eq!(first, second);
     let answers: Vec<bool> = first["exchanges"]

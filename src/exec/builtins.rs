@@ -5,7 +5,8 @@
 
 use serde_json::{Value, json};
 
-use super::run::{ElCall, Run, Stop};
+use super::ElCall;
+use super::run::{Run, Stop};
 use crate::case::template::references;
 
 /// A fresh key in AIQUM's format (`06a6148bf9e862df:-2611856e:16e8d47e722:-7f87`).
@@ -21,11 +22,10 @@ pub fn fresh_key() -> String {
 
 /// Binds the built-ins the case uses.
 pub async fn prepare(run: &mut Run<'_>) -> Result<(), Stop> {
-    let whole = serde_json::to_value(run.case).unwrap_or(Value::Null);
+    let whole = serde_json::to_value(run.case()).unwrap_or(Value::Null);
     let used = references(&whole);
     if used.iter().any(|n| n == "unknown_key") {
-        run.vars
-            .insert("unknown_key".into(), Value::String(fresh_key()));
+        run.set_var("unknown_key", Value::String(fresh_key()));
     }
     if used.iter().any(|n| n == "unknown_handle") {
         let i = run
@@ -43,8 +43,7 @@ pub async fn prepare(run: &mut Run<'_>) -> Result<(), Stop> {
                     .unwrap_or(0)
             })
             .unwrap_or(0);
-        run.vars
-            .insert("unknown_handle".into(), json!(max + 1_000_000));
+        run.set_var("unknown_handle", json!(max + 1_000_000));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! named checks. The types below are the agreed interface with `runner`, `report` and `snapshot`;
 //! a case never decides its own verdict here beyond its expected failure.
 
+use std::ops::Range;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -13,14 +14,18 @@ use crate::target::Target;
 use crate::transport::Exchange;
 
 mod builtins;
+mod history;
 pub mod named;
+mod pending;
 mod probe;
-pub mod progress;
 pub mod retry;
 pub mod run;
+mod send;
 mod start;
 mod steps;
 mod timing;
+
+pub use send::ElCall;
 
 /// What a target offers, probed once per target before its cases run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -78,6 +83,36 @@ pub struct CaseOutcome {
     /// for it besides the rules it names.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub observed: Vec<String>,
+    /// Transcript ranges of `concurrent` groups: which of N simultaneous calls wins is a race,
+    /// so snapshots put each group in a canonical order (`snapshot::order`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub concurrent: Vec<Range<usize>>,
+    /// Transcript ranges of target-wide setup that this case sent for every case of the target
+    /// (the Element scratch account, made by whichever case needs it first): left out of
+    /// snapshots.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shared_setup: Vec<Range<usize>>,
+    /// The findings of an expected failure that happened as the case says it must (then they
+    /// are not failures, and `findings` is empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expected: Vec<Finding>,
+}
+
+impl CaseOutcome {
+    /// An outcome with nothing in it but its status (a case that never ran).
+    pub fn of(status: Status) -> CaseOutcome {
+        CaseOutcome {
+            status,
+            findings: Vec::new(),
+            transcript: Vec::new(),
+            notes: Vec::new(),
+            duration: Duration::ZERO,
+            observed: Vec::new(),
+            concurrent: Vec::new(),
+            shared_setup: Vec::new(),
+            expected: Vec::new(),
+        }
+    }
 }
 
 /// Attempts of a case that starts real work on a live target: when the work did not show what
@@ -85,16 +120,53 @@ pub struct CaseOutcome {
 /// tried again with fresh work, at most this many times in all.
 pub const LIVE_ATTEMPTS: usize = 3;
 
-/// Runs one case on one target.
+/// Told about every poll a case runs (the runner shows progress with it): `exec` draws nothing.
+pub trait Watcher: Send + Sync {
+    /// A poll of `job` on `target` begins; its events go to the returned watch, which is dropped
+    /// when the poll ends.
+    fn poll(&self, target: &str, job: &str) -> Box<dyn PollWatch>;
+}
+
+/// What watches one poll.
+pub trait PollWatch: Send {
+    /// One event of the poll, in the order it happens.
+    fn event(&mut self, e: &crate::poll::Event<'_>);
+}
+
+/// A watcher that is told nothing and shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unwatched;
+
+impl Watcher for Unwatched {
+    fn poll(&self, _: &str, _: &str) -> Box<dyn PollWatch> {
+        Box::new(Unwatched)
+    }
+}
+
+impl PollWatch for Unwatched {
+    fn event(&mut self, _: &crate::poll::Event<'_>) {}
+}
+
+/// Runs one case on one target, watched by nobody.
 pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -> CaseOutcome {
+    run_case_watched(case, target, caps, &Unwatched).await
+}
+
+/// Runs one case on one target, telling `watcher` about its polls.
+pub async fn run_case_watched(
+    case: &LoadedCase,
+    target: &Target,
+    caps: &Capabilities,
+    watcher: &dyn Watcher,
+) -> CaseOutcome {
     let started = std::time::Instant::now();
     let c = &case.case;
     let real_work = !target.is_mock() && c.needs == crate::case::Needs::Mutations;
     let mut earlier = Vec::new();
-    let (mut run, stop) = loop {
-        let (run, stop) = attempt(case, target, caps).await;
+    let (mut out, stop) = loop {
+        let (out, stop) = attempt(case, target, caps, watcher).await;
         let retry = match &stop {
-            Some(run::Stop::Unseen(reason)) if real_work && run.findings.is_empty() => {
+            Some(run::Stop::Unseen(reason)) if real_work && out.findings.is_empty() => {
                 Some(reason.clone())
             }
             _ => None,
@@ -104,11 +176,13 @@ pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -
                 "attempt {} with real work was inconclusive ({reason}); tried again with fresh work",
                 earlier.len() + 1
             )),
-            _ => break (run, stop),
+            _ => break (out, stop),
         }
     };
     for n in earlier {
-        run.note(n);
+        if !out.notes.contains(&n) {
+            out.notes.push(n);
+        }
     }
     let mut status = match stop {
         None | Some(run::Stop::Halt) => Status::Ran,
@@ -118,8 +192,9 @@ pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -
         }
         Some(run::Stop::Harness(message)) => Status::HarnessError { message },
     };
-    let mut findings = std::mem::take(&mut run.findings);
-    let mut notes = std::mem::take(&mut run.notes);
+    let mut findings = std::mem::take(&mut out.findings);
+    let mut notes = std::mem::take(&mut out.notes);
+    let mut expected = Vec::new();
     if let (Some(ef), Status::Ran) = (&c.expect_failure, &status) {
         let failed: std::collections::BTreeSet<&str> =
             findings.iter().map(|f| f.rule.as_str()).collect();
@@ -130,9 +205,10 @@ pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -
                 "expected failure on {:?} happened: {}",
                 ef.rules, ef.reason
             ));
-            for f in findings.drain(..) {
+            for f in &findings {
                 notes.push(format!("expected: {}: {}", f.rule, f.message));
             }
+            expected = std::mem::take(&mut findings);
         } else {
             status = Status::HarnessError {
                 message: format!(
@@ -141,17 +217,16 @@ pub async fn run_case(case: &LoadedCase, target: &Target, caps: &Capabilities) -
             };
         }
     }
-    let observed = crate::check::observed::rules(&run.element_obs, &run.aiqum_obs)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
     CaseOutcome {
         status,
         findings,
-        transcript: run.transcript,
+        transcript: out.transcript,
         notes,
         duration: started.elapsed(),
-        observed,
+        observed: out.observed,
+        concurrent: out.concurrent,
+        shared_setup: out.shared_setup,
+        expected,
     }
 }
 
@@ -216,18 +291,19 @@ pub fn cannot_run(case: &LoadedCase, target: &Target, caps: &Capabilities) -> Op
 
 /// One attempt: the steps, then (unless the case was skipped before sending anything) its cleanup
 /// steps, and the AIQUM objects still unnamed handed to the ledger.
-async fn attempt<'a>(
-    case: &'a LoadedCase,
-    target: &'a Target,
-    caps: &'a Capabilities,
-) -> (run::Run<'a>, Option<run::Stop>) {
+async fn attempt(
+    case: &LoadedCase,
+    target: &Target,
+    caps: &Capabilities,
+    watcher: &dyn Watcher,
+) -> (run::Produced, Option<run::Stop>) {
     let c = &case.case;
-    let mut run = run::Run::new(target, caps, c);
+    let mut run = run::Run::new(target, caps, c, watcher);
     let stop = match skip_reason(case, target, caps) {
         Some(reason) => Some(run::Stop::Skip(reason)),
         None => run_steps(&mut run).await,
     };
-    let skipped = matches!(stop, Some(run::Stop::Skip(_))) && run.transcript.is_empty();
+    let skipped = matches!(stop, Some(run::Stop::Skip(_))) && run.transcript().is_empty();
     if !skipped {
         for (i, st) in c.cleanup.iter().enumerate() {
             if let Err(e) = steps::step(&mut run, st).await {
@@ -235,15 +311,14 @@ async fn attempt<'a>(
             }
         }
     }
-    run.hand_over_pending();
-    (run, stop)
+    (run.finish(), stop)
 }
 
 async fn run_steps(run: &mut run::Run<'_>) -> Option<run::Stop> {
     if let Err(stop) = builtins::prepare(run).await {
         return Some(stop);
     }
-    for st in &run.case.steps {
+    for st in &run.case().steps {
         if let Err(stop) = steps::step(run, st).await {
             return Some(stop);
         }

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::run::{ElCall, Run, StepResult, Stop};
+use super::ElCall;
+use super::run::{Run, StepResult, Stop};
 use crate::case::template::text_of;
 use crate::check::{Finding, Judgement};
 use crate::transport::{Query, aiqum};
@@ -212,7 +213,7 @@ async fn not_listed(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult {
         ));
     };
     if let Some((k, _)) = entry_for(&entries, &handle) {
-        run.findings.push(
+        run.fail(
             Finding::new(rule, "an invalidated handle is still listed")
                 .at(format!("/result/asyncHandles/{k}"))
                 .values(None, Some(handle.clone()))
@@ -230,10 +231,10 @@ async fn readable_at_once(run: &mut Run<'_>, rule: &str, args: &Value) -> StepRe
         return Ok(());
     }
     for _ in 0..6 {
-        tokio::time::sleep(run.target.real(500)).await;
+        tokio::time::sleep(run.target().real(500)).await;
         let i = run.um_request(aiqum::Request::get(&path)).await?;
         if run.ex(i).status() == Some(200) {
-            run.findings.push(
+            run.fail(
                 Finding::new(rule, "the new job was not readable at once, only later")
                     .values(Some(200.into()), run.ex(first).status().map(Value::from))
                     .in_exchange(first),
@@ -248,16 +249,7 @@ async fn readable_at_once(run: &mut Run<'_>, rule: &str, args: &Value) -> StepRe
 
 fn seen_running(run: &mut Run<'_>, args: &Value) -> StepResult {
     let job = text_of(arg(args, "job")?);
-    let running = match run.case.api {
-        crate::case::Api::Element => run.element_obs.get(&job).is_some_and(|obs| {
-            obs.iter()
-                .any(|o| o.get("status").and_then(Value::as_str) == Some("running"))
-        }),
-        crate::case::Api::Aiqum => run.aiqum_obs.get(&job).is_some_and(|obs| {
-            obs.iter()
-                .any(|o| crate::poll::aiqum_terminal(o) == Some(false))
-        }),
-    };
+    let running = run.history().seen_running(run.case().api, &job);
     if running {
         Ok(())
     } else {
@@ -279,7 +271,7 @@ async fn client_audit(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult
     let crate::target::Kind::Mock {
         control,
         time_scale,
-    } = &run.target.kind
+    } = &run.target().kind
     else {
         return Err(Stop::Skip(
             "the client audit reads the mock's journal".into(),
@@ -290,7 +282,7 @@ async fn client_audit(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult
     let min = args
         .get("min_interval_ms")
         .and_then(Value::as_u64)
-        .unwrap_or_else(|| target_ms(run.target.policy.min_interval));
+        .unwrap_or_else(|| target_ms(run.target().policy.min_interval));
     // The audit measures when requests *arrive* at the mock, which adds real scheduling and
     // network delay (milliseconds, more on a loaded machine), multiplied by the time scale: the
     // slack is 25 ms of real time (at most half the minimum interval, so hammering is always
@@ -304,7 +296,7 @@ async fn client_audit(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult
         let slack = target_ms(Duration::from_millis(25));
         url.push_str(&format!("&deadline_ms={}", d + slack));
     }
-    let ex = run.target.client.get(&url).await;
+    let ex = run.target().client.get(&url).await;
     let Some(report) = ex.json().filter(|_| ex.status() == Some(200)).cloned() else {
         return Err(Stop::Harness(format!(
             "read the mock's client audit: {:?}",
@@ -327,7 +319,7 @@ async fn client_audit(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult
             .filter(|v| v["rule"] == json!(rule))
         {
             let what = v["what"].as_str().unwrap_or("broke the rule");
-            run.findings.push(
+            run.fail(
                 Finding::new(rule, format!("jobconform's own poller, job {job}: {what}"))
                     .values(None, Some(json!({"t_ms": v["t_ms"]}))),
             );
@@ -343,7 +335,7 @@ async fn client_audit(run: &mut Run<'_>, rule: &str, args: &Value) -> StepResult
         .and_then(Value::as_u64)
         .filter(|max| polls > *max)
     {
-        run.findings.push(
+        run.fail(
             Finding::new(
                 rule,
                 format!("jobconform's own poller sent {polls} polls of {job}, more than {max}"),

@@ -1,15 +1,21 @@
-//! The state of one case run (variables, transcript, findings, notes, the observations of each
-//! handle and job) and the sending helpers every step uses: each answer is recorded, then the
-//! automatic per-answer checks of `check::element` / `check::aiqum` run on it. Knows nothing about
-//! step kinds (that is `steps`).
+//! The state of one case run and the helpers every step uses. A [`Run`] owns the variables in
+//! scope, the growing outcome (transcript, findings, notes and the typed facts other modules
+//! read), the per-handle [`History`], the AIQUM removals [`Pending`] their jobs' names, and
+//! request ids. Sending with retries is [`super::send`]'s; each answer is recorded here, then
+//! the automatic per-observation checks of `check::element` / `check::aiqum` run on it. Knows
+//! nothing about step kinds (that is `steps`). Fields are private: steps go through methods.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use serde_json::{Value, json};
 
-use super::{Capabilities, retry};
+use super::history::History;
+use super::pending::Pending;
+use super::send::{self, ElCall, Sent};
+use super::{Capabilities, Watcher};
 use crate::case::template::{self, Vars};
-use crate::case::{AuthMode, Case, Expect};
+use crate::case::{Api, AuthMode, Case, Expect};
 use crate::check::expect::{Subject, evaluate};
 use crate::check::{self, Finding, Judgement};
 use crate::target::{AiqumCleanup, Target};
@@ -34,38 +40,45 @@ pub enum Stop {
 /// What a step returns.
 pub type StepResult = Result<(), Stop>;
 
-/// One case run on one target.
-pub struct Run<'a> {
-    /// Where.
-    pub target: &'a Target,
-    /// What the target offers.
-    pub caps: &'a Capabilities,
-    /// The case.
-    pub case: &'a Case,
-    /// Variables in scope.
-    pub vars: Vars,
+/// What a run has produced so far (taken by `exec::run_case` at the end).
+#[derive(Debug, Default)]
+pub struct Produced {
     /// Every exchange, in order.
     pub transcript: Vec<Exchange>,
-    /// Findings so far.
+    /// Findings.
     pub findings: Vec<Finding>,
-    /// Notes so far.
+    /// Notes for people.
     pub notes: Vec<String>,
-    /// GetAsyncResult observations (nested `result` objects) per handle (as text).
-    pub element_obs: BTreeMap<String, Vec<Value>>,
-    /// AIQUM job observations per key.
-    pub aiqum_obs: BTreeMap<String, Vec<Value>>,
-    /// AIQUM jobs whose created object must be removed once job_results name it.
-    pub pending_cleanup: BTreeMap<String, AiqumCleanup>,
-    /// Source volume for clones in this case.
-    pub scratch_volume: Option<i64>,
-    /// When each handle or job key was started by this case (its answer arrived).
-    pub started: BTreeMap<String, tokio::time::Instant>,
+    /// Transcript ranges of `concurrent` groups.
+    pub concurrent: Vec<Range<usize>>,
+    /// Transcript ranges of target-wide setup this case sent for every case.
+    pub shared_setup: Vec<Range<usize>>,
+    /// The per-observation rules the observations exercised.
+    pub observed: Vec<String>,
+}
+
+/// One case run on one target.
+pub struct Run<'a> {
+    target: &'a Target,
+    caps: &'a Capabilities,
+    case: &'a Case,
+    watcher: &'a dyn Watcher,
+    vars: Vars,
+    out: Produced,
+    history: History,
+    pending: Pending,
+    scratch_volume: Option<i64>,
     next_id: i64,
 }
 
 impl<'a> Run<'a> {
     /// A fresh run.
-    pub fn new(target: &'a Target, caps: &'a Capabilities, case: &'a Case) -> Run<'a> {
+    pub fn new(
+        target: &'a Target,
+        caps: &'a Capabilities,
+        case: &'a Case,
+        watcher: &'a dyn Watcher,
+    ) -> Run<'a> {
         let mut vars = Vars::new();
         if let Some(ep) = &target.element {
             vars.insert("version".into(), Value::String(ep.version.clone()));
@@ -74,30 +87,97 @@ impl<'a> Run<'a> {
             target,
             caps,
             case,
+            watcher,
             vars,
-            transcript: Vec::new(),
-            findings: Vec::new(),
-            notes: Vec::new(),
-            element_obs: BTreeMap::new(),
-            aiqum_obs: BTreeMap::new(),
-            pending_cleanup: BTreeMap::new(),
+            out: Produced::default(),
+            history: History::default(),
+            pending: Pending::default(),
             scratch_volume: None,
-            started: BTreeMap::new(),
             next_id: 1,
         }
+    }
+
+    /// Where the case runs.
+    pub fn target(&self) -> &'a Target {
+        self.target
+    }
+
+    /// What the target offers.
+    pub fn caps(&self) -> &'a Capabilities {
+        self.caps
+    }
+
+    /// The case.
+    pub fn case(&self) -> &'a Case {
+        self.case
+    }
+
+    /// Who is told about the run's polls.
+    pub fn watcher(&self) -> &'a dyn Watcher {
+        self.watcher
+    }
+
+    /// Binds a variable.
+    pub fn set_var(&mut self, name: &str, v: Value) {
+        self.vars.insert(name.to_string(), v);
+    }
+
+    /// The per-handle history.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Work `key` was started now (see [`History::began`]).
+    pub fn began(&mut self, key: &str) {
+        self.history.began(key);
+    }
+
+    /// The scratch volume clones of this case come from, once made.
+    pub fn scratch_volume(&self) -> Option<i64> {
+        self.scratch_volume
+    }
+
+    /// Sets the scratch volume.
+    pub fn set_scratch_volume(&mut self, id: i64) {
+        self.scratch_volume = Some(id);
+    }
+
+    /// Every exchange so far.
+    pub fn transcript(&self) -> &[Exchange] {
+        &self.out.transcript
+    }
+
+    /// How many findings so far (to tell whether a step added one).
+    pub fn finding_count(&self) -> usize {
+        self.out.findings.len()
+    }
+
+    /// Adds a finding.
+    pub fn fail(&mut self, f: Finding) {
+        self.out.findings.push(f);
     }
 
     /// Adds a note once.
     pub fn note(&mut self, n: impl Into<String>) {
         let n = n.into();
-        if !self.notes.contains(&n) {
-            self.notes.push(n);
+        if !self.out.notes.contains(&n) {
+            self.out.notes.push(n);
         }
+    }
+
+    /// Marks transcript `range` as one `concurrent` group.
+    pub fn mark_concurrent(&mut self, range: Range<usize>) {
+        self.out.concurrent.push(range);
+    }
+
+    /// Marks transcript `range` as target-wide setup (left out of snapshots).
+    pub fn mark_shared_setup(&mut self, range: Range<usize>) {
+        self.out.shared_setup.push(range);
     }
 
     /// Takes a judgement's findings and notes; its inconclusive reason becomes a [`Stop`].
     pub fn absorb(&mut self, j: Judgement) -> StepResult {
-        self.findings.extend(j.findings);
+        self.out.findings.extend(j.findings);
         for n in j.notes {
             self.note(n);
         }
@@ -136,16 +216,28 @@ impl<'a> Run<'a> {
             .err()
             .filter(|e| e.is_unreachable())
             .cloned();
-        self.transcript.push(ex);
+        self.out.transcript.push(ex);
         match unreachable {
             Some(e) => Err(Stop::Harness(format!("reach the target: failed to {e}"))),
-            None => Ok(self.transcript.len() - 1),
+            None => Ok(self.out.transcript.len() - 1),
         }
+    }
+
+    /// Records every attempt of a request (a note for each one resent); the last one's index.
+    fn record_sent(&mut self, sent: Sent, what: &str) -> Result<usize, Stop> {
+        for why in sent.retried {
+            self.note(format!("CL-TRANSIENT: {what} retried after {why}"));
+        }
+        let mut last = None;
+        for ex in sent.attempts {
+            last = Some(self.record(ex)?);
+        }
+        last.ok_or_else(|| Stop::Harness(format!("send {what}: no attempt was made")))
     }
 
     /// The exchange at `i`.
     pub fn ex(&self, i: usize) -> &Exchange {
-        &self.transcript[i]
+        &self.out.transcript[i]
     }
 
     /// Evaluates expectations (already expanded) on the answer at `i`, or on `body` instead of
@@ -154,7 +246,7 @@ impl<'a> Run<'a> {
         if expects.is_empty() {
             return Ok(());
         }
-        let ex = &self.transcript[i];
+        let ex = &self.out.transcript[i];
         let subject = Subject {
             exchange: ex,
             index: i,
@@ -192,7 +284,7 @@ impl<'a> Run<'a> {
     }
 
     /// The target's Element endpoint, or a skip when it has none.
-    pub(super) fn element_ep(&self) -> Result<&'a element::Endpoint, Stop> {
+    pub fn element_ep(&self) -> Result<&'a element::Endpoint, Stop> {
         self.target
             .element
             .as_ref()
@@ -200,7 +292,7 @@ impl<'a> Run<'a> {
     }
 
     /// The target's AIQUM endpoint, or a skip when it has none.
-    pub(super) fn aiqum_ep(&self) -> Result<&'a aiqum::Endpoint, Stop> {
+    pub fn aiqum_ep(&self) -> Result<&'a aiqum::Endpoint, Stop> {
         self.target
             .aiqum
             .as_ref()
@@ -216,78 +308,35 @@ impl<'a> Run<'a> {
     /// Sends one Element call (or raw body), records it and runs the automatic checks.
     pub async fn el_call(&mut self, call: ElCall<'_>) -> Result<usize, Stop> {
         let ep = self.element_ep()?;
-        let client = self.target.client.clone();
-        // The mock injects its faults before processing, so resending a write is harmless there.
-        let idempotent = retry::element_read_only(call.method) || self.target.is_mock();
-        let pause = self.target.real(retry::PAUSE_MS);
-        let mut retry = retry::Retry::new(retry::ATTEMPTS, pause, 1.0, idempotent);
-        loop {
-            let ex = match &call.raw {
-                Some(raw) => {
-                    element::call_raw(&client, ep, raw.clone(), call.auth, call.version).await
-                }
-                None => {
-                    let id = match &call.id {
-                        Some(id) => id.clone(),
-                        None => self.fresh_id(),
-                    };
-                    let c = element::Call {
-                        method: call.method,
-                        params: call.params.clone(),
-                        id,
-                        auth: call.auth,
-                        version: call.version,
-                    };
-                    element::call(&client, ep, c).await
-                }
-            };
-            let again = retry.after(&ex);
-            let i = self.record(ex)?;
-            match again {
-                Some((why, pause)) => {
-                    self.note(format!("CL-TRANSIENT: {} retried after {why}", call.method));
-                    tokio::time::sleep(pause).await;
-                }
-                None => {
-                    self.element_checks(i, call.raw.is_some());
-                    return Ok(i);
-                }
-            }
-        }
+        let mut next_id = self.next_id;
+        let sent = send::element(self.target, ep, &call, &mut || {
+            next_id += 1;
+            json!(next_id - 1)
+        })
+        .await;
+        self.next_id = next_id;
+        let i = self.record_sent(sent, call.method)?;
+        self.element_checks(i, call.raw.is_some());
+        Ok(i)
     }
 
     /// The automatic Element checks on the answer at `i`.
     pub fn element_checks(&mut self, i: usize, raw: bool) {
-        let mut found = check::element::automatic(&self.transcript[i], raw, &mut self.element_obs);
+        let ex = &self.out.transcript[i];
+        let mut found = check::element::automatic(ex, raw, self.history.element_mut());
         for f in &mut found {
             f.exchange.get_or_insert(i);
         }
-        self.findings.extend(found);
+        self.out.findings.extend(found);
     }
 
     /// Sends one AIQUM request, records it and runs the per-observation checks when it reads a
     /// job by key.
     pub async fn um_request(&mut self, r: aiqum::Request<'_>) -> Result<usize, Stop> {
         let ep = self.aiqum_ep()?;
-        let idempotent = r.method == reqwest::Method::GET || self.target.is_mock();
-        let pause = self.target.real(retry::PAUSE_MS);
-        let mut retry = retry::Retry::new(retry::ATTEMPTS, pause, 1.0, idempotent);
-        let i = loop {
-            let ex = aiqum::request(&self.target.client, ep, r.clone()).await;
-            let again = retry.after(&ex);
-            let i = self.record(ex)?;
-            match again {
-                Some((why, pause)) => {
-                    self.note(format!(
-                        "CL-TRANSIENT: {} {} retried after {why}",
-                        r.method, r.path
-                    ));
-                    tokio::time::sleep(pause).await;
-                }
-                None => break i,
-            }
-        };
-        let ex = &self.transcript[i];
+        let sent = send::aiqum(self.target, ep, &r).await;
+        let i = self.record_sent(sent, &format!("{} {}", r.method, r.path))?;
+        let ex = &self.out.transcript[i];
         if ex.request.method == "GET"
             && ex.request.auth == AuthMode::Default
             && let Some(key) = job_key_of(&ex.request.url)
@@ -297,77 +346,38 @@ impl<'a> Run<'a> {
         Ok(i)
     }
 
-    /// The automatic AIQUM per-observation checks on the answer at `i`, a read of job `key`.
+    /// The automatic AIQUM per-observation checks on the answer at `i`, a read of job `key`;
+    /// the job may name an object a pending removal waits for.
     pub fn aiqum_checks(&mut self, i: usize, key: &str) {
-        let (j, job) = check::aiqum::automatic(key, &self.transcript[i], &mut self.aiqum_obs);
+        let ex = &self.out.transcript[i];
+        let (j, job) = check::aiqum::automatic(key, ex, self.history.aiqum_mut());
         let _ = self.absorb(j.in_exchange(i));
         if let Some(job) = job {
-            self.resolve_cleanup(key, &job);
+            self.pending.resolve(key, &job, &self.target.ledger);
         }
     }
 
-    /// Registers the cleanup of an AIQUM object once its job's `job_results` name it.
-    fn resolve_cleanup(&mut self, key: &str, job: &Value) {
-        let Some(c) = self.pending_cleanup.get(key) else {
-            return;
-        };
-        let Some(path) = crate::cleanup::resolve_path(&c.path, job) else {
-            return;
-        };
-        let created = crate::cleanup::Created::AiqumObject {
-            method: c.method.clone(),
-            path,
-        };
-        self.target.ledger.record(created);
-        self.pending_cleanup.remove(key);
-    }
-
-    /// Hands the objects of AIQUM jobs that never named them to the ledger (read once more at
-    /// cleanup, else listed as left behind), so that nothing is forgotten.
-    pub fn hand_over_pending(&mut self) {
-        for (job, c) in std::mem::take(&mut self.pending_cleanup) {
-            self.notes.push(format!(
-                "job {job} never named its object while the case ran: cleanup reads it once more"
-            ));
-            self.target
-                .ledger
-                .record(crate::cleanup::Created::AiqumPending {
-                    job,
-                    method: c.method,
-                    path: c.path,
-                });
+    /// The automatic checks of `api` on the answer at `i` (a poll's observation of `key`).
+    pub fn observation_checks(&mut self, api: Api, i: usize, key: &str) {
+        match api {
+            Api::Element => self.element_checks(i, false),
+            Api::Aiqum => self.aiqum_checks(i, key),
         }
     }
-}
 
-/// One Element call to send.
-#[derive(Debug, Clone)]
-pub struct ElCall<'a> {
-    /// Method.
-    pub method: &'a str,
-    /// Params (expanded).
-    pub params: Value,
-    /// Request id (`None`: a fresh integer).
-    pub id: Option<Value>,
-    /// Authentication.
-    pub auth: AuthMode,
-    /// Version override.
-    pub version: Option<&'a str>,
-    /// Raw body instead of a request object.
-    pub raw: Option<String>,
-}
+    /// Job `key` creates an object that `how` removes once the job names it.
+    pub fn expect_removal(&mut self, key: &str, how: AiqumCleanup) {
+        self.pending.expect(key, how);
+    }
 
-impl<'a> ElCall<'a> {
-    /// A plain call with default auth.
-    pub fn new(method: &'a str, params: Value) -> ElCall<'a> {
-        ElCall {
-            method,
-            params,
-            id: None,
-            auth: AuthMode::Default,
-            version: None,
-            raw: None,
+    /// Ends the run: the removals no job named go to the ledger, and what the run produced is
+    /// handed over.
+    pub fn finish(mut self) -> Produced {
+        for n in self.pending.hand_over(&self.target.ledger) {
+            self.out.notes.push(n);
         }
+        self.out.observed = self.history.observed_rules();
+        self.out
     }
 }
 
@@ -378,5 +388,5 @@ pub fn job_key_of(url: &str) -> Option<String> {
     if rest.is_empty() || rest.contains('/') {
         return None;
     }
-    Some(crate::snapshot::percent_decode(rest))
+    Some(aiqum::decode(rest))
 }

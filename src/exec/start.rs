@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::run::{ElCall, Run, StepResult, Stop};
+use super::ElCall;
+use super::run::{Run, StepResult, Stop};
 use crate::case::template::text_of;
 use crate::case::{Api, StartStep, Work};
 use crate::cleanup::Created;
@@ -36,10 +37,10 @@ pub async fn start(run: &mut Run<'_>, s: &StartStep) -> StepResult {
     let expects = run.expand_expects(&s.expect)?;
     match &s.work {
         Work::Scripted(script) => {
-            let Kind::Mock { control, .. } = &run.target.kind else {
+            let Kind::Mock { control, .. } = &run.target().kind else {
                 return Err(Stop::Skip("scripted jobs need the mock".into()));
             };
-            let (path, ptr) = match run.case.api {
+            let (path, ptr) = match run.case().api {
                 Api::Element => ("element/jobs", "/asyncHandle"),
                 Api::Aiqum => ("aiqum/jobs", "/key"),
             };
@@ -47,7 +48,7 @@ pub async fn start(run: &mut Run<'_>, s: &StartStep) -> StepResult {
             let body = serde_json::to_value(script)
                 .map_err(|e| Stop::Harness(format!("serialize the job script: {e}")))?;
             let ex = run
-                .target
+                .target()
                 .client
                 .send(
                     reqwest::Method::POST,
@@ -65,10 +66,8 @@ pub async fn start(run: &mut Run<'_>, s: &StartStep) -> StepResult {
                     run.ex(i).status()
                 )));
             };
-            run.element_obs.remove(&text_of(&v));
-            run.aiqum_obs.remove(&text_of(&v));
-            run.started.insert(text_of(&v), tokio::time::Instant::now());
-            run.vars.insert(s.var.clone(), v);
+            run.began(&text_of(&v));
+            run.set_var(&s.var, v);
             run.judge(&expects, i, None)?;
             let body = run.ex(i).json().cloned();
             run.capture(&s.capture, body.as_ref())
@@ -96,11 +95,11 @@ async fn setup(run: &mut Run<'_>, method: &str, params: Value, ptr: &str) -> Res
 }
 
 async fn account(run: &mut Run<'_>) -> Result<i64, Stop> {
-    if let Some(a) = run.target.element_account {
+    if let Some(a) = run.target().element_account {
         return Ok(a);
     }
     let known = run
-        .target
+        .target()
         .ledger
         .outstanding()
         .into_iter()
@@ -113,7 +112,7 @@ async fn account(run: &mut Run<'_>) -> Result<i64, Stop> {
     }
     // The account is the target's, made by whichever case needs it first: its exchange is marked
     // so that snapshots leave it out.
-    let first = run.transcript.len();
+    let first = run.transcript().len();
     let v = setup(
         run,
         "AddAccount",
@@ -121,18 +120,16 @@ async fn account(run: &mut Run<'_>) -> Result<i64, Stop> {
         "/result/accountID",
     )
     .await?;
-    run.note(crate::snapshot::order::shared_note(
-        &(first..run.transcript.len()),
-    ));
+    run.mark_shared_setup(first..run.transcript().len());
     let id = v.as_i64().ok_or_else(|| {
         Stop::Inconclusive(format!("set up the clone: accountID {v} is not an integer"))
     })?;
-    run.target.ledger.record(Created::ElementAccount { id });
+    run.target().ledger.record(Created::ElementAccount { id });
     Ok(id)
 }
 
 async fn clone(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect]) -> StepResult {
-    let volume = match run.scratch_volume {
+    let volume = match run.scratch_volume() {
         Some(v) => v,
         None => {
             let account = account(run).await?;
@@ -147,8 +144,8 @@ async fn clone(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect]
             let id = v.as_i64().ok_or_else(|| {
                 Stop::Inconclusive(format!("set up the clone: volumeID {v} is not an integer"))
             })?;
-            run.target.ledger.record(Created::ElementVolume { id });
-            run.scratch_volume = Some(id);
+            run.target().ledger.record(Created::ElementVolume { id });
+            run.set_scratch_volume(id);
             id
         }
     };
@@ -160,7 +157,7 @@ async fn clone(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect]
         .and_then(|b| b.pointer("/result/volumeID"))
         .and_then(Value::as_i64)
     {
-        run.target.ledger.record(Created::ElementVolume { id });
+        run.target().ledger.record(Created::ElementVolume { id });
     }
     run.judge(expects, i, None)?;
     let body = run.ex(i).json().cloned();
@@ -175,9 +172,8 @@ async fn clone(run: &mut Run<'_>, s: &StartStep, expects: &[crate::case::Expect]
         )));
     };
     // A new job under a reused handle starts a new history (reuse is EL-HANDLE-UNIQUE's concern).
-    run.element_obs.remove(&text_of(&h));
-    run.started.insert(text_of(&h), tokio::time::Instant::now());
-    run.vars.insert(s.var.clone(), h);
+    run.began(&text_of(&h));
+    run.set_var(&s.var, h);
     run.capture(&s.capture, body.as_ref())
 }
 
@@ -188,10 +184,10 @@ async fn call(
     failing: bool,
 ) -> StepResult {
     let configured = match failing {
-        true => &run.target.aiqum_failing_call,
-        false => &run.target.aiqum_call,
+        true => &run.target().aiqum_failing_call,
+        false => &run.target().aiqum_call,
     };
-    let (method, path, body, cleanup) = match (&run.target.kind, configured) {
+    let (method, path, body, cleanup) = match (&run.target().kind, configured) {
         (_, Some(c)) => (
             c.method.clone(),
             c.path.clone(),
@@ -229,7 +225,7 @@ async fn call(
         extra_wait: Duration::ZERO,
     };
     let i = run.um_request(req).await?;
-    let before = run.findings.len();
+    let before = run.finding_count();
     run.judge(expects, i, None)?;
     let body = run.ex(i).json().cloned();
     let key = body
@@ -238,7 +234,7 @@ async fn call(
         .and_then(Value::as_str)
         .map(str::to_string);
     let Some(key) = key else {
-        if run.findings.len() > before {
+        if run.finding_count() > before {
             // The case's own expectations on this answer already failed (UM-ACCEPT-202): they
             // say why the case cannot go on; it failed, it is not inconclusive.
             return Err(Stop::Halt);
@@ -249,10 +245,9 @@ async fn call(
         )));
     };
     if let Some(c) = cleanup {
-        run.pending_cleanup.insert(key.clone(), c);
+        run.expect_removal(&key, c);
     }
-    run.aiqum_obs.remove(&key);
-    run.started.insert(key.clone(), tokio::time::Instant::now());
-    run.vars.insert(s.var.clone(), Value::String(key));
+    run.began(&key);
+    run.set_var(&s.var, Value::String(key));
     run.capture(&s.capture, body.as_ref())
 }

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::run::{ElCall, Run, StepResult, Stop};
+use super::ElCall;
+use super::run::{Run, StepResult, Stop};
 use crate::case::template::text_of;
-use crate::case::{ConcurrentStep, HttpStep, PollMode, PollStep, RpcStep, Step};
+use crate::case::{Api, ConcurrentStep, HttpStep, PollMode, PollStep, RpcStep, Step};
 use crate::check::{self, Finding};
 use crate::poll::{self, End, Keep};
 use crate::transport::{Query, aiqum, element};
@@ -22,7 +23,7 @@ pub fn step<'r, 'a: 'r>(
 ) -> Pin<Box<dyn Future<Output = StepResult> + Send + 'r>> {
     Box::pin(async move {
         if run
-            .target
+            .target()
             .interrupted
             .load(std::sync::atomic::Ordering::SeqCst)
         {
@@ -50,7 +51,7 @@ pub fn step<'r, 'a: 'r>(
                 }
             }
             Step::Wait(w) => {
-                tokio::time::sleep(run.target.real(w.ms)).await;
+                tokio::time::sleep(run.target().real(w.ms)).await;
                 Ok(())
             }
         }
@@ -89,7 +90,7 @@ async fn http(run: &mut Run<'_>, h: &HttpStep) -> StepResult {
         if k == "poll_timeout"
             && let Ok(s) = text.parse::<u64>()
         {
-            extra = run.target.real(s * 1000) + Duration::from_secs(1);
+            extra = run.target().real(s * 1000) + Duration::from_secs(1);
         }
         query.insert(k.clone(), text);
     }
@@ -112,107 +113,35 @@ async fn http(run: &mut Run<'_>, h: &HttpStep) -> StepResult {
 async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
     let job = run.expand(&p.job)?;
     let expects = run.expand_expects(&p.expect)?;
-    let mut policy = run.target.policy.clone();
-    // A case's deadline is written for the mock's scripted jobs; on a live target real work takes
-    // what it takes, and the user's deadline (`deadline_s`) decides, unless the poll is about the
-    // deadline itself.
-    if let Some(ms) = p.deadline_ms
-        && (run.target.is_mock() || p.expect_deadline)
-    {
-        policy.deadline = run.target.real(ms);
-    }
-    if let Some(ms) = p.min_interval_ms {
-        policy.min_interval = run.target.real(ms);
-        policy.max_interval = policy.max_interval.max(policy.min_interval);
-    }
-    // Fail fast: a job already seen ended is read once, not polled to the deadline; if it moved
-    // on, the per-observation checks (UM-TERMINAL-ABSORBING, EL-GAR-STABLE) say so.
-    let (api, key) = (run.case.api, text_of(&job));
-    let ended = match api {
-        crate::case::Api::Element => run.element_obs.get(&key).is_some_and(|o| {
-            o.iter()
-                .any(|v| v.get("status").and_then(Value::as_str) == Some("complete"))
-        }),
-        crate::case::Api::Aiqum => run
-            .aiqum_obs
-            .get(&key)
-            .is_some_and(|o| o.iter().any(|v| poll::aiqum_terminal(v) == Some(true))),
-    };
-    if ended && !p.expect_deadline {
-        policy.deadline = Duration::ZERO;
-        run.note(format!(
-            "poll of {key}: the job was already seen ended: read once (a job that moves on is not waited for)"
-        ));
-    }
-    policy.long_poll = None;
-    if p.mode == PollMode::Long {
-        if !run.caps.long_poll {
-            return Err(Stop::Skip("the target does not offer long polling".into()));
-        }
-        policy.long_poll = Some(
-            run.target
-                .policy
-                .long_poll
-                .unwrap_or(Duration::from_secs(10)),
-        );
-    }
-    let findings_before = run.findings.len();
-    let mut seen: Vec<crate::transport::Exchange> = Vec::new();
-    let client = run.target.client.clone();
+    let key = text_of(&job);
+    let policy = poll_policy(run, p, &key)?;
+    let findings_before = run.finding_count();
     let started = tokio::time::Instant::now();
-    let mut line = super::progress::Watch::new(&run.target.name, &text_of(&job), started);
-    // Every exchange is kept for recording after the poll; every event moves the progress line.
-    let mut watch = |e: poll::Event<'_>| {
-        if let poll::Event::Observed(ex) = e {
-            seen.push(ex.clone());
-        }
-        line.event(&e);
+    // keepResult: true on every poll (the result is never lost), or absent as careless clients
+    // poll.
+    let keep = if p.keep_result {
+        Keep::Keep
+    } else {
+        Keep::Absent
     };
-    let outcome = match api {
-        crate::case::Api::Element => {
-            let keep = if p.keep_result {
-                Keep::Keep
-            } else {
-                Keep::Absent
-            };
-            let ep = run.element_ep()?;
-            poll::element_watched(&client, ep, &job, &policy, keep, &mut watch).await
-        }
-        crate::case::Api::Aiqum => {
-            let ep = run.aiqum_ep()?;
-            poll::aiqum_watched(&client, ep, &key, &policy, &mut watch).await
-        }
-    };
-    for ex in seen {
-        let transient = crate::contract::jobs::transient(&ex).is_some();
-        let i = run.record(ex)?;
-        if transient {
-            continue;
-        }
-        match api {
-            crate::case::Api::Element => run.element_checks(i, false),
-            crate::case::Api::Aiqum => run.aiqum_checks(i, &key),
-        }
-    }
-    if super::progress::enabled() {
-        super::progress::clear();
-    }
+    let outcome = poll_recorded(run, &job, &key, &policy, keep).await?;
     for n in &outcome.notes {
-        run.note(format!("poll of {}: {n}", text_of(&job)));
+        run.note(format!("poll of {key}: {n}"));
     }
-    let explained = run.findings.len() > findings_before;
+    let explained = run.finding_count() > findings_before;
     if p.expect_deadline {
         return gave_up_at_deadline(run, p, &job, &policy, &outcome, started.elapsed());
     }
-    let abnormal = run.transcript[run
-        .transcript
+    let polled = &run.transcript()[run
+        .transcript()
         .len()
-        .saturating_sub(outcome.requests as usize)..]
+        .saturating_sub(outcome.requests as usize)..];
+    let abnormal = polled
         .iter()
         .any(|ex| !ex.status().is_some_and(|s| (200..300).contains(&s)));
     match &outcome.end {
         End::Terminal => {
-            let last = run.transcript.len().checked_sub(1).ok_or_else(|| {
+            let last = run.transcript().len().checked_sub(1).ok_or_else(|| {
                 Stop::Harness(
                     "poll: the poller reported a terminal job without any exchange".into(),
                 )
@@ -223,37 +152,120 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
         }
         End::Deadline if explained => Err(Stop::Halt),
         End::Deadline if abnormal => Err(Stop::Inconclusive(format!(
-            "poll of {}: the deadline passed while the target answered errors",
-            text_of(&job)
+            "poll of {key}: the deadline passed while the target answered errors"
         ))),
-        End::Deadline => match &p.deadline_rule {
-            Some(rule) => {
-                let mut f = Finding::new(
-                    rule,
-                    format!(
-                        "{} was not terminal within the deadline ({} requests)",
-                        text_of(&job),
-                        outcome.requests
-                    ),
-                )
-                .values(Some("terminal".into()), outcome.last.clone());
-                if !run.transcript.is_empty() {
-                    f = f.in_exchange(run.transcript.len() - 1);
-                }
-                run.findings.push(f);
-                Err(Stop::Halt)
-            }
-            None => Err(Stop::Inconclusive(format!(
-                "poll of {}: not terminal within the deadline",
-                text_of(&job)
-            ))),
-        },
+        End::Deadline => missed_deadline(run, p, &key, &outcome),
         End::Failed { .. } if explained => Err(Stop::Halt),
-        End::Failed { reason } => Err(Stop::Inconclusive(format!(
-            "poll of {}: {reason}",
-            text_of(&job)
-        ))),
+        End::Failed { reason } => Err(Stop::Inconclusive(format!("poll of {key}: {reason}"))),
     }
+}
+
+/// The poll's policy: the target's, with the case's deadline (on the mock, or when the poll is
+/// about the deadline itself) and minimum interval, long polling when asked for, and a zero
+/// deadline for a job already seen ended.
+fn poll_policy(run: &mut Run<'_>, p: &PollStep, key: &str) -> Result<poll::Policy, Stop> {
+    let mut policy = run.target().policy.clone();
+    // A case's deadline is written for the mock's scripted jobs; on a live target real work takes
+    // what it takes, and the user's deadline (`deadline_s`) decides, unless the poll is about the
+    // deadline itself.
+    if let Some(ms) = p.deadline_ms
+        && (run.target().is_mock() || p.expect_deadline)
+    {
+        policy.deadline = run.target().real(ms);
+    }
+    if let Some(ms) = p.min_interval_ms {
+        policy.min_interval = run.target().real(ms);
+        policy.max_interval = policy.max_interval.max(policy.min_interval);
+    }
+    // Fail fast: a job already seen ended is read once, not polled to the deadline; if it moved
+    // on, the per-observation checks (UM-TERMINAL-ABSORBING, EL-GAR-STABLE) say so.
+    if run.history().seen_ended(run.case().api, key) && !p.expect_deadline {
+        policy.deadline = Duration::ZERO;
+        run.note(format!(
+            "poll of {key}: the job was already seen ended: read once (a job that moves on is not waited for)"
+        ));
+    }
+    policy.long_poll = None;
+    if p.mode == PollMode::Long {
+        if !run.caps().long_poll {
+            return Err(Stop::Skip("the target does not offer long polling".into()));
+        }
+        policy.long_poll = Some(
+            run.target()
+                .policy
+                .long_poll
+                .unwrap_or(Duration::from_secs(10)),
+        );
+    }
+    Ok(policy)
+}
+
+/// Polls `job` with the reference poller, telling the run's watcher every event, then records
+/// every exchange and runs the automatic checks on each one that is not a transient fault.
+async fn poll_recorded(
+    run: &mut Run<'_>,
+    job: &Value,
+    key: &str,
+    policy: &poll::Policy,
+    keep: Keep,
+) -> Result<poll::Outcome, Stop> {
+    let api = run.case().api;
+    let client = run.target().client.clone();
+    let mut seen: Vec<crate::transport::Exchange> = Vec::new();
+    let mut line = run.watcher().poll(&run.target().name, key);
+    let mut watch = |e: poll::Event<'_>| {
+        if let poll::Event::Observed(ex) = e {
+            seen.push(ex.clone());
+        }
+        line.event(&e);
+    };
+    let outcome = match api {
+        Api::Element => {
+            let ep = run.element_ep()?;
+            poll::element_watched(&client, ep, job, policy, keep, &mut watch).await
+        }
+        Api::Aiqum => {
+            let ep = run.aiqum_ep()?;
+            poll::aiqum_watched(&client, ep, key, policy, &mut watch).await
+        }
+    };
+    drop(line);
+    for ex in seen {
+        let transient = crate::contract::jobs::transient(&ex).is_some();
+        let i = run.record(ex)?;
+        if !transient {
+            run.observation_checks(api, i, key);
+        }
+    }
+    Ok(outcome)
+}
+
+/// A poll that was not terminal within its deadline: a finding against the poll's
+/// `deadline_rule`, or inconclusive without one.
+fn missed_deadline(
+    run: &mut Run<'_>,
+    p: &PollStep,
+    key: &str,
+    outcome: &poll::Outcome,
+) -> StepResult {
+    let Some(rule) = &p.deadline_rule else {
+        return Err(Stop::Inconclusive(format!(
+            "poll of {key}: not terminal within the deadline"
+        )));
+    };
+    let mut f = Finding::new(
+        rule,
+        format!(
+            "{key} was not terminal within the deadline ({} requests)",
+            outcome.requests
+        ),
+    )
+    .values(Some("terminal".into()), outcome.last.clone());
+    if let Some(last) = run.transcript().len().checked_sub(1) {
+        f = f.in_exchange(last);
+    }
+    run.fail(f);
+    Err(Stop::Halt)
 }
 
 /// CL-DEADLINE for a job scripted to outlast the poll's deadline: the poll ends with
@@ -271,9 +283,9 @@ fn gave_up_at_deadline(
     match &outcome.end {
         End::Deadline => {
             let slack = policy.max_interval.mul_f64(1.0 + policy.jitter)
-                + run.target.client.limits().request_timeout;
+                + run.target().client.limits().request_timeout;
             if took > policy.deadline + slack {
-                run.findings.push(
+                run.fail(
                     Finding::new(
                         rule,
                         format!(
@@ -288,7 +300,7 @@ fn gave_up_at_deadline(
                 );
             }
             if outcome.last.is_none() {
-                run.findings.push(Finding::new(
+                run.fail(Finding::new(
                     rule,
                     "the poll gave up without reporting the last state it saw",
                 ));
@@ -310,7 +322,7 @@ async fn concurrent(run: &mut Run<'_>, c: &ConcurrentStep) -> StepResult {
     let ep = run.element_ep()?;
     let params = run.expand(&c.rpc.params)?;
     let expects = run.expand_expects(&c.rpc.expect)?;
-    let client = run.target.client.clone();
+    let client = run.target().client.clone();
     let mut calls = Vec::new();
     for _ in 0..c.times {
         let id = match &c.rpc.id {
@@ -339,7 +351,7 @@ async fn concurrent(run: &mut Run<'_>, c: &ConcurrentStep) -> StepResult {
         indexes.push(i);
     }
     if let (Some(a), Some(b)) = (indexes.first(), indexes.last()) {
-        run.note(crate::snapshot::order::concurrent_note(&(*a..*b + 1)));
+        run.mark_concurrent(*a..*b + 1);
     }
     let group: Vec<(usize, &crate::transport::Exchange)> =
         indexes.iter().map(|i| (*i, run.ex(*i))).collect();

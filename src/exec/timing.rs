@@ -71,7 +71,7 @@ pub async fn answers_at_once(run: &mut Run<'_>, rule: &str, args: &Value) -> Ste
     }
     let bound = AT_ONCE_FLOOR_MS.max(AT_ONCE_FACTOR * base);
     if took > bound {
-        run.findings.push(
+        run.fail(
             Finding::new(
                 rule,
                 format!(
@@ -103,23 +103,23 @@ pub async fn long_poll_timing(run: &mut Run<'_>, rule: &str, args: &Value) -> St
     // mock (time scale 50) the target-time part alone is 50 ms of real time, less than the
     // scheduling noise of a busy machine.
     let latency_ms =
-        (crate::check::expect::LATENCY_REAL_MS as f64 * run.target.time_scale()).round() as u64;
+        (crate::check::expect::LATENCY_REAL_MS as f64 * run.target().time_scale()).round() as u64;
     let slack_ms = (timeout_ms / 4).max(2000) + latency_ms;
     let mut query = Query::new();
     query.insert("poll_timeout".into(), secs.to_string());
     let path = format!("/management-server/jobs/{key}");
     let req = aiqum::Request {
         query,
-        extra_wait: run.target.real(timeout_ms + slack_ms) + Duration::from_secs(1),
+        extra_wait: run.target().real(timeout_ms + slack_ms) + Duration::from_secs(1),
         ..aiqum::Request::get(&path)
     };
     let since_start = run
-        .started
-        .get(&key)
-        .map(|t| (t.elapsed().as_millis() as f64 * run.target.time_scale()).round() as u64);
+        .history()
+        .started(&key)
+        .map(|t| (t.elapsed().as_millis() as f64 * run.target().time_scale()).round() as u64);
     let i = run.um_request(req).await?;
     let (real_ms, job) = answered_job(run, i)?;
-    let took = (real_ms as f64 * run.target.time_scale()).round() as u64;
+    let took = (real_ms as f64 * run.target().time_scale()).round() as u64;
     let terminal = crate::poll::aiqum_terminal(&job) == Some(true);
     let mut j = Judgement::default();
     let f = |m: String, want: Value| {

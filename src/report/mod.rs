@@ -8,6 +8,7 @@ pub mod coverage;
 pub mod json;
 pub mod junit;
 pub mod plan;
+pub mod progress;
 pub mod read;
 pub mod text;
 

@@ -59,14 +59,7 @@ fn panic_text(e: tokio::task::JoinError) -> String {
 }
 
 fn outcome_of(status: Status) -> CaseOutcome {
-    CaseOutcome {
-        status,
-        findings: Vec::new(),
-        transcript: Vec::new(),
-        notes: Vec::new(),
-        duration: std::time::Duration::ZERO,
-        observed: Vec::new(),
-    }
+    CaseOutcome::of(status)
 }
 
 /// Runs one case on one target (on the shared runtime, within the target's concurrency cap);
@@ -113,7 +106,10 @@ fn execute(
             }
         }
         let used = target.clone();
-        let task = tokio::spawn(async move { crate::exec::run_case(&case, &target, &caps).await });
+        let task = tokio::spawn(async move {
+            let terminal = crate::report::progress::Terminal;
+            crate::exec::run_case_watched(&case, &target, &caps, &terminal).await
+        });
         let outcome = match task.await {
             Ok(o) => o,
             Err(e) => outcome_of(Status::HarnessError {

@@ -58,7 +58,7 @@ pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> 
     let _ = case_name;
     // Target-wide setup (the scratch account) is sent by whichever case needs it first.
     let len = outcome.transcript.len();
-    let shared = order::shared(&outcome.notes, len);
+    let shared = order::within(&outcome.shared_setup, len);
     let is_shared = |i: usize| shared.iter().any(|r| r.contains(&i));
     let own: Vec<Exchange> = (0..len)
         .filter(|&i| !is_shared(i))
@@ -69,7 +69,7 @@ pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> 
     let volatile = infer::infer_unknowns(&ctx.volatile, &transcript);
     // Which of N concurrent calls wins is a race: each concurrent group is sorted by its redacted
     // form, then redacted again in that order so placeholders are numbered the same every time.
-    let groups: Vec<std::ops::Range<usize>> = order::groups(&outcome.notes, len)
+    let groups: Vec<std::ops::Range<usize>> = order::within(&outcome.concurrent, len)
         .into_iter()
         .map(|g| shift(g.start)..shift(g.end))
         .collect();
@@ -115,14 +115,8 @@ pub fn snapshot_value(case_name: &str, outcome: &CaseOutcome, ctx: &Context) -> 
     let findings: BTreeSet<&str> = outcome.findings.iter().map(|f| f.rule.as_str()).collect();
     let rules: BTreeSet<&str> = ctx.rules.iter().map(String::as_str).collect();
     let status = serde_json::to_value(&outcome.status).unwrap_or(Value::Null);
-    // Notes are free text (timings, counts) and stay out, except the rule IDs of findings an
-    // expected failure turned into notes (`expected: RULE: message`, written by exec).
-    let expected: BTreeSet<&str> = outcome
-        .notes
-        .iter()
-        .filter_map(|n| n.strip_prefix("expected: ")?.split(':').next())
-        .map(str::trim)
-        .collect();
+    // Notes are free text for people (timings, counts) and stay out.
+    let expected: BTreeSet<&str> = outcome.expected.iter().map(|f| f.rule.as_str()).collect();
     json!({
         "status": red.value(&status, None),
         "rules": rules,
@@ -214,19 +208,12 @@ fn exchange_raw(x: &Exchange) -> Value {
 pub fn url_path(url: &str) -> String {
     let rest = match url.find("://") {
         Some(i) => &url[i + 3..],
-        None => return percent_decode(url),
+        None => return crate::transport::aiqum::decode(url),
     };
     match rest.find(['/', '?']) {
-        Some(i) => percent_decode(&rest[i..]),
+        Some(i) => crate::transport::aiqum::decode(&rest[i..]),
         None => "/".into(),
     }
-}
-
-/// `s` with its `%XX` escapes decoded (invalid escapes kept as they are; lossy UTF-8).
-pub(crate) fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// The kind of request an exchange is, for grouping shapes: `POST /json-rpc/12.5 GetAsyncResult`,

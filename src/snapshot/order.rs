@@ -1,8 +1,7 @@
 //! The order and repetition of exchanges that depend on timing, not on the target: the answers of
 //! a `concurrent` group (which of N simultaneous calls wins is a race) are put in a canonical
-//! order, and the answers of repeated polls are recorded once each. Owns the notes that mark a
-//! concurrent group and target-wide setup in a [`crate::exec::CaseOutcome`] (written by exec,
-//! read here).
+//! order, and the answers of repeated polls are recorded once each. The groups come typed from
+//! [`crate::exec::CaseOutcome::concurrent`].
 //!
 //! Pure (no I/O) and it never drops an answer a firmware diff needs: every distinct answer of a
 //! poll stays, in order of first appearance, and every answer of a concurrent group stays (only
@@ -13,44 +12,12 @@ use std::ops::Range;
 
 use serde_json::Value;
 
-/// Prefix of the note exec records for a concurrent group: `concurrent: exchanges 7..15`.
-pub const CONCURRENT_NOTE: &str = "concurrent: exchanges ";
-
-/// The note marking transcript indexes `range` as one concurrent group.
-pub fn concurrent_note(range: &Range<usize>) -> String {
-    format!("{CONCURRENT_NOTE}{}..{}", range.start, range.end)
-}
-
-/// Prefix of the note exec records for target-wide setup that whichever case needs it first
-/// sends (the Element scratch account): `shared setup: exchanges 0..1`. Left out of snapshots.
-pub const SHARED_NOTE: &str = "shared setup: exchanges ";
-
-/// The note marking transcript indexes `range` as target-wide setup.
-pub fn shared_note(range: &Range<usize>) -> String {
-    format!("{SHARED_NOTE}{}..{}", range.start, range.end)
-}
-
-/// The concurrent groups the notes mark, clipped to a transcript of `len` exchanges.
-pub fn groups(notes: &[String], len: usize) -> Vec<Range<usize>> {
-    ranges(notes, CONCURRENT_NOTE, len)
-}
-
-/// The target-wide setup exchanges the notes mark, clipped to a transcript of `len` exchanges.
-pub fn shared(notes: &[String], len: usize) -> Vec<Range<usize>> {
-    ranges(notes, SHARED_NOTE, len)
-}
-
-fn ranges(notes: &[String], prefix: &str, len: usize) -> Vec<Range<usize>> {
-    notes
+/// The ranges that fit a transcript of `len` exchanges (a range past its end is dropped).
+pub fn within(ranges: &[Range<usize>], len: usize) -> Vec<Range<usize>> {
+    ranges
         .iter()
-        .filter_map(|n| {
-            let (a, b) = n.strip_prefix(prefix)?.split_once("..")?;
-            let (a, b) = (
-                a.trim().parse::<usize>().ok()?,
-                b.trim().parse::<usize>().ok()?,
-            );
-            (a < b && b <= len).then_some(a..b)
-        })
+        .filter(|r| r.start < r.end && r.end <= len)
+        .cloned()
         .collect()
 }
 
@@ -140,13 +107,8 @@ mod tests {
     }
 
     #[test]
-    fn groups_parse_their_notes_only() {
-        let notes = vec![
-            "expected: X: y".to_string(),
-            concurrent_note(&(2..5)),
-            concurrent_note(&(4..40)),
-        ];
-        assert_eq!(groups(&notes, 10), vec![2..5]);
+    fn groups_past_the_transcript_or_empty_are_dropped() {
+        assert_eq!(within(&[2..5, 4..40, 3..3], 10), vec![2..5]);
     }
 
     #[test]

@@ -63,6 +63,14 @@ pub fn encode(s: &str) -> String {
     utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
+/// `s` with its `%XX` escapes decoded (invalid escapes kept as they are; lossy UTF-8): a key or
+/// value read back from a URL.
+pub fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// Everything but unreserved characters and the verbatim ones above is escaped.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')

@@ -4,6 +4,9 @@
 //! look again (`next poll in 2.4 s`, or `long poll (30 s)` while a long poll is outstanding); the
 //! line is cleared when the poll ends. Nothing is printed in CI or when stderr is not a terminal.
 //! The text is a pure function of those values ([`fn@line`]). Never judges anything.
+//!
+//! [`Terminal`] is the runner's [`crate::exec::Watcher`]: `exec` tells it about each poll and
+//! draws nothing itself.
 
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
@@ -154,6 +157,31 @@ fn span(d: Duration) -> String {
         format!("{s:.1} s")
     } else {
         format!("{s:.0} s")
+    }
+}
+
+/// The progress lines of every poll, on stderr when [`enabled`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Terminal;
+
+impl crate::exec::Watcher for Terminal {
+    fn poll(&self, target: &str, job: &str) -> Box<dyn crate::exec::PollWatch> {
+        Box::new(Watch::new(target, job, tokio::time::Instant::now()))
+    }
+}
+
+impl crate::exec::PollWatch for Watch {
+    fn event(&mut self, e: &Event<'_>) {
+        Watch::event(self, e);
+    }
+}
+
+impl Drop for Watch {
+    /// The line goes when its poll ends.
+    fn drop(&mut self) {
+        if enabled() {
+            clear();
+        }
     }
 }
 
