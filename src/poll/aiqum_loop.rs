@@ -28,6 +28,79 @@ fn long_poll_secs(asked: Duration, remaining: Duration, scale: f64) -> Option<(u
     (secs >= 1).then(|| (secs, Duration::from_secs_f64(secs as f64 / scale)))
 }
 
+/// What a long poll's answer (a running job) says about the target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LongAnswer {
+    /// It came early with nothing new: the target does not long-poll; fall back to standard
+    /// polling (the schedule goes on: seen from the server these were plain polls).
+    Lacking,
+    /// The first answer came at once (no `last_modified` could be sent; a Deploy-style server
+    /// answers at once then): ask again with the job's `last_modified` after the minimum interval.
+    AskWithLastModified,
+    /// A long poll answered (change or timeout): ask again at once, but not sooner than the
+    /// minimum interval after this poll was sent.
+    Answered,
+}
+
+/// How long the loop waits before the next request.
+#[derive(Debug, Clone, Copy)]
+enum After {
+    /// The standard schedule's next interval (growing while the job is `changed: false`).
+    Wait {
+        /// Whether the job changed since the previous answer.
+        changed: bool,
+    },
+    /// A long poll answered: again at once, but not sooner than the minimum interval after the
+    /// poll was sent (a target that answered early with a change may not long-poll at all).
+    MinSince(Instant),
+}
+
+/// Reads a long poll's answer that took `waited` of a `real` timeout. Early with nothing new:
+/// the target did not wait. The first answer is always "new"; it counts as early-for-nothing only
+/// when no `last_modified` can be sent next time (otherwise the next long poll decides).
+fn long_answer(
+    waited: Duration,
+    real: Duration,
+    first: bool,
+    changed: bool,
+    can_resume: bool,
+) -> LongAnswer {
+    let early = waited < real.mul_f64(0.9);
+    let lacking = early && if first { !can_resume } else { !changed };
+    if lacking {
+        LongAnswer::Lacking
+    } else if early && first {
+        LongAnswer::AskWithLastModified
+    } else {
+        LongAnswer::Answered
+    }
+}
+
+/// The query of the next request: a long poll when one fits before the deadline (told to the
+/// watcher as it is sent), with the job's `last_modified` once known; else a plain GET.
+fn next_query(
+    long: Option<Duration>,
+    sched: &Schedule,
+    last_modified: Option<&str>,
+    watch: &mut (dyn FnMut(Event<'_>) + Send),
+) -> (Query, Option<(u64, Duration)>) {
+    let mut query = Query::new();
+    // With less than a whole second left no long poll fits: the poll is a plain GET, and the
+    // standard schedule (which never polls past the deadline) takes the rest.
+    let fits = long.and_then(|t| long_poll_secs(t, sched.remaining(), sched.policy.time_scale));
+    if let Some((secs, real)) = fits {
+        query.insert("poll_timeout".into(), secs.to_string());
+        if let Some(lm) = last_modified {
+            query.insert("last_modified".into(), lm.to_string());
+        }
+        watch(Event::Next(Next::LongPoll {
+            poll_timeout: secs,
+            real,
+        }));
+    }
+    (query, fits)
+}
+
 /// Polls one job; see the module docs of [`super`] for the rules.
 pub(super) async fn run(
     client: &Client,
@@ -49,36 +122,21 @@ pub(super) async fn run(
             };
             break;
         }
-        let mut query = Query::new();
-        let mut lp_secs = None;
-        // With less than a whole second left no long poll fits: the poll is a plain GET, and
-        // the standard schedule (which never polls past the deadline) takes the rest.
-        let fits = long.and_then(|t| long_poll_secs(t, sched.remaining(), sched.policy.time_scale));
-        if let Some((secs, real)) = fits {
-            query.insert("poll_timeout".into(), secs.to_string());
-            if let Some(lm) = &last_modified {
-                query.insert("last_modified".into(), lm.clone());
-            }
-            lp_secs = Some((secs, real));
-            out.long_polled = true;
-            watch(Event::Next(Next::LongPoll {
-                poll_timeout: secs,
-                real,
-            }));
-        }
+        let (query, lp) = next_query(long, &sched, last_modified.as_deref(), watch);
+        out.long_polled |= lp.is_some();
         let sent = Instant::now();
         let req = Request {
             query,
-            extra_wait: lp_secs.map_or(Duration::ZERO, |(_, real)| real),
+            extra_wait: lp.map_or(Duration::ZERO, |(_, real)| real),
             ..Request::get(&path)
         };
         let ex = request(client, ep, req).await;
         out.requests += 1;
         watch(Event::Observed(&ex));
-        let changed = match classify_aiqum(&ex) {
+        let after = match classify_aiqum(&ex) {
             Answer::Transient => {
                 out.transient += 1;
-                false
+                After::Wait { changed: false }
             }
             Answer::Failed(reason) => {
                 out.end = End::Failed { reason };
@@ -87,7 +145,7 @@ pub(super) async fn run(
             Answer::Job(job) => {
                 let k = state_key(&job);
                 let changed = prev.as_ref() != Some(&k);
-                let had_prev = prev.is_some();
+                let first = prev.is_none();
                 prev = Some(k);
                 if let Some(lm) = job.get("last_modified").and_then(Value::as_str) {
                     last_modified = Some(lm.to_string());
@@ -99,52 +157,37 @@ pub(super) async fn run(
                     out.elapsed = sched.elapsed();
                     return out;
                 }
-                if let Some((secs, real)) = lp_secs {
-                    let waited = sent.elapsed();
-                    let early = waited < real.mul_f64(0.9);
-                    // Early with nothing new: the target did not wait. The first answer is always
-                    // "new"; it counts as early-for-nothing only when no last_modified can be sent
-                    // next time (otherwise the next long poll, with last_modified, decides).
-                    let lacking = early
-                        && if had_prev {
-                            !changed
-                        } else {
-                            last_modified.is_none()
-                        };
-                    if lacking {
-                        // The schedule goes on (no reset): seen from the server these were
-                        // plain polls, so the intervals must not shrink now.
-                        long = None;
-                        out.notes.push(format!(
-                            "long poll (poll_timeout={secs}) answered after {} ms with an \
+                match lp.map(|(secs, real)| (secs, sent.elapsed(), real)) {
+                    None => After::Wait { changed },
+                    Some((secs, waited, real)) => {
+                        match long_answer(waited, real, first, changed, last_modified.is_some()) {
+                            LongAnswer::Lacking => {
+                                long = None;
+                                out.notes.push(format!(
+                                    "long poll (poll_timeout={secs}) answered after {} ms with an \
                              unchanged running job: the target lacks long polling; fell back to \
                              standard polling",
-                            waited.as_millis()
-                        ));
-                    } else if early && !had_prev {
-                        // The first answer came at once (no last_modified could be sent; a
-                        // Deploy-style server answers at once then): ask again with the job's
-                        // last_modified, after the minimum interval (CL-NO-HAMMER holds even if
-                        // the target turns out not to long-poll at all).
-                        sched.reset();
-                    } else {
-                        // A long poll answered (change or timeout): ask again at once, but not
-                        // sooner than the minimum interval after this poll was sent (a target
-                        // that answered early with a change may not long-poll at all); the
-                        // standard backoff starts afresh for transient faults.
-                        let announce = |d| watch(Event::Next(Next::In(d)));
-                        if !sched.wait_min_since(sent, announce).await {
-                            out.end = End::Deadline;
-                            break;
+                                    waited.as_millis()
+                                ));
+                                After::Wait { changed }
+                            }
+                            LongAnswer::AskWithLastModified => {
+                                sched.reset();
+                                After::Wait { changed }
+                            }
+                            LongAnswer::Answered => After::MinSince(sent),
                         }
-                        continue;
                     }
                 }
-                changed
             }
         };
         let announce = |d| watch(Event::Next(Next::In(d)));
-        if !sched.wait(changed, announce).await {
+        let in_time = match after {
+            After::Wait { changed } => sched.wait(changed, announce).await,
+            // The standard backoff starts afresh for transient faults.
+            After::MinSince(sent) => sched.wait_min_since(sent, announce).await,
+        };
+        if !in_time {
             out.end = End::Deadline;
             break;
         }
