@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Judgement, parse_iso};
+use super::{AiqumDialect, Judgement, parse_iso};
 use crate::check::Finding;
 use crate::transport::Exchange;
 
@@ -27,11 +27,11 @@ pub fn outcome_member(job: &Value) -> &'static str {
     }
 }
 
-/// `split` when the job has a `status` member, else `literal` (register U1).
-pub fn dialect(job: &Value) -> &'static str {
+/// Split when the job has a `status` member, else literal (register U1).
+pub fn dialect(job: &Value) -> AiqumDialect {
     match outcome_member(job) {
-        "status" => "split",
-        _ => "literal",
+        "status" => AiqumDialect::Split,
+        _ => AiqumDialect::Literal,
     }
 }
 
@@ -259,7 +259,7 @@ pub fn sequence(history: &[Value], next: &Value) -> Vec<Finding> {
             }
         }
     }
-    if dialect(next) == "split"
+    if dialect(next) == AiqumDialect::Split
         && let Some(now) = field(next, "state").as_deref().and_then(state_rank)
     {
         let seen = history

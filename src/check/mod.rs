@@ -1,7 +1,7 @@
 //! Pure judging: exchanges and observations in, [`Finding`]s out. No I/O happens here, and nothing
 //! here knows where a value came from (mock or live target).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One broken expectation, attributed to exactly one rule of CONTRACT.md.
@@ -72,8 +72,70 @@ pub struct Judgement {
     pub findings: Vec<Finding>,
     /// Set when a precondition did not hold: the case cannot say anything about its rules.
     pub inconclusive: Option<String>,
-    /// Facts recorded for the report (`E1: unknown handle named xDBNoSuchPath`).
+    /// Facts recorded for the report, for people (`E1: unknown handle named xDBNoSuchPath`).
     pub notes: Vec<String>,
+    /// The Element dialect an unknown-handle error showed (register E1), for code to read.
+    pub element_dialect: Option<ElementDialect>,
+}
+
+/// The Element dialect an unknown-handle error shows (register E1): the error name served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ElementDialect {
+    /// `xAsyncHandleDoesNotExist`, what 12.x clusters answer.
+    Current,
+    /// `xDBNoSuchPath`, what NetApp's documented examples show.
+    DocLiteral,
+}
+
+impl ElementDialect {
+    /// Every dialect, in register order.
+    pub const ALL: [ElementDialect; 2] = [ElementDialect::Current, ElementDialect::DocLiteral];
+
+    /// The unknown-handle error name this dialect stands for.
+    pub const fn error_name(self) -> &'static str {
+        match self {
+            ElementDialect::Current => "xAsyncHandleDoesNotExist",
+            ElementDialect::DocLiteral => "xDBNoSuchPath",
+        }
+    }
+
+    /// The dialect whose unknown-handle error is named `name`, if any.
+    pub fn of_error_name(name: &str) -> Option<ElementDialect> {
+        Self::ALL.into_iter().find(|d| d.error_name() == name)
+    }
+}
+
+/// Unknown-handle error names (register E1), one per [`ElementDialect`].
+pub const UNKNOWN_HANDLE_NAMES: [&str; 2] = [
+    ElementDialect::Current.error_name(),
+    ElementDialect::DocLiteral.error_name(),
+];
+
+/// The AIQUM dialect a job shows (register U1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AiqumDialect {
+    /// A lower-case lifecycle `state` plus an outcome `status` (AIQUM 9.7+).
+    Split,
+    /// One upper-case `state` holding the outcome.
+    Literal,
+}
+
+impl AiqumDialect {
+    /// The word the register and the reports use (`split`, `literal`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AiqumDialect::Split => "split",
+            AiqumDialect::Literal => "literal",
+        }
+    }
+}
+
+impl std::fmt::Display for AiqumDialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Judgement {
@@ -94,11 +156,19 @@ impl Judgement {
             self.notes.push(n);
         }
     }
-    /// Merges another judgement into this one.
+    /// Records the Element dialect seen (the first one wins).
+    pub fn element_dialect(&mut self, d: ElementDialect) {
+        self.element_dialect.get_or_insert(d);
+    }
+    /// Merges another judgement into this one (the first inconclusive reason and the first
+    /// dialect win).
     pub fn merge(&mut self, other: Judgement) {
         self.findings.extend(other.findings);
         if self.inconclusive.is_none() {
             self.inconclusive = other.inconclusive;
+        }
+        if let Some(d) = other.element_dialect {
+            self.element_dialect(d);
         }
         for n in other.notes {
             self.note(n);
@@ -151,4 +221,44 @@ pub fn parse_iso(s: &str) -> Option<jiff::Timestamp> {
         return None;
     }
     s.parse::<jiff::Timestamp>().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unknown_handle_check_records_the_dialect_and_merge_keeps_the_first() {
+        let answer = |name: &str| serde_json::json!({"id": 1, "error": {"code": 500, "name": name, "message": "m"}});
+        let mut first = Judgement::default();
+        shapes::unknown_handle(
+            "EL-GAR-UNKNOWN",
+            &answer("xDBNoSuchPath"),
+            false,
+            &mut first,
+        );
+        assert_eq!(first.element_dialect, Some(ElementDialect::DocLiteral));
+        assert_eq!(first.notes, ["E1: unknown handle named xDBNoSuchPath"]);
+        let mut second = Judgement::default();
+        shapes::unknown_handle(
+            "EL-GAR-UNKNOWN",
+            &answer("xAsyncHandleDoesNotExist"),
+            false,
+            &mut second,
+        );
+        assert_eq!(second.element_dialect, Some(ElementDialect::Current));
+        first.merge(second);
+        assert_eq!(first.element_dialect, Some(ElementDialect::DocLiteral));
+        let mut none = Judgement::default();
+        shapes::unknown_handle("EL-GAR-UNKNOWN", &answer("xNotFound"), false, &mut none);
+        assert_eq!(none.element_dialect, None);
+        assert_eq!(
+            serde_json::to_value(ElementDialect::DocLiteral).ok(),
+            Some("doc-literal".into())
+        );
+        assert_eq!(
+            serde_json::to_value(AiqumDialect::Split).ok(),
+            Some("split".into())
+        );
+    }
 }

@@ -112,9 +112,6 @@ pub const STEP: &[&str] = &[
     "client-audit",
 ];
 
-/// Unknown-handle error names (register E1).
-pub const UNKNOWN_HANDLE_NAMES: &[&str] = &["xAsyncHandleDoesNotExist", "xDBNoSuchPath"];
-
 /// Runs a response check on `body` (the answer's JSON, or the final job of a poll). `None` for an
 /// unknown name.
 pub fn response(name: &str, rule: &str, ex: &Exchange, body: Option<&Value>) -> Option<Judgement> {

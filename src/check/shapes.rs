@@ -4,8 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::named::UNKNOWN_HANDLE_NAMES;
-use super::{Finding, Judgement, aiqum, type_name};
+use super::{ElementDialect, Finding, Judgement, UNKNOWN_HANDLE_NAMES, aiqum, type_name};
 use crate::transport::Exchange;
 
 /// Code 500, as an integer or (left to EL-RPC-ERROR-SHAPE) the string `"500"`.
@@ -36,11 +35,12 @@ pub(crate) fn unknown_handle(rule: &str, b: &Value, gone: bool, j: &mut Judgemen
         );
     }
     let name = b.pointer("/error/name").and_then(Value::as_str);
-    match name {
-        Some(n) if UNKNOWN_HANDLE_NAMES.contains(&n) => {
-            j.note(format!("E1: unknown handle named {n}"))
+    match name.and_then(ElementDialect::of_error_name) {
+        Some(d) => {
+            j.note(format!("E1: unknown handle named {}", d.error_name()));
+            j.element_dialect(d);
         }
-        _ => j.fail(
+        None => j.fail(
             Finding::new(rule, "the unknown-handle error has an unexpected name")
                 .at("/error/name")
                 .values(

@@ -235,7 +235,7 @@ fn fetched(
             .and_then(|b| b.pointer("/error/name"))
             .and_then(Value::as_str);
         // Errors with a known unknown-handle name are judged on every answer (traffic::server).
-        if name.is_none_or(|n| !check::named::UNKNOWN_HANDLE_NAMES.contains(&n))
+        if name.is_none_or(|n| !check::UNKNOWN_HANDLE_NAMES.contains(&n))
             && let Some(j) =
                 check::named::response("gone-handle-error", "EL-GAR-UNKNOWN", ex, ex.json())
         {

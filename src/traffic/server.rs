@@ -192,7 +192,7 @@ fn element(i: usize, o: &Observed, obs: &mut BTreeMap<String, Vec<Value>>, out: 
             } else if error
                 .and_then(|e| e.get("name"))
                 .and_then(Value::as_str)
-                .is_some_and(|n| check::named::UNKNOWN_HANDLE_NAMES.contains(&n))
+                .is_some_and(|n| check::UNKNOWN_HANDLE_NAMES.contains(&n))
             {
                 named(t, notes, "EL-GAR-UNKNOWN", "unknown-handle-error", i, ex);
             }
