@@ -53,6 +53,7 @@ fn case(
         concurrent: Vec::new(),
         shared_setup: Vec::new(),
         expected: Vec::new(),
+        element_dialect: None,
     };
     (rules.iter().map(|s| s.to_string()).collect(), outcome)
 }

@@ -183,6 +183,7 @@ fn outcome(r: &Run) -> CaseOutcome {
         concurrent: Vec::new(),
         shared_setup: Vec::new(),
         expected: vec![Finding::new("UM-LIST-DEFAULT", "25 records came back")],
+        element_dialect: None,
     }
 }
 
@@ -742,6 +743,7 @@ mod against_the_mock {
             concurrent: Vec::new(),
             shared_setup: Vec::new(),
             expected: Vec::new(),
+            element_dialect: None,
         }
     }
 
@@ -882,6 +884,7 @@ mod against_the_aiqum_mock {
             concurrent: Vec::new(),
             shared_setup: Vec::new(),
             expected: Vec::new(),
+            element_dialect: None,
         }
     }
 

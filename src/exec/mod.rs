@@ -35,9 +35,9 @@ pub struct Capabilities {
     /// Whether long polling was probed at all (a running job to probe with was found or
     /// started); `false` means "not probed", not "not offered".
     pub long_poll_probed: bool,
-    /// AIQUM dialect seen (`split` or `literal`), if any job was read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aiqum_dialect: Option<String>,
+    /// AIQUM dialect seen (register U1), if any job was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aiqum_dialect: Option<crate::check::AiqumDialect>,
     /// How the probe concluded, for the report.
     pub notes: Vec<String>,
 }
@@ -96,6 +96,9 @@ pub struct CaseOutcome {
     /// are not failures, and `findings` is empty).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub expected: Vec<Finding>,
+    /// The Element dialect the case's unknown-handle answers showed (register E1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub element_dialect: Option<crate::check::ElementDialect>,
 }
 
 impl CaseOutcome {
@@ -111,6 +114,7 @@ impl CaseOutcome {
             concurrent: Vec::new(),
             shared_setup: Vec::new(),
             expected: Vec::new(),
+            element_dialect: None,
         }
     }
 }
@@ -227,6 +231,7 @@ pub async fn run_case_watched(
         concurrent: out.concurrent,
         shared_setup: out.shared_setup,
         expected,
+        element_dialect: out.element_dialect,
     }
 }
 

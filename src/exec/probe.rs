@@ -50,7 +50,7 @@ pub async fn probe(target: &Target) -> Capabilities {
         ));
         return caps;
     };
-    caps.aiqum_dialect = Some(crate::check::aiqum::dialect(job).to_string());
+    caps.aiqum_dialect = Some(crate::check::aiqum::dialect(job));
     let terminal = crate::poll::aiqum_terminal(job) == Some(true);
     if took >= 1000 {
         caps.long_poll = true;
@@ -116,7 +116,7 @@ async fn running_job(
                 .and_then(|b| b.get("records"))
                 .and_then(Value::as_array);
             if let Some(first) = records.and_then(|r| r.first()) {
-                caps.aiqum_dialect = Some(crate::check::aiqum::dialect(first).to_string());
+                caps.aiqum_dialect = Some(crate::check::aiqum::dialect(first));
             }
             let key = records.and_then(|r| {
                 r.iter()

@@ -55,6 +55,8 @@ pub struct Produced {
     pub shared_setup: Vec<Range<usize>>,
     /// The per-observation rules the observations exercised.
     pub observed: Vec<String>,
+    /// The Element dialect an unknown-handle answer showed (the first one).
+    pub element_dialect: Option<crate::check::ElementDialect>,
 }
 
 /// One case run on one target.
@@ -178,6 +180,9 @@ impl<'a> Run<'a> {
     /// Takes a judgement's findings and notes; its inconclusive reason becomes a [`Stop`].
     pub fn absorb(&mut self, j: Judgement) -> StepResult {
         self.out.findings.extend(j.findings);
+        if self.out.element_dialect.is_none() {
+            self.out.element_dialect = j.element_dialect;
+        }
         for n in j.notes {
             self.note(n);
         }

@@ -282,7 +282,7 @@ pub(crate) mod tests {
                 label: "12.5.0.897".into(),
             },
             dialect: Dialects {
-                element: Some("current".into()),
+                element: Some(crate::check::ElementDialect::Current),
                 aiqum: None,
             },
             capabilities: Default::default(),
@@ -322,6 +322,7 @@ pub(crate) mod tests {
             notes: vec!["E1: unknown handle named xAsyncHandleDoesNotExist".into()],
             transcript: vec![exchange(true), exchange(false)],
             duration_ms: 12,
+            element_dialect: Some(crate::check::ElementDialect::Current),
             snapshot: Some(crate::report::SnapshotCheck {
                 status: crate::report::SnapshotStatus::Changed,
                 path: "snapshots/12.5.0.897/element/keep.snap".into(),

@@ -14,7 +14,7 @@ pub mod text;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::Finding;
+use crate::check::{AiqumDialect, ElementDialect, Finding};
 use crate::cleanup::Leftover;
 use crate::contract::Level;
 use crate::exec::{Capabilities, CaseOutcome, Status};
@@ -90,6 +90,9 @@ pub struct CaseRecord {
     pub transcript: Vec<Exchange>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
+    /// The Element dialect this case's unknown-handle answers showed (register E1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub element_dialect: Option<ElementDialect>,
     /// The snapshot check, if the trial was checked against a stored snapshot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotCheck>,
@@ -153,10 +156,10 @@ impl SnapshotCheck {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Dialects {
     /// `current` (xAsyncHandleDoesNotExist) or `doc-literal` (xDBNoSuchPath), if an unknown
-    /// handle was seen.
-    pub element: Option<String>,
-    /// `split` or `literal`, if a job was read.
-    pub aiqum: Option<String>,
+    /// handle was seen (register E1).
+    pub element: Option<ElementDialect>,
+    /// `split` or `literal`, if a job was read (register U1).
+    pub aiqum: Option<AiqumDialect>,
 }
 
 /// Whether a target is a mock (scripted cases run there) or a live system.
@@ -277,6 +280,7 @@ pub fn record(
         notes: outcome.notes,
         transcript: outcome.transcript,
         duration_ms: outcome.duration.as_millis() as u64,
+        element_dialect: outcome.element_dialect,
         snapshot: None,
     }
 }
@@ -309,19 +313,19 @@ pub fn ran(records: &[CaseRecord]) -> u64 {
         .count() as u64
 }
 
-/// The Element dialect the notes of a target's cases reveal (register E1).
-pub fn element_dialect<'a, I>(records: I) -> Option<String>
+/// The Element dialect a target's cases saw (register E1): `doc-literal` if any case saw
+/// xDBNoSuchPath, else `current` if any saw xAsyncHandleDoesNotExist.
+pub fn element_dialect<'a, I>(records: I) -> Option<ElementDialect>
 where
-    I: IntoIterator<Item = &'a CaseRecord> + Clone,
+    I: IntoIterator<Item = &'a CaseRecord>,
 {
-    let notes = || records.clone().into_iter().flat_map(|r| r.notes.iter());
-    if notes().any(|n| n.contains("xDBNoSuchPath")) {
-        Some("doc-literal".into())
-    } else if notes().any(|n| n.contains("xAsyncHandleDoesNotExist")) {
-        Some("current".into())
-    } else {
-        None
-    }
+    let seen: Vec<ElementDialect> = records
+        .into_iter()
+        .filter_map(|r| r.element_dialect)
+        .collect();
+    [ElementDialect::DocLiteral, ElementDialect::Current]
+        .into_iter()
+        .find(|d| seen.contains(d))
 }
 
 #[cfg(test)]

@@ -104,6 +104,7 @@ fn job_read(i: usize, ex: &Exchange, key: &str, seen: &mut Seen, out: &mut Serve
     let (j, job) = check::aiqum::automatic(key, ex, &mut seen.obs);
     let mut at_stake = Vec::new();
     if let Some(job) = &job {
+        out.aiqum_dialect = out.aiqum_dialect.or(Some(check::aiqum::dialect(job)));
         if ex.status().is_some_and(|s| (200..300).contains(&s)) {
             at_stake.extend(["UM-JSON", "UM-JOB-SHAPE", "UM-JOB-STATUS", "UM-JOB-TIMES"]);
         }

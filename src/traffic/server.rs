@@ -20,8 +20,12 @@ use crate::transport::{AuthMode, Exchange};
 pub struct ServerJudged {
     /// Per rule: times at stake and findings.
     pub tally: Tally,
-    /// Register decisions applied and facts seen (`E1: unknown handle named ...`).
+    /// Register decisions applied and facts seen, for people (`E1: unknown handle named ...`).
     pub notes: Vec<String>,
+    /// The Element dialect an unknown-handle answer showed first (register E1).
+    pub element_dialect: Option<check::ElementDialect>,
+    /// The AIQUM dialect the first job read showed (register U1).
+    pub aiqum_dialect: Option<check::AiqumDialect>,
     /// Exchanges without an answer (transport faults): not findings.
     pub faults: usize,
     /// Exchanges that could not be judged.
@@ -82,7 +86,7 @@ pub fn method_of(ex: &Exchange) -> Option<&str> {
 }
 
 /// Runs a named check of `check::named` on an answer and tallies it (an inconclusive check, whose
-/// precondition did not hold, counts for nothing).
+/// precondition did not hold, counts for nothing); the Element dialect it saw, if any.
 pub fn named(
     t: &mut Tally,
     notes: &mut Vec<String>,
@@ -90,12 +94,12 @@ pub fn named(
     name: &str,
     i: usize,
     ex: &Exchange,
-) {
+) -> Option<check::ElementDialect> {
     let Some(j) = check::named::response(name, rule, ex, ex.json()) else {
-        return;
+        return None;
     };
     if j.inconclusive.is_some() {
-        return;
+        return None;
     }
     for n in j.notes {
         if !notes.contains(&n) {
@@ -103,6 +107,7 @@ pub fn named(
         }
     }
     tally(t, rule, i, j.findings);
+    j.element_dialect
 }
 
 /// A request sent without credentials must get 401 (`rule`: EL-RPC-AUTH or UM-AUTH). True when
@@ -194,10 +199,13 @@ fn element(i: usize, o: &Observed, obs: &mut BTreeMap<String, Vec<Value>>, out: 
                 .and_then(Value::as_str)
                 .is_some_and(|n| check::UNKNOWN_HANDLE_NAMES.contains(&n))
             {
-                named(t, notes, "EL-GAR-UNKNOWN", "unknown-handle-error", i, ex);
+                let seen = named(t, notes, "EL-GAR-UNKNOWN", "unknown-handle-error", i, ex);
+                out.element_dialect = out.element_dialect.or(seen);
             }
         }
-        "GetAPI" if nested.is_some() => named(t, notes, "EL-VER-GETAPI", "getapi-versions", i, ex),
+        "GetAPI" if nested.is_some() => {
+            named(t, notes, "EL-VER-GETAPI", "getapi-versions", i, ex);
+        }
         "ListAsyncResults" if nested.is_some() => {
             named(t, notes, "EL-LIST-SHAPE", "async-list-shape", i, ex);
             let filtered = ex

@@ -140,11 +140,8 @@ pub fn judge(traffic: &Traffic, cfg: &Config, kind: SourceKind, name: &str) -> V
             label: TARGET.into(),
         },
         dialect: Dialects {
-            element: report::element_dialect(&records),
-            aiqum: judged
-                .notes
-                .iter()
-                .find_map(|n| n.strip_prefix("U1: AIQUM dialect ").map(str::to_string)),
+            element: judged.element_dialect,
+            aiqum: judged.aiqum_dialect,
         },
         capabilities: Capabilities {
             long_poll: false,
@@ -208,6 +205,7 @@ fn skipped(name: String, rule: &str, reason: String) -> CaseRecord {
         notes: Vec::new(),
         transcript: Vec::new(),
         duration_ms: 0,
+        element_dialect: None,
         snapshot: None,
     }
 }
@@ -280,6 +278,7 @@ fn record(
         notes: record_notes,
         transcript,
         duration_ms: 0,
+        element_dialect: None,
         snapshot: None,
     }
 }
