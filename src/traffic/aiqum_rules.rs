@@ -30,7 +30,7 @@ pub fn judge(i: usize, ex: &Exchange, seen: &mut Seen, out: &mut ServerJudged) {
         return;
     }
     let status = ex.status().unwrap_or(0);
-    let notes = &mut out.notes;
+    let notes = &mut out.aiqum_notes;
     if status >= 400 && status != 401 {
         named(t, notes, "UM-ERROR-SHAPE", "um-error-body", i, ex);
     }
@@ -125,8 +125,8 @@ fn job_read(i: usize, ex: &Exchange, key: &str, seen: &mut Seen, out: &mut Serve
         }
     }
     for n in j.notes {
-        if !out.notes.contains(&n) {
-            out.notes.push(n);
+        if !out.aiqum_notes.contains(&n) {
+            out.aiqum_notes.push(n);
         }
     }
     tally_all(&mut out.tally, &at_stake, i, j.findings);
@@ -173,7 +173,7 @@ fn accepted(i: usize, ex: &Exchange, status: u16, seen: &mut Seen, out: &mut Ser
         {
             named(
                 &mut out.tally,
-                &mut out.notes,
+                &mut out.aiqum_notes,
                 "UM-ACCEPT-LINK",
                 "accept-link",
                 i,

@@ -20,8 +20,11 @@ use crate::transport::{AuthMode, Exchange};
 pub struct ServerJudged {
     /// Per rule: times at stake and findings.
     pub tally: Tally,
-    /// Register decisions applied and facts seen, for people (`E1: unknown handle named ...`).
-    pub notes: Vec<String>,
+    /// Register decisions applied and facts seen on Element answers, for people (`E1: unknown
+    /// handle named ...`).
+    pub element_notes: Vec<String>,
+    /// The same on AIQUM answers (`U1: AIQUM dialect split`).
+    pub aiqum_notes: Vec<String>,
     /// The Element dialect an unknown-handle answer showed first (register E1).
     pub element_dialect: Option<check::ElementDialect>,
     /// The AIQUM dialect the first job read showed (register U1).
@@ -184,7 +187,7 @@ fn element(i: usize, o: &Observed, obs: &mut BTreeMap<String, Vec<Value>>, out: 
         };
         tally(t, "EL-RPC-ERROR-HTTP", i, findings);
     }
-    let notes = &mut out.notes;
+    let notes = &mut out.element_notes;
     match method {
         "GetAsyncResult" => {
             let param = ex

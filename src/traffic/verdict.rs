@@ -104,12 +104,18 @@ pub fn judge(traffic: &Traffic, cfg: &Config, kind: SourceKind, name: &str) -> V
         .iter()
         .map(|rule| {
             let t = judged.tally.remove(rule).unwrap_or_default();
+            // Register notes go to the rules of their API (E* to EL-*, U* to UM-*).
+            let notes = if rule.starts_with("EL-") {
+                &judged.element_notes
+            } else {
+                &judged.aiqum_notes
+            };
             record(
                 traffic,
                 format!("server/{rule}"),
                 rule,
                 t,
-                &judged.notes,
+                notes,
                 cfg.strict,
             )
         })
@@ -258,15 +264,7 @@ fn record(
             total - FINDINGS_PER_RECORD
         ));
     }
-    // Register notes go to the rules of their API (E* to EL-*, U* to UM-*); client notes to all
-    // of the client's records.
-    let api = rule.chars().next().unwrap_or('C');
-    record_notes.extend(
-        notes
-            .iter()
-            .filter(|n| api == 'C' || n.starts_with(api))
-            .cloned(),
-    );
+    record_notes.extend(notes.iter().cloned());
     CaseRecord {
         trial: format!("{TARGET}/{name}"),
         name,
