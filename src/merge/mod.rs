@@ -210,7 +210,7 @@ fn target(name: &str, all: &[TargetRecord], records: &[CaseRecord]) -> Option<Ta
     for other in parts {
         t.leftovers.extend(other.leftovers.iter().cloned());
         if t.dialect.aiqum.is_none() {
-            t.dialect.aiqum = other.dialect.aiqum.clone();
+            t.dialect.aiqum = other.dialect.aiqum;
         }
     }
     t.dialect.element = element_dialect(records.iter().filter(|r| r.target == name));

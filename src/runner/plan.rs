@@ -379,7 +379,7 @@ pub fn target_record(
         fingerprint: p.fingerprint.clone(),
         dialect: Dialects {
             element: element_dialect(&mine),
-            aiqum: p.ready.caps.aiqum_dialect.clone(),
+            aiqum: p.ready.caps.aiqum_dialect,
         },
         capabilities: (*p.ready.caps).clone(),
         leftovers,

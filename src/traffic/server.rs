@@ -98,9 +98,7 @@ pub fn named(
     i: usize,
     ex: &Exchange,
 ) -> Option<check::ElementDialect> {
-    let Some(j) = check::named::response(name, rule, ex, ex.json()) else {
-        return None;
-    };
+    let j = check::named::response(name, rule, ex, ex.json())?;
     if j.inconclusive.is_some() {
         return None;
     }
