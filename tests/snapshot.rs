@@ -1003,7 +1003,7 @@ fn a_concurrent_group_is_sorted_and_shared_setup_left_out() {
         Body::Json(json!({"id": 1, "result": {"accountID": 3}})),
     );
     let mut o = outcome(&RUN_A);
-    o.concurrent = vec![0..3];
+    o.concurrent.push(0..3);
     o.transcript = vec![error(2), result(3), error(4)];
     let first = snapshot_value("element/once", &o, &Context::default());
     o.transcript = vec![result(2), error(3), error(4), account];
