@@ -12,6 +12,7 @@ use std::time::Duration;
 
 pub use profile::TargetConfig;
 
+use crate::ledger::Ledger;
 use crate::poll::Policy;
 use crate::transport::{
     Client, ClientError, Credentials, Limits, Secret, TlsConfig, aiqum, element,
@@ -85,7 +86,7 @@ pub struct Target {
     /// Set on the first Ctrl-C: start nothing new, clean up.
     pub interrupted: Arc<AtomicBool>,
     /// Objects created on this target, removed at the end of the run whatever happens.
-    pub ledger: Arc<crate::cleanup::Ledger>,
+    pub ledger: Arc<Ledger>,
 }
 
 impl Target {
@@ -216,7 +217,7 @@ pub fn mock(
         element_account: None,
         label: None,
         interrupted: Arc::new(AtomicBool::new(false)),
-        ledger: Arc::new(crate::cleanup::Ledger::default()),
+        ledger: Arc::new(Ledger::default()),
     })
 }
 
@@ -298,7 +299,7 @@ pub fn live(name: &str, cfg: &TargetConfig) -> Result<Configured, TargetError> {
         element_account: cfg.element_account,
         label: cfg.label.clone(),
         interrupted: Arc::new(AtomicBool::new(false)),
-        ledger: Arc::new(crate::cleanup::Ledger::default()),
+        ledger: Arc::new(Ledger::default()),
     };
     Ok(Configured {
         target,
