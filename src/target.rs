@@ -15,7 +15,7 @@ pub use profile::TargetConfig;
 use crate::ledger::Ledger;
 use crate::poll::Policy;
 use crate::transport::{
-    Client, ClientError, Credentials, Limits, Secret, TlsConfig, aiqum, element,
+    Client, ClientError, Credentials, EndpointError, Limits, Secret, TlsConfig, aiqum, element,
 };
 
 /// What kind of target.
@@ -123,12 +123,12 @@ pub enum TargetError {
     #[error("configure target {0}: give an Element URL, an AIQUM URL, or both")]
     NoEndpoint(String),
     /// A URL that is not an endpoint.
-    #[error("configure target {target}: {message}")]
+    #[error("configure target {target}: {source}")]
     BadUrl {
         /// Target name.
         target: String,
         /// What is wrong.
-        message: String,
+        source: EndpointError,
     },
     /// The password variable is unset and there is no terminal to ask on.
     #[error(
@@ -190,9 +190,9 @@ pub fn mock(
     time_scale: f64,
     creds: Credentials,
 ) -> Result<Target, TargetError> {
-    let bad = |message: String| TargetError::BadUrl {
+    let bad = |source: EndpointError| TargetError::BadUrl {
         target: name.to_string(),
-        message,
+        source,
     };
     let client =
         Client::new(Some(creds), Limits::default(), &TlsConfig::default()).map_err(|source| {
@@ -228,9 +228,9 @@ pub fn live(name: &str, cfg: &TargetConfig) -> Result<Configured, TargetError> {
     if cfg.element.is_none() && cfg.aiqum.is_none() {
         return Err(TargetError::NoEndpoint(t));
     }
-    let bad = |message: String| TargetError::BadUrl {
+    let bad = |source: EndpointError| TargetError::BadUrl {
         target: name.to_string(),
-        message,
+        source,
     };
     let element = cfg
         .element

@@ -91,8 +91,8 @@ async fn remove(target: &Target, item: Created) -> (Created, Result<(), CleanupE
         Created::AiqumObject { method, path } => remove_aiqum(target, method, path).await,
         Created::AiqumPending { job, method, path } => {
             match pending_path(target, job, path).await {
-                Ok(Some(path)) => remove_aiqum(target, method, &path).await,
-                Ok(None) => Ok(()),
+                Ok(Named::Path(path)) => remove_aiqum(target, method, &path).await,
+                Ok(Named::NothingCreated) => Ok(()),
                 Err(e) => Err(e),
             }
         }
@@ -100,14 +100,18 @@ async fn remove(target: &Target, item: Created) -> (Created, Result<(), CleanupE
     (item, result)
 }
 
+/// What the creating job of a pending object says once it has ended.
+enum Named {
+    /// The object's cleanup path, resolved from the job's `job_results`.
+    Path(String),
+    /// The job failed without naming anything: it created nothing.
+    NothingCreated,
+}
+
 /// Polls job `key` to its end (bounded like every cleanup job; an end that cannot be read stops
-/// at once) and resolves `path` from its `job_results` (`None`: the job failed without naming
-/// anything, so it created nothing); an error says why the object cannot be named.
-async fn pending_path(
-    target: &Target,
-    key: &str,
-    path: &str,
-) -> Result<Option<String>, CleanupError> {
+/// at once) and resolves `path` from its `job_results`; an error says why the object cannot be
+/// named.
+async fn pending_path(target: &Target, key: &str, path: &str) -> Result<Named, CleanupError> {
     let ep = target.aiqum.as_ref().ok_or(CleanupError::NoAiqum)?;
     let mut policy = target.policy.clone();
     policy.deadline = policy.deadline.min(CLEANUP_JOB_DEADLINE);
@@ -122,10 +126,10 @@ async fn pending_path(
     let failed = outcome.end == End::Terminal
         && crate::check::aiqum::outcome(job).as_deref() == Some("ERROR");
     if failed && job.get("job_results").is_none_or(|r| r == &json!([])) {
-        return Ok(None);
+        return Ok(Named::NothingCreated);
     }
     resolve_path(path, job)
-        .map(Some)
+        .map(Named::Path)
         .ok_or_else(|| CleanupError::Unnamed {
             key: key.to_string(),
             state: job.get("state").cloned().unwrap_or(Value::Null),
