@@ -199,6 +199,8 @@ mod tests {
         assert_eq!(decode_path("%").as_deref(), Some("%"));
         assert_eq!(decode_path("a%4").as_deref(), Some("a%4"));
         assert_eq!(decode_path("%4g%41").as_deref(), Some("%4gA"));
+        // Two hex digits, no sign: `%+4` is not an escape.
+        assert_eq!(decode_path("%+41").as_deref(), Some("%+41"));
         // An escape at the very end decodes; hex is either case.
         assert_eq!(decode_path("x%41").as_deref(), Some("xA"));
         assert_eq!(decode_path("%c3%A9").as_deref(), Some("é"));
