@@ -11,7 +11,9 @@
 //! - [`check`]: pure judging: exchanges in, [`check::Finding`]s out.
 //! - [`poll`]: the reference poller (standard and long polling, backoff, deadline).
 //! - [`exec`]: runs one case against one target, step by step.
-//! - [`cleanup`]: the ledger of objects created on a target, and their removal.
+//! - [`ledger`]: the per-target record of objects a run created (shared by `target`, `exec` and
+//!   `cleanup`, importing none of them).
+//! - [`cleanup`]: removal of what the ledger holds, whatever happened.
 //! - [`target`]: where a run goes: the embedded mock, or live targets from flags or a profile.
 //! - [`mock`]: the reference server (Element + AIQUM), scriptable, with named deviations.
 //! - [`snapshot`]: normalization, redaction and insta settings.
@@ -30,6 +32,7 @@ pub mod cleanup;
 pub mod contract;
 pub mod diff;
 pub mod exec;
+pub mod ledger;
 pub mod merge;
 pub mod mock;
 pub mod poll;

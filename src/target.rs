@@ -12,9 +12,10 @@ use std::time::Duration;
 
 pub use profile::TargetConfig;
 
+use crate::ledger::Ledger;
 use crate::poll::Policy;
 use crate::transport::{
-    Client, ClientError, Credentials, Limits, Secret, TlsConfig, aiqum, element,
+    Client, ClientError, Credentials, EndpointError, Limits, Secret, TlsConfig, aiqum, element,
 };
 
 /// What kind of target.
@@ -85,7 +86,7 @@ pub struct Target {
     /// Set on the first Ctrl-C: start nothing new, clean up.
     pub interrupted: Arc<AtomicBool>,
     /// Objects created on this target, removed at the end of the run whatever happens.
-    pub ledger: Arc<crate::cleanup::Ledger>,
+    pub ledger: Arc<Ledger>,
 }
 
 impl Target {
@@ -122,12 +123,12 @@ pub enum TargetError {
     #[error("configure target {0}: give an Element URL, an AIQUM URL, or both")]
     NoEndpoint(String),
     /// A URL that is not an endpoint.
-    #[error("configure target {target}: {message}")]
+    #[error("configure target {target}: {source}")]
     BadUrl {
         /// Target name.
         target: String,
         /// What is wrong.
-        message: String,
+        source: EndpointError,
     },
     /// The password variable is unset and there is no terminal to ask on.
     #[error(
@@ -189,9 +190,9 @@ pub fn mock(
     time_scale: f64,
     creds: Credentials,
 ) -> Result<Target, TargetError> {
-    let bad = |message: String| TargetError::BadUrl {
+    let bad = |source: EndpointError| TargetError::BadUrl {
         target: name.to_string(),
-        message,
+        source,
     };
     let client =
         Client::new(Some(creds), Limits::default(), &TlsConfig::default()).map_err(|source| {
@@ -216,7 +217,7 @@ pub fn mock(
         element_account: None,
         label: None,
         interrupted: Arc::new(AtomicBool::new(false)),
-        ledger: Arc::new(crate::cleanup::Ledger::default()),
+        ledger: Arc::new(Ledger::default()),
     })
 }
 
@@ -227,9 +228,9 @@ pub fn live(name: &str, cfg: &TargetConfig) -> Result<Configured, TargetError> {
     if cfg.element.is_none() && cfg.aiqum.is_none() {
         return Err(TargetError::NoEndpoint(t));
     }
-    let bad = |message: String| TargetError::BadUrl {
+    let bad = |source: EndpointError| TargetError::BadUrl {
         target: name.to_string(),
-        message,
+        source,
     };
     let element = cfg
         .element
@@ -298,7 +299,7 @@ pub fn live(name: &str, cfg: &TargetConfig) -> Result<Configured, TargetError> {
         element_account: cfg.element_account,
         label: cfg.label.clone(),
         interrupted: Arc::new(AtomicBool::new(false)),
-        ledger: Arc::new(crate::cleanup::Ledger::default()),
+        ledger: Arc::new(Ledger::default()),
     };
     Ok(Configured {
         target,

@@ -2,6 +2,7 @@
 //! shows. The `run` arguments live in `jobconform::runner` (they include libtest's).
 
 pub mod diff;
+pub mod error;
 pub mod judge;
 pub mod lists;
 pub mod merge;
@@ -10,11 +11,13 @@ pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use error::CliError;
+
 /// Runs a subcommand's asynchronous body on the shared runtime, after its flags were checked
 /// into `config`: a flag or body error is one line `jobconform: failed to ...` and exit 2.
-pub fn run_async<C, F>(config: Result<C, String>, body: impl FnOnce(C) -> F) -> u8
+pub fn run_async<C, F>(config: Result<C, CliError>, body: impl FnOnce(C) -> F) -> u8
 where
-    F: std::future::Future<Output = Result<u8, String>>,
+    F: std::future::Future<Output = Result<u8, CliError>>,
 {
     let result = config.and_then(|c| {
         jobconform::transport::install_crypto();

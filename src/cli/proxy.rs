@@ -13,6 +13,7 @@ use jobconform::traffic::record::{self, Recorder};
 use jobconform::traffic::verdict;
 use jobconform::transport::{Limits, TlsConfig, aiqum, element};
 
+use super::error::CliError;
 use super::judge::VerdictArgs;
 
 /// `proxy` arguments.
@@ -53,15 +54,29 @@ pub struct ProxyArgs {
     pub verdict: VerdictArgs,
 }
 
-fn config(a: &ProxyArgs) -> Result<Config, String> {
+/// `--element-upstream`'s URL error.
+fn element_upstream(source: jobconform::transport::EndpointError) -> CliError {
+    CliError::Upstream {
+        flag: "--element-upstream",
+        source,
+    }
+}
+
+fn config(a: &ProxyArgs) -> Result<Config, CliError> {
     if let Some(u) = &a.element_upstream {
-        element::Endpoint::parse(u).map_err(|e| format!("use --element-upstream {e}"))?;
+        element::Endpoint::parse(u).map_err(element_upstream)?;
     }
     if let Some(u) = &a.aiqum_upstream {
-        aiqum::Endpoint::parse(u).map_err(|e| format!("use --aiqum-upstream {e}"))?;
+        aiqum::Endpoint::parse(u).map_err(|source| CliError::Upstream {
+            flag: "--aiqum-upstream",
+            source,
+        })?;
     }
     let ca_cert_pem = match &a.ca_cert {
-        Some(p) => Some(std::fs::read(p).map_err(|e| format!("read {}: {e}", p.display()))?),
+        Some(p) => Some(std::fs::read(p).map_err(|source| CliError::Read {
+            path: p.clone(),
+            source,
+        })?),
         None => None,
     };
     Ok(Config {
@@ -86,7 +101,7 @@ pub fn main(a: ProxyArgs) -> u8 {
     super::run_async(config, |c| run(a, c))
 }
 
-async fn run(a: ProxyArgs, config: Config) -> Result<u8, String> {
+async fn run(a: ProxyArgs, config: Config) -> Result<u8, CliError> {
     let (listener, addr) = super::serve::bind(a.listen).await?;
     let shutdown = super::serve::stop_signal()?;
     let recorder = match &a.record {
@@ -98,8 +113,10 @@ async fn run(a: ProxyArgs, config: Config) -> Result<u8, String> {
                 aiqum: config.aiqum.clone(),
             };
             Some(
-                Recorder::open(path, &header)
-                    .map_err(|e| format!("open {}: {e}", path.display()))?,
+                Recorder::open(path, &header).map_err(|source| CliError::Open {
+                    path: path.clone(),
+                    source,
+                })?,
             )
         }
         None => None,
@@ -108,7 +125,7 @@ async fn run(a: ProxyArgs, config: Config) -> Result<u8, String> {
     let base = format!("{}://{addr}", if a.tls { "https" } else { "http" });
     let mut line = serde_json::json!({"verdict": format!("{base}{}", proxy::VERDICT_PATH)});
     if let Some(u) = &config.element {
-        let ep = element::Endpoint::parse(u).map_err(|e| format!("use --element-upstream {e}"))?;
+        let ep = element::Endpoint::parse(u).map_err(element_upstream)?;
         line["element"] = format!("{base}/json-rpc/{}", ep.version).into();
     }
     if let Some(u) = &config.aiqum {
@@ -121,7 +138,7 @@ async fn run(a: ProxyArgs, config: Config) -> Result<u8, String> {
         line["ca_cert"] = p.display().to_string().into();
     }
     let strict = config.judge.strict;
-    let state = proxy::State::new(config, recorder, base).map_err(|e| e.to_string())?;
+    let state = proxy::State::new(config, recorder, base)?;
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
@@ -131,7 +148,7 @@ async fn run(a: ProxyArgs, config: Config) -> Result<u8, String> {
     if let Some(p) = ca_path {
         let _ = std::fs::remove_file(p);
     }
-    served.map_err(|e| format!("serve: {e}"))?;
+    served.map_err(CliError::Serve)?;
     let v = state.verdict();
     Ok(verdict::write(
         &v,

@@ -11,6 +11,8 @@ use std::net::SocketAddr;
 use jobconform::mock::{self, AiqumDialect, ElementDialect, MockConfig, deviation};
 use jobconform::transport::Secret;
 
+use super::error::CliError;
+
 /// `serve` arguments.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -69,7 +71,7 @@ pub struct ServeArgs {
     pub audit_json: Option<std::path::PathBuf>,
 }
 
-fn config(a: &ServeArgs) -> Result<MockConfig, String> {
+fn config(a: &ServeArgs) -> Result<MockConfig, CliError> {
     let mut deviations = BTreeSet::new();
     for name in &a.deviations {
         match deviation::find(name) {
@@ -78,23 +80,19 @@ fn config(a: &ServeArgs) -> Result<MockConfig, String> {
             }
             None => {
                 let valid: Vec<&str> = deviation::ALL.iter().map(|d| d.name).collect();
-                return Err(format!(
-                    "use deviation {name:?}: unknown; valid names are: {}",
-                    valid.join(", ")
-                ));
+                return Err(CliError::UnknownDeviation {
+                    name: name.clone(),
+                    valid: valid.join(", "),
+                });
             }
         }
     }
     jobconform::mock::clock::checked_scale("--time-scale", a.time_scale)?;
     if !(0.0..=1.0).contains(&a.faults) {
-        return Err(format!(
-            "use --faults {}: it must be between 0 and 1",
-            a.faults
-        ));
+        return Err(CliError::Faults(a.faults));
     }
     let password = match &a.password_env {
-        Some(var) => std::env::var(var)
-            .map_err(|_| format!("read the password: environment variable {var} is not set"))?,
+        Some(var) => std::env::var(var).map_err(|_| CliError::PasswordEnv(var.clone()))?,
         None => a.password.clone(),
     };
     Ok(MockConfig {
@@ -112,13 +110,11 @@ fn config(a: &ServeArgs) -> Result<MockConfig, String> {
 }
 
 /// Binds the listening socket; the listener and its address.
-pub async fn bind(at: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), String> {
+pub async fn bind(at: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), CliError> {
     let listener = tokio::net::TcpListener::bind(at)
         .await
-        .map_err(|e| format!("listen on {at}: {e}"))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("read the listening address: {e}"))?;
+        .map_err(|source| CliError::Listen { at, source })?;
+    let addr = listener.local_addr().map_err(CliError::LocalAddr)?;
     Ok((listener, addr))
 }
 
@@ -127,24 +123,25 @@ pub async fn bind(at: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr
 pub fn self_signed(
     tls: bool,
     prefix: &str,
-) -> Result<(Option<mock::tls::SelfSigned>, Option<std::path::PathBuf>), String> {
+) -> Result<(Option<mock::tls::SelfSigned>, Option<std::path::PathBuf>), CliError> {
     if !tls {
         return Ok((None, None));
     }
-    let tls = mock::tls::self_signed().map_err(|e| e.to_string())?;
+    let tls = mock::tls::self_signed()?;
     let path = std::env::temp_dir().join(format!("{prefix}-{}-ca.pem", std::process::id()));
-    std::fs::write(&path, &tls.cert_pem).map_err(|e| format!("write {}: {e}", path.display()))?;
+    if let Err(source) = std::fs::write(&path, &tls.cert_pem) {
+        return Err(CliError::Write { path, source });
+    }
     Ok((Some(tls), Some(path)))
 }
 
 /// Registers SIGINT and SIGTERM now; the future resolves on the first of them.
-pub fn stop_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, String> {
+pub fn stop_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, CliError> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let err = |e: std::io::Error| format!("install signal handlers: {e}");
-        let mut int = signal(SignalKind::interrupt()).map_err(err)?;
-        let mut term = signal(SignalKind::terminate()).map_err(err)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(CliError::Signals)?;
+        let mut term = signal(SignalKind::terminate()).map_err(CliError::Signals)?;
         Ok(async move {
             tokio::select! {
                 _ = int.recv() => {}
@@ -167,7 +164,7 @@ pub fn main(a: ServeArgs) -> u8 {
 }
 
 /// Judges the clients' polling from the journal; the exit code (1 if a rule was broken).
-fn audit(a: &ServeArgs, state: &mock::State) -> Result<u8, String> {
+fn audit(a: &ServeArgs, state: &mock::State) -> Result<u8, CliError> {
     let config = mock::audit::AuditConfig {
         min_interval_ms: a.audit_min_interval,
         tolerance_ms: a.audit_tolerance,
@@ -176,13 +173,16 @@ fn audit(a: &ServeArgs, state: &mock::State) -> Result<u8, String> {
     let report = mock::audit::audit(&state.journal.snapshot(), &config);
     eprint!("{}", report.to_text());
     if let Some(path) = &a.audit_json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        std::fs::write(path, text + "\n").map_err(|e| format!("write {}: {e}", path.display()))?;
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, text + "\n").map_err(|source| CliError::Write {
+            path: path.clone(),
+            source,
+        })?;
     }
     Ok(if report.clean() { 0 } else { 1 })
 }
 
-async fn serve(a: ServeArgs, config: MockConfig) -> Result<u8, String> {
+async fn serve(a: ServeArgs, config: MockConfig) -> Result<u8, CliError> {
     let (listener, addr) = bind(a.listen).await?;
     // Register the signal handlers before announcing the URLs, so a client may stop us at once.
     let shutdown = stop_signal()?;
@@ -209,6 +209,6 @@ async fn serve(a: ServeArgs, config: MockConfig) -> Result<u8, String> {
     if let Some(p) = ca_path {
         let _ = std::fs::remove_file(p);
     }
-    served.map_err(|e| format!("serve: {e}"))?;
+    served.map_err(CliError::Serve)?;
     if a.audit { audit(&a, &state) } else { Ok(0) }
 }

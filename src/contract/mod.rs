@@ -14,7 +14,7 @@ use serde::Serialize;
 
 pub use markdown::render_markdown;
 pub use rules::{Section, preamble, register, render_table, rule, rules, sections, to_json};
-pub use schemas::{BASE_URI, compile, schema_names, schema_source, validate};
+pub use schemas::{BASE_URI, CompileError, compile, schema_names, schema_source, validate};
 
 /// MUST or SHOULD.
 #[derive(

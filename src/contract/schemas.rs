@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use jsonschema::{Registry, Validator};
+use jsonschema::{ReferencingError, Registry, ValidationError, Validator};
 use serde_json::{Value, json};
 
 use super::{SchemaError, UnknownSchema};
@@ -55,33 +55,62 @@ pub fn schema_source(file: &str) -> Option<&'static str> {
     SCHEMAS.iter().find(|(p, _)| *p == file).map(|(_, s)| *s)
 }
 
+/// Why a schema name does not compile. The set's own failures (a file that is not JSON, a
+/// registry that cannot be built) are kept once and shared, hence the `Arc`s.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CompileError {
+    /// An embedded file is not JSON.
+    #[error("parse schemas/{path}: {source}")]
+    Parse {
+        /// The file under `schemas/`.
+        path: &'static str,
+        /// The parser's error.
+        source: Arc<serde_json::Error>,
+    },
+    /// The files could not be registered together (a duplicate `$id`, an unresolvable `$ref`).
+    #[error("register schemas/: {0}")]
+    Register(#[source] Arc<ReferencingError>),
+    /// The name's file is not one of the embedded ones.
+    #[error("schemas/{0} is not embedded")]
+    NotEmbedded(String),
+    /// The name does not compile (a fragment that names nothing, a `$ref` to nothing).
+    #[error("compile {name}: {source}")]
+    Compile {
+        /// The schema name (file and fragment).
+        name: String,
+        /// The compiler's error.
+        source: Arc<ValidationError<'static>>,
+    },
+}
+
 /// The registry of every embedded file keyed by `$id`, or why it could not be built.
-fn registry() -> Result<&'static Registry<'static>, String> {
-    static REGISTRY: OnceLock<Result<Registry<'static>, String>> = OnceLock::new();
+fn registry() -> Result<&'static Registry<'static>, CompileError> {
+    static REGISTRY: OnceLock<Result<Registry<'static>, CompileError>> = OnceLock::new();
     REGISTRY
         .get_or_init(|| {
             let mut pairs = Vec::with_capacity(SCHEMAS.len());
             for (path, text) in SCHEMAS {
-                let doc: Value =
-                    serde_json::from_str(text).map_err(|e| format!("parse schemas/{path}: {e}"))?;
+                let doc: Value = serde_json::from_str(text).map_err(|e| CompileError::Parse {
+                    path,
+                    source: Arc::new(e),
+                })?;
                 pairs.push((format!("{BASE_URI}{path}"), doc));
             }
             Registry::new()
                 .extend(pairs)
                 .and_then(|b| b.prepare())
-                .map_err(|e| format!("register schemas/: {e}"))
+                .map_err(|e| CompileError::Register(Arc::new(e)))
         })
         .as_ref()
         .map_err(Clone::clone)
 }
 
-/// The compiled validator for a name, compiled at most once per process; the error says why a
-/// name does not compile.
-fn validator(name: &str) -> Result<Arc<Validator>, String> {
+/// The compiled validator for a name, compiled at most once per process.
+fn validator(name: &str) -> Result<Arc<Validator>, CompileError> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<Validator>>>> = OnceLock::new();
     let file = name.split_once('#').map_or(name, |(f, _)| f);
     if schema_source(file).is_none() {
-        return Err(format!("schemas/{file} is not embedded"));
+        return Err(CompileError::NotEmbedded(file.to_owned()));
     }
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -93,7 +122,10 @@ fn validator(name: &str) -> Result<Arc<Validator>, String> {
         .offline()
         .should_validate_formats(true)
         .build(&json!({ "$ref": format!("{BASE_URI}{name}") }))
-        .map_err(|e| format!("compile {name}: {e}"))?;
+        .map_err(|e| CompileError::Compile {
+            name: name.to_owned(),
+            source: Arc::new(e),
+        })?;
     let compiled = Arc::new(compiled);
     cache.insert(name.to_owned(), Arc::clone(&compiled));
     Ok(compiled)
@@ -101,7 +133,7 @@ fn validator(name: &str) -> Result<Arc<Validator>, String> {
 
 /// Compiles a schema name (file plus optional fragment) and says why it does not compile: a
 /// missing file, a fragment that names nothing, or a `$ref` that resolves to nothing.
-pub fn compile(schema: &str) -> Result<(), String> {
+pub fn compile(schema: &str) -> Result<(), CompileError> {
     validator(schema).map(|_| ())
 }
 

@@ -2,13 +2,13 @@
 //! an AIQUM call registers how to remove what it creates (`${result:NAME}` in a path), every read
 //! of the job may name it (`job_results`), and then the removal goes to the cleanup ledger. What
 //! no job named by the end of the case is handed to the ledger as pending (read once more at
-//! cleanup), so nothing is forgotten. The path is templated by `cleanup::resolve_path`.
+//! cleanup), so nothing is forgotten. The path is templated by `ledger::resolve_path`.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::cleanup::{Created, Ledger};
+use crate::ledger::{Created, Ledger};
 use crate::target::AiqumCleanup;
 
 /// Removals waiting for their job's `job_results`, per job key.
@@ -27,7 +27,7 @@ impl Pending {
         let Some(how) = self.0.get(key) else {
             return;
         };
-        let Some(path) = crate::cleanup::resolve_path(&how.path, job) else {
+        let Some(path) = crate::ledger::resolve_path(&how.path, job) else {
             return;
         };
         ledger.record(Created::AiqumObject {

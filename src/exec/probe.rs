@@ -156,7 +156,7 @@ async fn real_work(
         .and_then(Value::as_str)
         .map(str::to_string);
     match (&key, &call.cleanup) {
-        (Some(k), Some(c)) => target.ledger.record(crate::cleanup::Created::AiqumPending {
+        (Some(k), Some(c)) => target.ledger.record(crate::ledger::Created::AiqumPending {
             job: k.clone(),
             method: c.method.clone(),
             path: c.path.clone(),

@@ -13,7 +13,7 @@ use super::ElCall;
 use super::run::{Run, StepResult, Stop};
 use crate::case::template::text_of;
 use crate::case::{Api, StartStep, Work};
-use crate::cleanup::Created;
+use crate::ledger::Created;
 use crate::target::{AiqumCleanup, Kind};
 use crate::transport::{AuthMode, SendBody, aiqum};
 

@@ -74,12 +74,22 @@ impl Clock {
     }
 }
 
-/// A time scale given as `flag`, if usable (finite and positive), else the message saying so.
-pub fn checked_scale(flag: &str, scale: f64) -> Result<f64, String> {
+/// A time scale that is not a positive number, and the flag that gave it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("use {flag} {scale}: it must be a positive number")]
+pub struct BadScale {
+    /// The flag (`--time-scale`, `--mock-time-scale`).
+    pub flag: &'static str,
+    /// The value given.
+    pub scale: f64,
+}
+
+/// A time scale given as `flag`, if usable (finite and positive).
+pub fn checked_scale(flag: &'static str, scale: f64) -> Result<f64, BadScale> {
     if scale.is_finite() && scale > 0.0 {
         Ok(scale)
     } else {
-        Err(format!("use {flag} {scale}: it must be a positive number"))
+        Err(BadScale { flag, scale })
     }
 }
 

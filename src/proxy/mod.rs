@@ -193,7 +193,9 @@ async fn verdict_route(
         }
         Format::Junit => match crate::report::junit::render(&v.targets, &v.records) {
             Ok(x) => ([(axum::http::header::CONTENT_TYPE, "application/xml")], x).into_response(),
-            Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+            Err(e) => {
+                (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+            }
         },
         Format::Text => verdict::text(&v).into_response(),
     }

@@ -238,7 +238,8 @@ pub fn write(path: &Path, doc: &Document) -> std::io::Result<()> {
 pub(crate) mod tests {
     use super::*;
     use crate::check::Finding;
-    use crate::cleanup::{Created, Leftover};
+    use crate::cleanup::Leftover;
+    use crate::ledger::Created;
     use crate::report::{Dialects, RatedFinding};
     use crate::target::fingerprint::Fingerprint;
     use crate::transport::{

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Report, SerializeError, TestCase, TestCaseStatus, TestSuite};
 
 use super::{CaseRecord, TargetRecord, Verdict, text};
 
@@ -48,14 +48,14 @@ fn case(r: &CaseRecord) -> TestCase {
 }
 
 /// The JUnit document as a string.
-pub fn render(targets: &[TargetRecord], records: &[CaseRecord]) -> Result<String, String> {
+pub fn render(targets: &[TargetRecord], records: &[CaseRecord]) -> Result<String, SerializeError> {
     let mut report = Report::new("jobconform");
     for t in targets {
         let mut suite = TestSuite::new(t.name.clone());
         suite.add_test_cases(records.iter().filter(|r| r.target == t.name).map(case));
         report.add_test_suite(suite);
     }
-    report.to_string().map_err(|e| e.to_string())
+    report.to_string()
 }
 
 /// Writes the JUnit document.

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod shard;
 pub mod signals;
 pub mod snapshots;
+pub mod targets;
 pub mod trials;
 
 use std::path::{Path, PathBuf};
@@ -234,7 +235,7 @@ pub fn run(mut args: RunArgs) -> Exit {
         Ok(c) => c,
         Err(e) => return harness(e),
     };
-    let mut set = match rt.block_on(plan::targets(&args)) {
+    let mut set = match rt.block_on(targets::build(&args)) {
         Ok(s) => s,
         Err(e) => return harness(e),
     };
@@ -279,15 +280,13 @@ pub fn run(mut args: RunArgs) -> Exit {
             .clone()
             .unwrap_or_else(crate::snapshot::default_root),
     };
-    let mut list = trials::build(
-        rt,
-        &ready,
-        &case_refs,
-        args.strict,
-        &snapshot_settings,
-        &records,
-        !listing,
-    );
+    let build = trials::BuildConfig {
+        strict: args.strict,
+        snapshots: snapshot_settings,
+        records: records.clone(),
+        longest_first: !listing,
+    };
+    let mut list = trials::build(rt, &ready, &case_refs, &build);
     if shard.is_some() {
         list.retain(|t| share.runs(t.name()));
     }

@@ -1,6 +1,6 @@
-//! The targets of a run, around the trials: built from flags, a profile, or an embedded mock;
-//! fingerprinted and probed before the trials; announced when they will be changed; cleaned and
-//! summed up after.
+//! The targets of a run, around the trials (built by [`super::targets`]): fingerprinted and
+//! probed before the trials; announced when they will be changed; cleaned and summed up after;
+//! and the run's share and plan.
 
 use std::sync::Arc;
 
@@ -8,162 +8,16 @@ use futures_util::future::join_all;
 use libtest_mimic::Trial;
 use tokio::sync::{RwLock, Semaphore};
 
-use super::RunArgs;
 use super::shard::{self, By, CaseKey, Shard, Share};
+use super::targets::TargetSet;
 use super::trials::{Ready, needs_whole_target};
 use crate::case::{Api, LoadedCase, Needs};
 use crate::cleanup::Leftover;
 use crate::exec::{Capabilities, cannot_run};
-use crate::mock::{self, MockConfig, RunningMock};
 use crate::report::plan::{Plan, ShardPlan, case_set_digest, contract_digest};
 use crate::report::{CaseRecord, Dialects, TargetKind, TargetRecord, element_dialect};
 use crate::target::fingerprint::{Fingerprint, Unusable, fingerprint};
-use crate::target::{self, Configured, Target, TargetConfig, profile};
-use crate::transport::{Credentials, Secret};
-
-/// Default concurrency on the embedded mock.
-const MOCK_CONCURRENCY: usize = 16;
-
-/// The run's targets, and the embedded mock if one was started.
-#[derive(Debug)]
-pub struct TargetSet {
-    /// Targets in order.
-    pub targets: Vec<Configured>,
-    mock: Option<RunningMock>,
-    /// The embedded mock's configuration: a case that needs a whole target runs on a fresh copy
-    /// of it instead of locking the shared one.
-    private: Option<Arc<MockConfig>>,
-}
-
-impl TargetSet {
-    /// Stops the embedded mock, if any.
-    pub fn stop(self, rt: &tokio::runtime::Runtime) {
-        if let Some(m) = self.mock {
-            rt.block_on(m.stop());
-        }
-    }
-}
-
-fn flag_config(args: &RunArgs) -> TargetConfig {
-    TargetConfig {
-        element: args.element.clone(),
-        aiqum: args.aiqum.clone(),
-        user: args.user.clone(),
-        password_env: args.password_env.clone(),
-        ca_cert: args.ca_cert.clone(),
-        insecure: args.insecure,
-        ..TargetConfig::default()
-    }
-}
-
-fn overrides(cfg: &mut TargetConfig, args: &RunArgs) {
-    cfg.allow_mutations |= args.allow_mutations;
-    if args.deadline.is_some() {
-        cfg.deadline_s = args.deadline;
-    }
-    if args.min_interval.is_some() {
-        cfg.min_interval_ms = args.min_interval;
-    }
-    if args.concurrency.is_some() {
-        cfg.concurrency = args.concurrency;
-    }
-}
-
-/// Builds the targets: a profile's, the flags' (target `live`), or an embedded mock.
-pub async fn targets(args: &RunArgs) -> Result<TargetSet, String> {
-    let mut configs: Vec<(String, TargetConfig)> = Vec::new();
-    if let Some(control) = &args.control {
-        return served_mock(args, control);
-    }
-    if let Some(path) = &args.profile {
-        let p = profile::load(path).map_err(|e| e.to_string())?;
-        configs.extend(p.targets);
-    } else if args.element.is_some() || args.aiqum.is_some() {
-        configs.push(("live".into(), flag_config(args)));
-    }
-    if configs.is_empty() {
-        return embedded(args).await;
-    }
-    let mut out = Vec::new();
-    for (name, mut cfg) in configs {
-        overrides(&mut cfg, args);
-        if args.label.is_some() {
-            cfg.label = args.label.clone();
-        }
-        out.push(target::live(&name, &cfg).map_err(|e| e.to_string())?);
-    }
-    Ok(TargetSet {
-        targets: out,
-        mock: None,
-        private: None,
-    })
-}
-
-/// The snapshot label of the embedded mock: `--label`, else `mock` (a mock's firmware version is
-/// made up, and its snapshots must not mix with a real cluster's).
-fn mock_label(args: &RunArgs) -> String {
-    args.label.clone().unwrap_or_else(|| "mock".into())
-}
-
-async fn embedded(args: &RunArgs) -> Result<TargetSet, String> {
-    let scale = mock::clock::checked_scale("--mock-time-scale", args.mock_time_scale)?;
-    let config = MockConfig {
-        time_scale: scale,
-        element_dialect: args.mock_element_dialect,
-        aiqum_dialect: args.mock_aiqum_dialect,
-        ..MockConfig::default()
-    };
-    let private = Some(Arc::new(config.clone()));
-    let running = mock::spawn(config)
-        .await
-        .map_err(|e| format!("start the embedded mock: {e}"))?;
-    let creds = Credentials {
-        user: mock::DEFAULT_USER.into(),
-        password: Secret::new(mock::DEFAULT_PASSWORD),
-    };
-    let mut target =
-        target::mock("mock", &running.urls, scale, creds).map_err(|e| e.to_string())?;
-    target.label = Some(mock_label(args));
-    Ok(TargetSet {
-        targets: vec![Configured {
-            target,
-            concurrency: args.concurrency.unwrap_or(MOCK_CONCURRENCY).max(1),
-        }],
-        mock: Some(running),
-        private,
-    })
-}
-
-/// The `--control` target: a `jobconform serve` mock treated as a mock (scripted cases run).
-fn served_mock(args: &RunArgs, control: &str) -> Result<TargetSet, String> {
-    let scale = mock::clock::checked_scale("--mock-time-scale", args.mock_time_scale)?;
-    let urls = mock::Urls {
-        element: args.element.clone().unwrap_or_default(),
-        aiqum: args.aiqum.clone().unwrap_or_default(),
-        control: control.trim_end_matches('/').to_string(),
-    };
-    let user = args
-        .user
-        .clone()
-        .unwrap_or_else(|| mock::DEFAULT_USER.into());
-    let password = match &args.password_env {
-        Some(_) => target::password("mock", &user, args.password_env.as_deref())
-            .map_err(|e| e.to_string())?,
-        None => Secret::new(mock::DEFAULT_PASSWORD),
-    };
-    let mut target = target::mock("mock", &urls, scale, Credentials { user, password })
-        .map_err(|e| e.to_string())?;
-    // A served mock may run any dialect or deviation: it is not `mock` unless told so.
-    target.label = args.label.clone();
-    Ok(TargetSet {
-        targets: vec![Configured {
-            target,
-            concurrency: args.concurrency.unwrap_or(MOCK_CONCURRENCY).max(1),
-        }],
-        mock: None,
-        private: None,
-    })
-}
+use crate::target::{Configured, Target};
 
 /// A target after fingerprint and probe.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use libtest_mimic::{Completion, Failed, Trial};
 use tokio::sync::{RwLock, Semaphore};
 
+use super::targets::TargetsError;
 use crate::case::LoadedCase;
 use crate::exec::{Capabilities, CaseOutcome, Status, cannot_run};
 use crate::mock::{self, MockConfig};
@@ -102,7 +103,10 @@ fn execute(
         if let Some(config) = &private {
             match on_private_mock(config, &target).await {
                 Ok((t, running)) => (target, copy) = (Arc::new(t), Some(running)),
-                Err(message) => return (outcome_of(Status::HarnessError { message }), target),
+                Err(e) => {
+                    let message = e.to_string();
+                    return (outcome_of(Status::HarnessError { message }), target);
+                }
             }
         }
         let used = target.clone();
@@ -131,16 +135,15 @@ fn execute(
 async fn on_private_mock(
     config: &MockConfig,
     main: &Target,
-) -> Result<(Target, mock::RunningMock), String> {
+) -> Result<(Target, mock::RunningMock), TargetsError> {
     let running = mock::spawn(config.clone())
         .await
-        .map_err(|e| format!("start a private copy of the embedded mock: {e}"))?;
+        .map_err(TargetsError::StartPrivateMock)?;
     let creds = crate::transport::Credentials {
         user: config.user.clone(),
         password: config.password.clone(),
     };
-    let mut t = crate::target::mock(&main.name, &running.urls, main.time_scale(), creds)
-        .map_err(|e| e.to_string())?;
+    let mut t = crate::target::mock(&main.name, &running.urls, main.time_scale(), creds)?;
     t.policy = main.policy.clone();
     t.label = main.label.clone();
     t.interrupted = main.interrupted.clone();
@@ -160,20 +163,31 @@ fn redact(mut r: CaseRecord, target: &Target) -> CaseRecord {
     r
 }
 
-/// Builds the trials for every case and target; `longest_first` orders them by
-/// [`crate::case::Case::expected_ms`], longest first (else in the cases' order, e.g. for `--list`).
+/// How the trials judge and record, and in which order they start.
+#[derive(Debug, Clone)]
+pub struct BuildConfig {
+    /// `--strict`: SHOULD findings fail.
+    pub strict: bool,
+    /// Snapshot mode and root.
+    pub snapshots: super::snapshots::Settings,
+    /// Where each trial's record goes.
+    pub records: Records,
+    /// Order trials by [`crate::case::Case::expected_ms`], longest first (else in the cases'
+    /// order, e.g. for `--list`).
+    pub longest_first: bool,
+}
+
+/// Builds the trials for every case and target, in the order `config` asks for.
 pub fn build(
     rt: &'static tokio::runtime::Runtime,
     targets: &[Ready],
     cases: &[Arc<LoadedCase>],
-    strict: bool,
-    snapshots: &super::snapshots::Settings,
-    records: &Records,
-    longest_first: bool,
+    config: &BuildConfig,
 ) -> Vec<Trial> {
     let mut trials = Vec::with_capacity(targets.len() * cases.len());
     let mut cases = cases.to_vec();
-    if longest_first {
+    let strict = config.strict;
+    if config.longest_first {
         // Stable: cases of equal length keep their order. A long case started last would end the
         // run late while the other threads idle.
         cases.sort_by_cached_key(|c| std::cmp::Reverse(c.case.expected_ms()));
@@ -183,8 +197,8 @@ pub fn build(
     for case in &cases {
         for ready in targets {
             let name = trial_name(&ready.target.name, &case.name);
-            let (ready, case, records) = (ready.clone(), case.clone(), records.clone());
-            let snapshots = snapshots.clone();
+            let (ready, case, records) = (ready.clone(), case.clone(), config.records.clone());
+            let snapshots = config.snapshots.clone();
             let trial_name = name.clone();
             trials.push(Trial::ignorable_test(name, move || {
                 let (outcome, used) = execute(rt, &case, &ready);

@@ -12,18 +12,79 @@ use crate::transport::{
     self, AuthMode, Body, Credentials, Exchange, RequestRecord, ResponseRecord, TransportError,
 };
 
+/// Why a HAR document cannot be judged.
+#[derive(Debug, thiserror::Error)]
+pub enum HarError {
+    /// No `log.entries` array.
+    #[error("not a HAR file: no log.entries array")]
+    NotHar,
+    /// An empty `log.entries`.
+    #[error("the HAR file has no entries (log.entries is empty)")]
+    NoEntries,
+    /// An entry that cannot be read.
+    #[error("entry {number}: {source}")]
+    Entry {
+        /// 1-based entry number.
+        number: usize,
+        /// What is wrong with it.
+        source: EntryError,
+    },
+    /// No entry is Element or AIQUM traffic.
+    #[error(
+        "none of the {entries} entries is Element (/json-rpc/<version>) or AIQUM (/api/...) traffic; hosts seen: {}",
+        .hosts.join(", ")
+    )]
+    NoApiTraffic {
+        /// How many entries there are.
+        entries: usize,
+        /// The hosts they went to, sorted, once each.
+        hosts: Vec<String>,
+    },
+}
+
+/// What is wrong with one HAR entry.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    /// A required member is absent (`request`, `request.url`, `request.method`,
+    /// `startedDateTime`, `response`).
+    #[error("no {0}")]
+    Missing(&'static str),
+    /// `request.url` is not a URL.
+    #[error("request.url {url:?}: {reason}")]
+    Url {
+        /// The text.
+        url: String,
+        /// The URL parser's words.
+        reason: String,
+    },
+    /// `startedDateTime` is not a timestamp.
+    #[error("startedDateTime {text:?}: {source}")]
+    Started {
+        /// The text.
+        text: String,
+        /// The timestamp parser's error.
+        source: jiff::Error,
+    },
+    /// `response.content.text` says base64 and is not.
+    #[error("response.content.text is not base64: {0}")]
+    Base64(#[source] base64::DecodeError),
+}
+
 /// Parses a HAR document; the error names the entry at fault (1-based).
-pub fn parse(har: &Value) -> Result<Traffic, String> {
+pub fn parse(har: &Value) -> Result<Traffic, HarError> {
     let entries = har
         .pointer("/log/entries")
         .and_then(Value::as_array)
-        .ok_or("not a HAR file: no log.entries array")?;
+        .ok_or(HarError::NotHar)?;
     if entries.is_empty() {
-        return Err("the HAR file has no entries (log.entries is empty)".into());
+        return Err(HarError::NoEntries);
     }
     let mut traffic = Traffic::default();
     for (n, e) in entries.iter().enumerate() {
-        let o = entry(n, e).map_err(|why| format!("entry {}: {why}", n + 1))?;
+        let o = entry(n, e).map_err(|source| HarError::Entry {
+            number: n + 1,
+            source,
+        })?;
         traffic.exchanges.push(o);
     }
     if !traffic.exchanges.iter().any(|o| o.api().is_some()) {
@@ -35,12 +96,10 @@ pub fn parse(har: &Value) -> Result<Traffic, String> {
             .collect();
         hosts.sort();
         hosts.dedup();
-        return Err(format!(
-            "none of the {} entries is Element (/json-rpc/<version>) or AIQUM (/api/...) traffic; \
-             hosts seen: {}",
-            entries.len(),
-            hosts.join(", ")
-        ));
+        return Err(HarError::NoApiTraffic {
+            entries: entries.len(),
+            hosts,
+        });
     }
     Ok(traffic)
 }
@@ -58,24 +117,29 @@ fn header<'a>(headers: Option<&'a Value>, name: &str) -> Option<&'a str> {
         .as_str()
 }
 
-fn entry(n: usize, e: &Value) -> Result<Observed, String> {
-    let req = e.get("request").ok_or("no request")?;
+fn entry(n: usize, e: &Value) -> Result<Observed, EntryError> {
+    use EntryError::Missing;
+    let req = e.get("request").ok_or(Missing("request"))?;
     let url = req
         .get("url")
         .and_then(Value::as_str)
-        .ok_or("no request.url")?;
-    reqwest::Url::parse(url).map_err(|err| format!("request.url {url:?}: {err}"))?;
+        .ok_or(Missing("request.url"))?;
+    reqwest::Url::parse(url).map_err(|err| EntryError::Url {
+        url: url.to_string(),
+        reason: err.to_string(),
+    })?;
     let method = req
         .get("method")
         .and_then(Value::as_str)
-        .ok_or("no request.method")?;
+        .ok_or(Missing("request.method"))?;
     let started = e
         .get("startedDateTime")
         .and_then(Value::as_str)
-        .ok_or("no startedDateTime")?;
-    let at: jiff::Timestamp = started
-        .parse()
-        .map_err(|err| format!("startedDateTime {started:?}: {err}"))?;
+        .ok_or(Missing("startedDateTime"))?;
+    let at: jiff::Timestamp = started.parse().map_err(|source| EntryError::Started {
+        text: started.to_string(),
+        source,
+    })?;
     let headers = req.get("headers");
     let authorization = header(headers, "authorization");
     let creds = authorization.and_then(transport::basic_credentials);
@@ -87,7 +151,7 @@ fn entry(n: usize, e: &Value) -> Result<Observed, String> {
             Body::Json(v) => v,
             _ => Value::String(redact(t, creds.as_ref())),
         });
-    let resp = e.get("response").ok_or("no response")?;
+    let resp = e.get("response").ok_or(Missing("response"))?;
     let status = resp.get("status").and_then(Value::as_u64).unwrap_or(0);
     let elapsed_ms = e
         .get("time")
@@ -135,7 +199,7 @@ fn redact(s: &str, creds: Option<&Credentials>) -> String {
 }
 
 /// The response body of a HAR `content` object (text, or base64 with `encoding`).
-fn content(c: Option<&Value>, creds: Option<&Credentials>) -> Result<Body, String> {
+fn content(c: Option<&Value>, creds: Option<&Credentials>) -> Result<Body, EntryError> {
     let Some(text) = c.and_then(|c| c.get("text")).and_then(Value::as_str) else {
         return Ok(Body::Empty);
     };
@@ -143,7 +207,7 @@ fn content(c: Option<&Value>, creds: Option<&Credentials>) -> Result<Body, Strin
         use base64::Engine;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
-            .map_err(|e| format!("response.content.text is not base64: {e}"))?;
+            .map_err(EntryError::Base64)?;
         return Ok(transport::body_of(&bytes, creds));
     }
     Ok(transport::body_of(text.as_bytes(), creds))

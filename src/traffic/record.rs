@@ -55,12 +55,12 @@ pub enum ReadError {
         message: String,
     },
     /// A HAR file is not usable.
-    #[error("read {path}: {message}")]
+    #[error("read {path}: {source}")]
     Har {
         /// The file.
         path: PathBuf,
         /// What is wrong (with the entry number where one is at fault).
-        message: String,
+        source: super::har::HarError,
     },
 }
 
@@ -82,9 +82,9 @@ pub fn read(path: &Path) -> Result<(FileKind, Traffic), ReadError> {
     if let Ok(v) = serde_json::from_str::<Value>(&text)
         && v.get("log").is_some()
     {
-        let traffic = super::har::parse(&v).map_err(|message| ReadError::Har {
+        let traffic = super::har::parse(&v).map_err(|source| ReadError::Har {
             path: path.to_path_buf(),
-            message,
+            source,
         })?;
         return Ok((FileKind::Har, traffic));
     }

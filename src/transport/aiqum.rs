@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::endpoint::{EndpointError, parse_http_url};
 use super::{AuthMode, Client, Exchange, Query, SendBody};
 
 /// An AIQUM endpoint: `https://host/api` (or `/api/v2`).
@@ -17,12 +18,12 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Parses `https://host/api` (a trailing slash is allowed).
-    pub fn parse(url: &str) -> Result<Endpoint, String> {
-        let (trimmed, parsed) = super::parse_http_url(url)?;
+    pub fn parse(url: &str) -> Result<Endpoint, EndpointError> {
+        let (trimmed, parsed) = parse_http_url(url)?;
         if !(parsed.path().ends_with("/api") || parsed.path().ends_with("/api/v2")) {
-            return Err(format!(
-                "{url}: expected https://HOST/api or https://HOST/api/v2"
-            ));
+            return Err(EndpointError::AiqumPath {
+                url: url.to_string(),
+            });
         }
         Ok(Endpoint {
             base: trimmed.to_string(),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::endpoint::{EndpointError, parse_http_url};
 use super::{AuthMode, Client, Exchange, SendBody};
 
 /// An Element endpoint: `https://MVIP/json-rpc/12.5`.
@@ -18,17 +19,22 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Parses `https://MVIP/json-rpc/12.5` (a trailing slash is allowed).
-    pub fn parse(url: &str) -> Result<Endpoint, String> {
-        let (trimmed, _) = super::parse_http_url(url)?;
+    pub fn parse(url: &str) -> Result<Endpoint, EndpointError> {
+        let (trimmed, _) = parse_http_url(url)?;
         let (base, version) = trimmed
             .rsplit_once('/')
             .filter(|(b, v)| b.ends_with("/json-rpc") && !v.is_empty())
-            .ok_or_else(|| format!("{url}: expected https://HOST/json-rpc/MAJOR.MINOR"))?;
+            .ok_or_else(|| EndpointError::ElementPath {
+                url: url.to_string(),
+            })?;
         if !version
             .split('.')
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
         {
-            return Err(format!("{url}: version {version:?} is not MAJOR.MINOR"));
+            return Err(EndpointError::ElementVersion {
+                url: url.to_string(),
+                version: version.to_string(),
+            });
         }
         Ok(Endpoint {
             base: base.to_string(),

@@ -5,6 +5,9 @@
 
 pub mod aiqum;
 pub mod element;
+mod endpoint;
+
+pub use endpoint::EndpointError;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -529,17 +532,6 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = s.source();
     }
     parts.join(": ")
-}
-
-/// Parses an endpoint URL given by a user: trailing slashes dropped, scheme http or https.
-/// Returns the trimmed text and the parsed URL; the error names the URL and what is wrong.
-fn parse_http_url(url: &str) -> Result<(&str, reqwest::Url), String> {
-    let trimmed = url.trim_end_matches('/');
-    let parsed = reqwest::Url::parse(trimmed).map_err(|e| format!("{url}: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("{url}: scheme must be http or https"));
-    }
-    Ok((trimmed, parsed))
 }
 
 /// Query parameters as ordered pairs.

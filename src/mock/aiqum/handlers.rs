@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 use super::super::script::JobScript;
 use super::super::{State, auth};
+use super::invalid::LongPollError;
 use super::jobs::{self, Render, Segment};
 use super::reply::{self, Note};
 use super::{Origin, list};
@@ -67,7 +68,7 @@ fn key_of(st: &State, path: &str) -> Option<String> {
     if st.config.deviates("keys-need-escaping") && raw.contains(':') {
         return None;
     }
-    reply::percent_decode(raw, false)
+    reply::decode_path(raw)
 }
 
 fn not_found(st: &State) -> Response {
@@ -187,7 +188,7 @@ async fn wait(st: &State, key: &str, w: &Wait) -> Option<()> {
     }
 }
 
-fn parse_long_poll(st: &State, parts: &Parts, t0: i64) -> Result<Option<Wait>, String> {
+fn parse_long_poll(st: &State, parts: &Parts, t0: i64) -> Result<Option<Wait>, LongPollError> {
     let pairs = reply::parse_query(parts.uri.query());
     let get = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
     if !st.config.long_poll {
@@ -201,14 +202,14 @@ fn parse_long_poll(st: &State, parts: &Parts, t0: i64) -> Result<Option<Wait>, S
         .parse()
         .ok()
         .filter(|s| (1..=MAX_POLL_TIMEOUT_S).contains(s))
-        .ok_or_else(|| format!("poll_timeout must be an integer from 1 to 120, got {t:?}"))?;
+        .ok_or_else(|| LongPollError::PollTimeout(t.clone()))?;
     let last_modified = match get("last_modified") {
         None => None,
         Some(v) => {
             let ts: jiff::Timestamp = v
                 .trim()
                 .parse()
-                .map_err(|_| format!("last_modified must be an ISO 8601 timestamp, got {v:?}"))?;
+                .map_err(|_| LongPollError::LastModified(v.clone()))?;
             let wall0 = st.aiqum.lock().unwrap_or_else(|p| p.into_inner()).wall0();
             Some(ts.duration_since(wall0).as_millis() as i64)
         }
@@ -239,7 +240,7 @@ async fn get_job(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
     let key = key_of(&st, parts.uri.path());
     let long = match parse_long_poll(&st, &parts, t0 as i64) {
         Ok(l) => l,
-        Err(m) => return bad_request(&st, &m),
+        Err(e) => return bad_request(&st, &e.to_string()),
     };
     let op = if long.is_some() {
         OP_LONG_POLL

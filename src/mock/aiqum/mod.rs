@@ -33,6 +33,7 @@
 //! split dialect.
 
 pub mod handlers;
+pub mod invalid;
 pub mod jobs;
 pub mod list;
 mod list_cache;

@@ -1,9 +1,9 @@
 //! AIQUM provisioning calls that start jobs: LUNs and file shares under `/storage-provider/`.
-//! Validates bodies synchronously (400), answers 202 with `{"job": {"key", "_links"}}`, and
-//! records the object change as the job's effect (applied when the job succeeds). Also serves
-//! GET of the objects. Deviations served here: `accept-200`, `accept-no-key`,
-//! `accept-link-wrong-key`. Also the timeline a provisioning call's job follows ([`call_script`]).
-//! Holds no lock across an `.await`.
+//! Validates bodies synchronously (400, by [`super::invalid`]), answers 202 with
+//! `{"job": {"key", "_links"}}`, and records the object change as the job's effect (applied when
+//! the job succeeds). Also serves GET of the objects. Deviations served here: `accept-200`,
+//! `accept-no-key`, `accept-link-wrong-key`. Also the timeline a provisioning call's job follows
+//! ([`call_script`]). Holds no lock across an `.await`.
 
 use std::sync::Arc;
 
@@ -12,9 +12,10 @@ use axum::extract::{Request, State as AxState};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::super::State;
+use super::invalid::{non_empty_str, validate_create, validate_patch};
 use super::jobs::job_href;
 use super::reply::{self, Note};
 use super::{Effect, Kind, Origin};
@@ -64,66 +65,7 @@ fn object_key_of(path: &str, kind: Kind) -> Option<String> {
     let raw = path
         .rsplit_once(&format!("/storage-provider/{}/", kind.segment()))?
         .1;
-    reply::percent_decode(raw, false)
-}
-
-fn non_empty_str<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-}
-
-fn positive_int(v: &Value, pointer: &str) -> Option<u64> {
-    v.pointer(pointer)
-        .and_then(Value::as_u64)
-        .filter(|n| *n > 0)
-}
-
-/// Checks a POST body: `name` (non-empty string), `space.size` (integer > 0), `svm.key`
-/// (non-empty string).
-pub fn validate_create(body: &Value) -> Result<(), String> {
-    if !body.is_object() {
-        return Err("the body must be a JSON object".into());
-    }
-    if non_empty_str(body, "/name").is_none() {
-        return Err("name is required and must be a non-empty string".into());
-    }
-    if positive_int(body, "/space/size").is_none() {
-        return Err("space.size is required and must be an integer greater than 0".into());
-    }
-    if non_empty_str(body, "/svm/key").is_none() {
-        return Err("svm.key is required and must be a non-empty string".into());
-    }
-    Ok(())
-}
-
-/// Checks a PATCH body and returns the members to merge: at least one of `name` (non-empty
-/// string), `space.size` (integer > 0), `performance_service_level.key` (non-empty string).
-pub fn validate_patch(body: &Value) -> Result<Value, String> {
-    let Some(o) = body.as_object() else {
-        return Err("the body must be a JSON object".into());
-    };
-    let mut patch = Map::new();
-    if o.contains_key("name") {
-        let name = non_empty_str(body, "/name").ok_or("name must be a non-empty string")?;
-        patch.insert("name".into(), json!(name));
-    }
-    if o.contains_key("space") {
-        let size = positive_int(body, "/space/size")
-            .ok_or("space.size must be an integer greater than 0")?;
-        patch.insert("space".into(), json!({"size": size}));
-    }
-    if o.contains_key("performance_service_level") {
-        let psl = non_empty_str(body, "/performance_service_level/key")
-            .ok_or("performance_service_level.key must be a non-empty string")?;
-        patch.insert("performance_service_level".into(), json!({"key": psl}));
-    }
-    if patch.is_empty() {
-        return Err(
-            "nothing to change: give name, space.size or performance_service_level.key".into(),
-        );
-    }
-    Ok(Value::Object(patch))
+    reply::decode_path(raw)
 }
 
 fn uuid() -> String {
@@ -242,8 +184,8 @@ async fn create(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
         Ok(b) => b,
         Err((code, m)) => return reply::error(&st.config, code, code.as_str(), &m),
     };
-    if let Err(m) = validate_create(&body) {
-        return bad(&st, &m);
+    if let Err(e) = validate_create(&body) {
+        return bad(&st, &e.to_string());
     }
     let okey = new_object_key(kind);
     let name = non_empty_str(&body, "/name")
@@ -279,7 +221,7 @@ async fn modify(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
     };
     let patch = match validate_patch(&body) {
         Ok(p) => p,
-        Err(m) => return bad(&st, &m),
+        Err(e) => return bad(&st, &e.to_string()),
     };
     let Some(okey) = okey.filter(|k| exists(&st, kind, k)) else {
         return no_object(&st, kind);

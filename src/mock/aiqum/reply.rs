@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde_json::{Value, json};
 
 use super::super::journal::{self, Entry};
@@ -88,40 +89,27 @@ pub fn unauthorized(config: &MockConfig) -> Response {
     r
 }
 
-/// Percent-decodes `s` (`+` stays `+` unless `plus_space`); `None` if the bytes are not UTF-8.
-pub fn percent_decode(s: &str, plus_space: bool) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' if plus_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+/// Percent-decodes a path segment (`+` is a plus sign there); `None` if the decoded bytes are not
+/// UTF-8. A `%` not followed by two hex digits stays as it is.
+pub fn decode_path(s: &str) -> Option<String> {
+    percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(std::borrow::Cow::into_owned)
 }
 
-/// Parses a raw query string into decoded `(name, value)` pairs, in order.
+/// Percent-decodes a query name or value (`+` is a space there, `%2B` a plus sign); `None` if the
+/// decoded bytes are not UTF-8.
+fn decode_query_part(s: &str) -> Option<String> {
+    if s.contains('+') {
+        decode_path(&s.replace('+', " "))
+    } else {
+        decode_path(s)
+    }
+}
+
+/// Parses a raw query string into decoded `(name, value)` pairs, in order; a part that does not
+/// decode to UTF-8 is kept as it came.
 pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
     raw.unwrap_or("")
         .split('&')
@@ -129,30 +117,31 @@ pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
             (
-                percent_decode(k, true).unwrap_or_else(|| k.to_string()),
-                percent_decode(v, true).unwrap_or_else(|| v.to_string()),
+                decode_query_part(k).unwrap_or_else(|| k.to_string()),
+                decode_query_part(v).unwrap_or_else(|| v.to_string()),
             )
         })
         .collect()
 }
 
-/// Percent-encodes a query value for the `_links.next.href` the mock writes (RFC 3986 query
-/// component): ASCII letters, digits and `-._~` stay, and so do `:`, `,`, `|` and `*`, which AIQUM
-/// keys and filters use verbatim (UM-KEY-OPAQUE; filter operators); every other byte is `%XX`.
-/// The mock's own: it shares no encoding with the harness it is tested by.
+/// What the mock's `_links.next.href` escapes (RFC 3986 query component): everything but ASCII
+/// letters, digits and `-._~`, and `:`, `,`, `|` and `*`, which AIQUM keys and filters use
+/// verbatim (UM-KEY-OPAQUE; filter operators). The mock's own set: it shares no encoding with the
+/// harness it is tested by.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b',')
+    .remove(b'|')
+    .remove(b'*');
+
+/// Percent-encodes a query value for the `_links.next.href` the mock writes: every byte outside
+/// [`QUERY_VALUE`]'s verbatim set is `%XX` (upper-case hex).
 pub fn encode(s: &str) -> String {
-    const VERBATIM: &[u8] = b"-._~:,|*";
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || VERBATIM.contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
-        }
-    }
-    out
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
 /// What one journal entry says.
@@ -198,10 +187,47 @@ mod tests {
 
     #[test]
     fn percent_decoding_keeps_what_is_not_an_escape() {
-        assert_eq!(percent_decode("a%3Ab%2d", false).as_deref(), Some("a:b-"));
-        assert_eq!(percent_decode("a+b%", true).as_deref(), Some("a b%"));
-        assert_eq!(percent_decode("a+b%zz", false).as_deref(), Some("a+b%zz"));
-        assert_eq!(percent_decode("%ff", false), None);
+        assert_eq!(decode_path("a%3Ab%2d").as_deref(), Some("a:b-"));
+        assert_eq!(decode_query_part("a+b%").as_deref(), Some("a b%"));
+        assert_eq!(decode_path("a+b%zz").as_deref(), Some("a+b%zz"));
+        assert_eq!(decode_path("%ff"), None);
+    }
+
+    #[test]
+    fn percent_decoding_edge_cases() {
+        // A `%` too close to the end, or followed by one hex digit, stays.
+        assert_eq!(decode_path("%").as_deref(), Some("%"));
+        assert_eq!(decode_path("a%4").as_deref(), Some("a%4"));
+        assert_eq!(decode_path("%4g%41").as_deref(), Some("%4gA"));
+        // Two hex digits, no sign: `%+4` is not an escape.
+        assert_eq!(decode_path("%+41").as_deref(), Some("%+41"));
+        // An escape at the very end decodes; hex is either case.
+        assert_eq!(decode_path("x%41").as_deref(), Some("xA"));
+        assert_eq!(decode_path("%c3%A9").as_deref(), Some("é"));
+        // `+` is a plus sign in a path, a space in a query; `%2B` is a plus sign in both.
+        assert_eq!(decode_path("a+b%2Bc").as_deref(), Some("a+b+c"));
+        assert_eq!(decode_query_part("a+b%2Bc").as_deref(), Some("a b+c"));
+        // Bytes that are not UTF-8: None (a truncated sequence too).
+        assert_eq!(decode_path("%C3"), None);
+        assert_eq!(decode_query_part("%80+"), None);
+        // Empty and plain strings.
+        assert_eq!(decode_path("").as_deref(), Some(""));
+        assert_eq!(decode_path("a:b|c").as_deref(), Some("a:b|c"));
+    }
+
+    #[test]
+    fn queries_keep_a_part_that_is_not_utf8_as_it_came() {
+        assert_eq!(
+            parse_query(Some("a=%ff&b=c+d&&=e&%2B=%2b")),
+            vec![
+                ("a".to_string(), "%ff".to_string()),
+                ("b".to_string(), "c d".to_string()),
+                (String::new(), "e".to_string()),
+                ("+".to_string(), "+".to_string()),
+            ]
+        );
+        assert_eq!(parse_query(None), vec![]);
+        assert_eq!(parse_query(Some("k=v=w")), vec![("k".into(), "v=w".into())]);
     }
 
     #[test]
@@ -218,5 +244,6 @@ mod tests {
         assert_eq!(encode("name desc"), "name%20desc");
         assert_eq!(encode("a:-b,c|d*e_f.g~h"), "a:-b,c|d*e_f.g~h");
         assert_eq!(encode("x/y?z&é"), "x%2Fy%3Fz%26%C3%A9");
+        assert_eq!(encode("+ %\n"), "%2B%20%25%0A");
     }
 }

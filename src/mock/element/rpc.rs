@@ -6,6 +6,9 @@ use serde_json::{Map, Value, json};
 
 use crate::mock::MockConfig;
 
+/// A parameter that is an array of strings.
+pub type Strings = Vec<String>;
+
 /// A method error (`{"code", "name", "message"}`), always code 500 unless a deviation says else.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RpcError {
@@ -139,7 +142,7 @@ impl<'a> Params<'a> {
     }
 
     /// An optional array of strings.
-    pub fn opt_strs(&self, name: &str) -> Result<Option<Vec<String>>, RpcError> {
+    pub fn opt_strs(&self, name: &str) -> Result<Option<Strings>, RpcError> {
         match self.raw(name) {
             None => Ok(None),
             Some(Value::Array(items)) => items

@@ -1,5 +1,5 @@
-//! The ledger of objects a run created on a target, and their removal. Every object is recorded
-//! the moment the answer that created it arrives, and removed by [`clean`] whatever happened
+//! Removal of the objects a run created on a target (recorded in its [`crate::ledger`] the moment
+//! the answer that created each arrived), by [`clean`], whatever happened
 //! (case failure, deadline, Ctrl-C). Removal order: Element volumes newest first (clones before
 //! their sources), each DeleteVolume then PurgeDeletedVolume; then Element accounts
 //! (RemoveAccount; volumes still in an account the run created are the run's too, and are removed
@@ -7,85 +7,20 @@
 //! is polled to a terminal state, bounded). What could not be removed comes back as a [`Leftover`]; this module
 //! never decides pass or fail.
 
-use std::sync::Mutex;
 use std::time::Duration;
+
+mod error;
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
+pub use crate::ledger::Created;
+pub use error::CleanupError;
+
+use crate::ledger::resolve_path;
+use crate::poll::End;
 use crate::target::Target;
 use crate::transport::{AuthMode, Exchange, aiqum, element};
-
-/// Something created on a target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Created {
-    /// An Element volume (source or clone): DeleteVolume + PurgeDeletedVolume.
-    ElementVolume {
-        /// volumeID
-        id: i64,
-    },
-    /// An Element account created for scratch volumes: RemoveAccount (after its volumes).
-    ElementAccount {
-        /// accountID
-        id: i64,
-    },
-    /// An AIQUM object: the cleanup call, already resolved (`DELETE /storage-provider/luns/KEY`).
-    AiqumObject {
-        /// HTTP method.
-        method: String,
-        /// Path under the API base.
-        path: String,
-    },
-    /// An AIQUM object whose creating job never named it while the case ran (its end could not
-    /// be read, or the case stopped first): at cleanup the job is read once more; if its
-    /// `job_results` name the object it is removed, else it is listed as left behind.
-    AiqumPending {
-        /// The creating job's key.
-        job: String,
-        /// HTTP method of the cleanup call.
-        method: String,
-        /// Cleanup path with `${result:NAME}` still in it.
-        path: String,
-    },
-}
-
-/// Objects created and not yet removed, per target.
-#[derive(Debug, Default)]
-pub struct Ledger {
-    items: Mutex<Vec<Created>>,
-}
-
-impl Ledger {
-    /// Records a created object.
-    pub fn record(&self, c: Created) {
-        self.items.lock().unwrap_or_else(|p| p.into_inner()).push(c);
-    }
-    /// Marks an object as removed (a case removed it itself).
-    pub fn forget(&self, c: &Created) {
-        self.items
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|x| x != c);
-    }
-    /// Objects still outstanding.
-    pub fn outstanding(&self) -> Vec<Created> {
-        self.items.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-impl std::fmt::Display for Created {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Created::ElementVolume { id } => write!(f, "Element volume {id}"),
-            Created::ElementAccount { id } => write!(f, "Element account {id}"),
-            Created::AiqumObject { method, path } => write!(f, "AIQUM object ({method} {path})"),
-            Created::AiqumPending { job, method, path } => {
-                write!(f, "AIQUM object of job {job} ({method} {path})")
-            }
-        }
-    }
-}
 
 /// Something that could not be removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -141,7 +76,7 @@ pub async fn clean(target: &Target) -> Vec<Leftover> {
             Ok(()) => target.ledger.forget(&item),
             Err(error) => leftovers.push(Leftover {
                 object: item,
-                error: target.client.redact_str(&error),
+                error: target.client.redact_str(&error.to_string()),
             }),
         }
     }
@@ -149,15 +84,15 @@ pub async fn clean(target: &Target) -> Vec<Leftover> {
 }
 
 /// Removes one object.
-async fn remove(target: &Target, item: Created) -> (Created, Result<(), String>) {
+async fn remove(target: &Target, item: Created) -> (Created, Result<(), CleanupError>) {
     let result = match &item {
         Created::ElementVolume { id } => remove_volume(target, *id).await,
         Created::ElementAccount { id } => remove_account(target, *id).await,
         Created::AiqumObject { method, path } => remove_aiqum(target, method, path).await,
         Created::AiqumPending { job, method, path } => {
             match pending_path(target, job, path).await {
-                Ok(Some(path)) => remove_aiqum(target, method, &path).await,
-                Ok(None) => Ok(()),
+                Ok(Named::Path(path)) => remove_aiqum(target, method, &path).await,
+                Ok(Named::NothingCreated) => Ok(()),
                 Err(e) => Err(e),
             }
         }
@@ -165,56 +100,41 @@ async fn remove(target: &Target, item: Created) -> (Created, Result<(), String>)
     (item, result)
 }
 
-/// `path` with every `${result:NAME}` replaced by the `job_results` value NAME of `job` (`*`: the
-/// first value); `None` while the job names no such value.
-pub fn resolve_path(path: &str, job: &Value) -> Option<String> {
-    let results = job.get("job_results")?.as_array()?;
-    let lookup: std::collections::BTreeMap<&str, &str> = results
-        .iter()
-        .filter_map(|r| Some((r.get("name")?.as_str()?, r.get("value")?.as_str()?)))
-        .collect();
-    let mut out = path.to_string();
-    for name in crate::case::template::names_in(path) {
-        let Some(field) = name.strip_prefix("result:") else {
-            continue;
-        };
-        let value = match field {
-            "*" => lookup.values().next(),
-            f => lookup.get(f),
-        }?;
-        out = out.replace(&format!("${{{name}}}"), value);
-    }
-    Some(out)
+/// What the creating job of a pending object says once it has ended.
+enum Named {
+    /// The object's cleanup path, resolved from the job's `job_results`.
+    Path(String),
+    /// The job failed without naming anything: it created nothing.
+    NothingCreated,
 }
 
 /// Polls job `key` to its end (bounded like every cleanup job; an end that cannot be read stops
-/// at once) and resolves `path` from its `job_results` (`None`: the job failed without naming
-/// anything, so it created nothing); an error says why the object cannot be named.
-async fn pending_path(target: &Target, key: &str, path: &str) -> Result<Option<String>, String> {
-    let ep = target
-        .aiqum
-        .as_ref()
-        .ok_or("target has no AIQUM endpoint")?;
+/// at once) and resolves `path` from its `job_results`; an error says why the object cannot be
+/// named.
+async fn pending_path(target: &Target, key: &str, path: &str) -> Result<Named, CleanupError> {
+    let ep = target.aiqum.as_ref().ok_or(CleanupError::NoAiqum)?;
     let mut policy = target.policy.clone();
     policy.deadline = policy.deadline.min(CLEANUP_JOB_DEADLINE);
     policy.long_poll = None;
     let outcome = crate::poll::aiqum(&target.client, ep, key, &policy, &mut |_| {}).await;
-    let job = outcome
-        .last
-        .as_ref()
-        .ok_or_else(|| format!("job {key}: never read ({:?})", outcome.end))?;
-    let failed = outcome.end == crate::poll::End::Terminal
+    let Some(job) = outcome.last.as_ref() else {
+        return Err(CleanupError::NeverRead {
+            key: key.to_string(),
+            end: outcome.end,
+        });
+    };
+    let failed = outcome.end == End::Terminal
         && crate::check::aiqum::outcome(job).as_deref() == Some("ERROR");
     if failed && job.get("job_results").is_none_or(|r| r == &json!([])) {
-        return Ok(None);
+        return Ok(Named::NothingCreated);
     }
-    resolve_path(path, job).map(Some).ok_or_else(|| {
-        format!(
-            "job {key} names no object in job_results (state {}, status {}): its end could not be read, so what it created is unknown",
-            job.get("state").unwrap_or(&Value::Null),
-            job.get("status").unwrap_or(&Value::Null)
-        )
-    })
+    resolve_path(path, job)
+        .map(Named::Path)
+        .ok_or_else(|| CleanupError::Unnamed {
+            key: key.to_string(),
+            state: job.get("state").cloned().unwrap_or(Value::Null),
+            status: job.get("status").cloned().unwrap_or(Value::Null),
+        })
 }
 
 /// Attempts per cleanup call: cleanup must not give up on a transient fault (CL-TRANSIENT).
@@ -240,11 +160,8 @@ where
     }
 }
 
-async fn rpc(target: &Target, method: &str, params: Value) -> Result<Exchange, String> {
-    let ep = target
-        .element
-        .as_ref()
-        .ok_or("target has no Element endpoint")?;
+async fn rpc(target: &Target, method: &str, params: Value) -> Result<Exchange, CleanupError> {
+    let ep = target.element.as_ref().ok_or(CleanupError::NoElement)?;
     let send = || {
         element::call(
             &target.client,
@@ -262,9 +179,12 @@ async fn rpc(target: &Target, method: &str, params: Value) -> Result<Exchange, S
 }
 
 /// `Ok(true)` for a result, `Ok(false)` for an error saying the object does not exist, else the
-/// error text.
-fn answered(x: &Exchange, method: &str) -> Result<bool, String> {
-    let r = x.response.as_ref().map_err(|e| format!("{method}: {e}"))?;
+/// error.
+fn answered(x: &Exchange, method: &str) -> Result<bool, CleanupError> {
+    let r = x.response.as_ref().map_err(|e| CleanupError::Transport {
+        call: method.to_string(),
+        source: e.clone(),
+    })?;
     let body = r.body.json();
     if let Some(b) = body {
         if b.get("result").is_some() {
@@ -275,13 +195,19 @@ fn answered(x: &Exchange, method: &str) -> Result<bool, String> {
             if name.contains("DoesNotExist") || name.contains("NotFound") {
                 return Ok(false);
             }
-            return Err(format!("{method}: {err}"));
+            return Err(CleanupError::Element {
+                method: method.to_string(),
+                error: err.clone(),
+            });
         }
     }
-    Err(format!("{method}: HTTP {} without a result", r.status))
+    Err(CleanupError::NoResult {
+        method: method.to_string(),
+        status: r.status,
+    })
 }
 
-async fn remove_volume(target: &Target, id: i64) -> Result<(), String> {
+async fn remove_volume(target: &Target, id: i64) -> Result<(), CleanupError> {
     let del = rpc(target, "DeleteVolume", json!({ "volumeID": id })).await?;
     // A volume already deleted (but not purged) answers "does not exist" here: purge anyway.
     answered(&del, "DeleteVolume")?;
@@ -291,7 +217,7 @@ async fn remove_volume(target: &Target, id: i64) -> Result<(), String> {
 
 /// Removes an account the run created. If it still holds volumes (a clone the ledger never
 /// heard of), those are the run's too: they are deleted and purged, then removal is retried once.
-async fn remove_account(target: &Target, id: i64) -> Result<(), String> {
+async fn remove_account(target: &Target, id: i64) -> Result<(), CleanupError> {
     let x = rpc(target, "RemoveAccount", json!({ "accountID": id })).await?;
     let first = answered(&x, "RemoveAccount");
     let has_volumes = x
@@ -320,13 +246,11 @@ async fn remove_account(target: &Target, id: i64) -> Result<(), String> {
     answered(&x, "RemoveAccount").map(|_| ())
 }
 
-async fn remove_aiqum(target: &Target, method: &str, path: &str) -> Result<(), String> {
-    let ep = target
-        .aiqum
-        .as_ref()
-        .ok_or("target has no AIQUM endpoint")?;
+async fn remove_aiqum(target: &Target, method: &str, path: &str) -> Result<(), CleanupError> {
+    let ep = target.aiqum.as_ref().ok_or(CleanupError::NoAiqum)?;
     let m = reqwest::Method::from_bytes(method.as_bytes())
-        .map_err(|_| format!("{method} is not an HTTP method"))?;
+        .map_err(|_| CleanupError::BadMethod(method.to_string()))?;
+    let call = || format!("{method} {path}");
     let send = || {
         aiqum::request(
             &target.client,
@@ -338,10 +262,10 @@ async fn remove_aiqum(target: &Target, method: &str, path: &str) -> Result<(), S
         )
     };
     let x = retrying(target, send).await;
-    let r = x
-        .response
-        .as_ref()
-        .map_err(|e| format!("{method} {path}: {e}"))?;
+    let r = x.response.as_ref().map_err(|e| CleanupError::Transport {
+        call: call(),
+        source: e.clone(),
+    })?;
     // A 2xx that names a job (a 202, or a server that answers 200 with the job: UM-ACCEPT-202's
     // concern, not cleanup's) is removed when that job ends.
     let job = r.body.json().and_then(|b| b.pointer("/job/key")).is_some();
@@ -350,19 +274,24 @@ async fn remove_aiqum(target: &Target, method: &str, path: &str) -> Result<(), S
         s if (200..300).contains(&s) && job => {}
         404 | 410 => return Ok(()),
         s if (200..300).contains(&s) => return Ok(()),
-        s => return Err(format!("{method} {path}: HTTP {s}")),
+        status => {
+            return Err(CleanupError::Status {
+                call: call(),
+                status,
+            });
+        }
     }
     let key = r
         .body
         .json()
         .and_then(|b| b.pointer("/job/key"))
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("{method} {path}: 202 without job.key"))?;
+        .ok_or_else(|| CleanupError::NoJobKey { call: call() })?;
     let mut policy = target.policy.clone();
     policy.deadline = policy.deadline.min(CLEANUP_JOB_DEADLINE);
     let outcome = crate::poll::aiqum(&target.client, ep, key, &policy, &mut |_| {}).await;
     match outcome.end {
-        crate::poll::End::Terminal => {
+        End::Terminal => {
             let failed = matches!(
                 outcome
                     .last
@@ -372,19 +301,23 @@ async fn remove_aiqum(target: &Target, method: &str, path: &str) -> Result<(), S
                 Some("ERROR" | "PARTIAL_FAILURES")
             );
             if failed {
-                Err(format!(
-                    "{method} {path}: cleanup job {key} ended in failure"
-                ))
+                Err(CleanupError::JobFailed {
+                    call: call(),
+                    key: key.to_string(),
+                })
             } else {
                 Ok(())
             }
         }
-        crate::poll::End::Deadline => Err(format!(
-            "{method} {path}: cleanup job {key} not terminal after {} s",
-            policy.deadline.as_secs()
-        )),
-        crate::poll::End::Failed { reason } => {
-            Err(format!("{method} {path}: cleanup job {key}: {reason}"))
-        }
+        End::Deadline => Err(CleanupError::JobDeadline {
+            call: call(),
+            key: key.to_string(),
+            secs: policy.deadline.as_secs(),
+        }),
+        End::Failed { reason } => Err(CleanupError::JobPoll {
+            call: call(),
+            key: key.to_string(),
+            reason,
+        }),
     }
 }
