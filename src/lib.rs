@@ -5,8 +5,11 @@
 //!
 //! Reading order, from the data inwards:
 //!
-//! - [`contract`]: the rule registry (IDs, levels, text) and the compiled JSON Schema set.
+//! - [`contract`]: the rule registry (IDs, levels, text), the compiled JSON Schema set, and the
+//!   job vocabulary every module reads the same way (`contract::jobs`: terminal states per
+//!   dialect, what is transient).
 //! - [`case`]: the case model (the step language) and its strict loader.
+//! - [`secret`]: the password type that never prints (a leaf shared by `transport` and `mock`).
 //! - [`transport`]: send one request, record the exchange; never judges.
 //! - [`check`]: pure judging: exchanges in, [`check::Finding`]s out.
 //! - [`poll`]: the reference poller (standard and long polling, backoff, deadline).
@@ -22,7 +25,6 @@
 //!   them, or one shard's share with `--shard K/N`).
 //! - [`merge`]: the verdicts of a split run put back together as one run's.
 //! - [`diff`]: what changed between two snapshot labels or two verdicts.
-//! - [`secret`]: the password type that never prints (a leaf shared by `transport` and `mock`).
 //! - [`traffic`]: judging traffic that flowed anyway (a proxy's view, a recording, a HAR file).
 //! - [`proxy`]: `jobconform proxy`, forwarding clients to a real server and judging as it goes.
 
