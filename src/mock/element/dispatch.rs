@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::rpc::{self, Params, RpcError};
 use super::{Ctx, ElementState, Note, clones, info, jobs, objects};
+use crate::mock::Deviation;
 use crate::mock::State;
 use crate::mock::journal::Entry;
 
@@ -204,7 +205,7 @@ pub async fn serve_call(state: &State, version: &str, body: &[u8], client: &str)
         Some(_) => return rpc::failure(id, &RpcError::mistyped("params", "object"), cfg),
     };
     let Some(method) = METHODS.iter().find(|m| m.name == name && m.serves(version)) else {
-        let wrong = if cfg.deviates("unknown-method-wrong-name") {
+        let wrong = if cfg.deviates(Deviation::UnknownMethodWrongName) {
             "xInvalidAPIMethod"
         } else {
             "xUnknownAPIMethod"
@@ -215,7 +216,7 @@ pub async fn serve_call(state: &State, version: &str, body: &[u8], client: &str)
     let unused = p.unused();
     let mut note = Note::default();
     let now = state.clock.now_ms();
-    let result = if !unused.is_empty() && cfg.deviates("reject-unknown-params") {
+    let result = if !unused.is_empty() && cfg.deviates(Deviation::RejectUnknownParams) {
         let names: Vec<&str> = unused.keys().map(String::as_str).collect();
         Err(RpcError::new(
             "xInvalidParameter",

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::rpc::{Params, RpcError};
 use super::{Ctx, ElementState, Note};
-use crate::mock::ElementDialect;
 use crate::mock::script::{JobScript, Outcome};
+use crate::mock::{Deviation, ElementDialect};
 
 /// One asynchronous result.
 #[derive(Debug, Clone)]
@@ -97,7 +97,7 @@ pub fn start(st: &mut ElementState, ctx: &Ctx, script: JobScript) -> u64 {
     };
     let id = match st.handles.keys().next_back() {
         Some(&newest)
-            if ctx.config.deviates("reuse-handles")
+            if ctx.config.deviates(Deviation::ReuseHandles)
                 && st.handles.get(&newest).is_some_and(|h| !h.purged) =>
         {
             newest
@@ -136,7 +136,7 @@ pub fn clone_steps(ms: u64) -> Vec<crate::mock::script::ScriptStep> {
 }
 
 fn unknown(ctx: &Ctx, id: impl std::fmt::Display) -> RpcError {
-    if ctx.config.deviates("unknown-handle-wrong-code") {
+    if ctx.config.deviates(Deviation::UnknownHandleWrongCode) {
         return RpcError {
             code: 404,
             name: "xNotFound".into(),
@@ -174,44 +174,25 @@ fn handle_param(v: &Value, dialect: ElementDialect) -> Result<u64, RpcError> {
 
 fn time(ctx: &Ctx, ms: u64) -> String {
     let s = ctx.clock.iso(ms);
-    if ctx.config.deviates("times-without-z") {
+    if ctx.config.deviates(Deviation::TimesWithoutZ) {
         s.trim_end_matches('Z').to_string()
     } else {
         s
     }
 }
 
-/// GetAsyncResult.
+/// GetAsyncResult: the handle named, as it shows now (running or complete), invalidated by the
+/// keepResult rules.
 pub fn get_async_result(
     st: &mut ElementState,
     ctx: &Ctx,
     p: &Params,
     note: &mut Note,
 ) -> Result<Value, RpcError> {
-    let keep = p.opt_bool("keepResult");
-    note.keep_result = keep.as_ref().ok().copied().flatten();
-    let raw = p.raw("asyncHandle");
-    note.job = raw.map(|v| v.to_string().trim_matches('"').to_string());
-    let parsed = match raw {
-        None if ctx.config.deviates("gar-missing-handle-result") => return Ok(json!({})),
-        None => Err(RpcError::missing("asyncHandle")),
-        Some(v) => handle_param(v, ctx.config.element_dialect),
+    let Some((id, keep)) = gar_request(st, ctx, p, note)? else {
+        // `gar-missing-handle-result`: no asyncHandle, an empty result.
+        return Ok(json!({}));
     };
-    let (id, keep) = match (parsed, keep) {
-        (Ok(id), Ok(keep)) => (id, keep),
-        (Err(e), _) | (_, Err(e)) => {
-            if ctx.config.deviates("purge-on-failed-call")
-                && let Some(h) = raw
-                    .and_then(Value::as_u64)
-                    .and_then(|id| st.handles.get_mut(&id))
-            {
-                h.purged = true;
-                note.released = true;
-            }
-            return Err(e);
-        }
-    };
-    let cfg = ctx.config;
     let Some(h) = st.handles.get_mut(&id).filter(|h| !h.purged) else {
         note.observed = Some("unknown".into());
         return Err(unknown(ctx, id));
@@ -227,71 +208,136 @@ pub fn get_async_result(
     let mut out = json!({"createTime": time(ctx, h.created_ms), "resultType": h.result_type});
     match h.view(ctx.now) {
         View::Running { details, last_ms } => {
-            note.observed = Some(format!("running {details}"));
-            out["status"] = json!("running");
-            out["lastUpdateTime"] = json!(time(ctx, last_ms));
-            if !cfg.deviates("running-without-details") {
-                out["details"] = details;
-            }
-            if cfg.deviates("running-with-result") {
-                out["result"] = json!({});
-            }
-            if cfg.deviates("purge-running") && keep != Some(true) {
-                h.purged = true;
-                note.released = true;
-            }
+            show_running(h, ctx, keep, details, last_ms, &mut out, note);
         }
         View::Complete { last_ms } => {
-            note.observed = Some("complete".into());
-            note.terminal = true;
-            h.complete_polls += 1;
-            let last_ms = if cfg.deviates("last-update-backwards") {
-                last_ms
-                    .saturating_sub(h.complete_polls.saturating_sub(1).saturating_mul(1000))
-                    .max(h.created_ms)
-            } else {
-                last_ms
-            };
-            out["lastUpdateTime"] = json!(time(ctx, last_ms));
-            out["status"] = json!(if cfg.deviates("status-completed") {
-                "completed"
-            } else {
-                "complete"
-            });
-            if h.ok {
-                out["result"] = h.payload.clone();
-            } else {
-                let mut err = h.payload.clone();
-                if cfg.deviates("async-error-without-name")
-                    && let Some(o) = err.as_object_mut()
-                {
-                    o.remove("name");
-                }
-                out["error"] = err;
-                if cfg.deviates("both-result-and-error") {
-                    out["result"] = json!({});
-                }
-            }
-            if cfg.deviates("details-when-complete") {
-                out["details"] = json!({"percentComplete": 100});
-            }
-            let release = match keep {
-                Some(true) => cfg.deviates("purge-despite-keep"),
-                Some(false) => !cfg.deviates("keep-false-ignored"),
-                None => !cfg.deviates("keep-absent-ignored"),
-            };
-            if release {
-                note.released = true;
-                if cfg.deviates("racy-purge") {
-                    h.inflight += 1;
-                    note.deferred_purge = Some(id);
-                } else {
-                    h.purged = true;
-                }
+            show_complete(h, ctx, last_ms, &mut out, note);
+            if releases(ctx, keep) {
+                release(h, ctx, note);
             }
         }
     }
     Ok(out)
+}
+
+/// GetAsyncResult's parameters: the handle and keepResult, or `None` when the handle is missing
+/// and `gar-missing-handle-result` answers anyway. A bad parameter is an error, which under
+/// `purge-on-failed-call` still purges the integer handle named.
+fn gar_request(
+    st: &mut ElementState,
+    ctx: &Ctx,
+    p: &Params,
+    note: &mut Note,
+) -> Result<Option<(u64, Option<bool>)>, RpcError> {
+    let keep = p.opt_bool("keepResult");
+    note.keep_result = keep.as_ref().ok().copied().flatten();
+    let raw = p.raw("asyncHandle");
+    note.job = raw.map(|v| v.to_string().trim_matches('"').to_string());
+    let parsed = match raw {
+        None if ctx.config.deviates(Deviation::GarMissingHandleResult) => return Ok(None),
+        None => Err(RpcError::missing("asyncHandle")),
+        Some(v) => handle_param(v, ctx.config.element_dialect),
+    };
+    match (parsed, keep) {
+        (Ok(id), Ok(keep)) => Ok(Some((id, keep))),
+        (Err(e), _) | (_, Err(e)) => {
+            if ctx.config.deviates(Deviation::PurgeOnFailedCall)
+                && let Some(h) = raw
+                    .and_then(Value::as_u64)
+                    .and_then(|id| st.handles.get_mut(&id))
+            {
+                h.purged = true;
+                note.released = true;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// A running handle's members; `purge-running` invalidates it unless keepResult is true.
+fn show_running(
+    h: &mut Handle,
+    ctx: &Ctx,
+    keep: Option<bool>,
+    details: Value,
+    last_ms: u64,
+    out: &mut Value,
+    note: &mut Note,
+) {
+    let cfg = ctx.config;
+    note.observed = Some(format!("running {details}"));
+    out["status"] = json!("running");
+    out["lastUpdateTime"] = json!(time(ctx, last_ms));
+    if !cfg.deviates(Deviation::RunningWithoutDetails) {
+        out["details"] = details;
+    }
+    if cfg.deviates(Deviation::RunningWithResult) {
+        out["result"] = json!({});
+    }
+    if cfg.deviates(Deviation::PurgeRunning) && keep != Some(true) {
+        h.purged = true;
+        note.released = true;
+    }
+}
+
+/// A complete handle's members: status, lastUpdateTime, and the result or the nested error.
+fn show_complete(h: &mut Handle, ctx: &Ctx, last_ms: u64, out: &mut Value, note: &mut Note) {
+    let cfg = ctx.config;
+    note.observed = Some("complete".into());
+    note.terminal = true;
+    h.complete_polls += 1;
+    let last_ms = if cfg.deviates(Deviation::LastUpdateBackwards) {
+        last_ms
+            .saturating_sub(h.complete_polls.saturating_sub(1).saturating_mul(1000))
+            .max(h.created_ms)
+    } else {
+        last_ms
+    };
+    out["lastUpdateTime"] = json!(time(ctx, last_ms));
+    out["status"] = json!(if cfg.deviates(Deviation::StatusCompleted) {
+        "completed"
+    } else {
+        "complete"
+    });
+    if h.ok {
+        out["result"] = h.payload.clone();
+    } else {
+        let mut err = h.payload.clone();
+        if cfg.deviates(Deviation::AsyncErrorWithoutName)
+            && let Some(o) = err.as_object_mut()
+        {
+            o.remove("name");
+        }
+        out["error"] = err;
+        if cfg.deviates(Deviation::BothResultAndError) {
+            out["result"] = json!({});
+        }
+    }
+    if cfg.deviates(Deviation::DetailsWhenComplete) {
+        out["details"] = json!({"percentComplete": 100});
+    }
+}
+
+/// Whether fetching a complete handle with this keepResult invalidates it (register E4, or the
+/// deviation that breaks it).
+fn releases(ctx: &Ctx, keep: Option<bool>) -> bool {
+    let cfg = ctx.config;
+    match keep {
+        Some(true) => cfg.deviates(Deviation::PurgeDespiteKeep),
+        Some(false) => !cfg.deviates(Deviation::KeepFalseIgnored),
+        None => !cfg.deviates(Deviation::KeepAbsentIgnored),
+    }
+}
+
+/// Invalidates a complete handle now, or under `racy-purge` when the last fetch in flight ends.
+fn release(h: &mut Handle, ctx: &Ctx, note: &mut Note) {
+    note.released = true;
+    if ctx.config.deviates(Deviation::RacyPurge) {
+        h.inflight += 1;
+        note.deferred_purge = Some(h.id);
+    } else {
+        h.purged = true;
+    }
 }
 
 /// Ends a deferred (`racy-purge`) fetch: the last one in flight purges.
@@ -316,11 +362,11 @@ pub fn list_async_results(
     let mut entries = Vec::new();
     let mut listed = Vec::new();
     for h in st.handles.values() {
-        if h.purged && !cfg.deviates("list-keeps-purged") {
+        if h.purged && !cfg.deviates(Deviation::ListKeepsPurged) {
             continue;
         }
         if let Some(types) = &types
-            && !cfg.deviates("list-ignores-filter")
+            && !cfg.deviates(Deviation::ListIgnoresFilter)
             && !types.contains(&h.result_type)
         {
             continue;
@@ -331,7 +377,7 @@ pub fn list_async_results(
                 listed.push(h.id);
                 let mut data = h.payload.clone();
                 if h.ok
-                    && cfg.deviates("list-data-differs")
+                    && cfg.deviates(Deviation::ListDataDiffers)
                     && let Some(o) = data.as_object_mut()
                 {
                     o.insert("listedOnly".into(), json!(true));
@@ -341,7 +387,7 @@ pub fn list_async_results(
         };
         entries.push(json!({
             "asyncResultID": h.id,
-            "completed": if cfg.deviates("list-completed-as-string") {
+            "completed": if cfg.deviates(Deviation::ListCompletedAsString) {
                 json!(completed.to_string())
             } else {
                 json!(completed)
@@ -353,7 +399,7 @@ pub fn list_async_results(
             "data": data,
         }));
     }
-    if cfg.deviates("list-purges") {
+    if cfg.deviates(Deviation::ListPurges) {
         for id in listed {
             if let Some(h) = st.handles.get_mut(&id) {
                 h.purged = true;
