@@ -454,3 +454,23 @@ impl Sem<'_> {
         self.expects(&r.expect, at);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// What the schema refuses first is refused by the typed model too, at the same place: an
+    /// expectation with two assertions, deep in a repeat.
+    #[test]
+    fn a_model_error_names_its_json_pointer() {
+        let case = json!({"description": "x", "api": "element", "rules": ["EL-GAR-STATUS"],
+            "steps": [{"repeat": {"times": 1, "steps": [{"rpc": {"method": "GetAPI",
+                "expect": [{"rule": "EL-GAR-STATUS", "status": 200},
+                           {"rule": "EL-GAR-STATUS", "status": 200, "max_ms": 5}]}}]}}]});
+        let (pointer, message) = deserialize_located(&case).expect_err("two assertions");
+        assert_eq!(pointer, "/steps/0/repeat/steps/0/rpc/expect/1");
+        assert_eq!(message, crate::case::ExpectError::Kinds.to_string());
+    }
+}

@@ -19,9 +19,8 @@ use super::invalid::{non_empty_str, validate_create, validate_patch};
 use super::jobs::job_href;
 use super::reply::{self, Note};
 use super::{Effect, Kind, Origin};
-use crate::mock::Deviation;
-use crate::mock::MockConfig;
 use crate::mock::script::{JobScript, Outcome, ScriptStep};
+use crate::mock::{Deviation, MockConfig};
 
 /// The provisioning routes under `/api` and `/api/v2`.
 pub fn routes() -> Router<Arc<State>> {

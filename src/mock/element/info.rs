@@ -6,8 +6,7 @@ use serde_json::{Value, json};
 
 use super::rpc::{Params, RpcError};
 use super::{Ctx, ElementState, METHODS, Note};
-use crate::mock::Deviation;
-use crate::mock::{ELEMENT_CURRENT, ELEMENT_VERSIONS};
+use crate::mock::{Deviation, ELEMENT_CURRENT, ELEMENT_VERSIONS};
 
 /// Firmware the mock claims.
 pub const FIRMWARE: &str = "12.5.0.897";

@@ -6,6 +6,7 @@
 
 pub mod clones;
 pub mod dispatch;
+pub mod gar;
 pub mod info;
 pub mod jobs;
 pub mod objects;

@@ -4,8 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::mock::Deviation;
-use crate::mock::MockConfig;
+use crate::mock::{Deviation, MockConfig};
 
 /// A parameter that is an array of strings.
 pub type Strings = Vec<String>;
