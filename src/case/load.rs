@@ -7,6 +7,7 @@
 //! per problem with the file and a JSON pointer. Only this module deserializes case files; it
 //! sends nothing anywhere.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -72,7 +73,7 @@ pub const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/cases.
 pub fn load_embedded() -> Result<Vec<LoadedCase>, LoadError> {
     let files = EMBEDDED
         .iter()
-        .map(|(rel, text)| (PathBuf::from(rel), Ok((*text).to_owned())));
+        .map(|(rel, text)| (PathBuf::from(rel), Ok(Cow::Borrowed(*text))));
     load_texts(Path::new("cases"), Path::new("cases"), files)
 }
 
@@ -91,7 +92,7 @@ pub fn load_dir(root: &Path) -> Result<Vec<LoadedCase>, LoadError> {
     }
     let texts = files.into_iter().map(|file| {
         let rel = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
-        let text = std::fs::read_to_string(&file);
+        let text = std::fs::read_to_string(&file).map(Cow::Owned);
         (rel, text)
     });
     load_texts(&shown_root, root, texts)
@@ -102,7 +103,7 @@ pub fn load_dir(root: &Path) -> Result<Vec<LoadedCase>, LoadError> {
 fn load_texts(
     shown_root: &Path,
     root: &Path,
-    files: impl Iterator<Item = (PathBuf, std::io::Result<String>)>,
+    files: impl Iterator<Item = (PathBuf, std::io::Result<Cow<'static, str>>)>,
 ) -> Result<Vec<LoadedCase>, LoadError> {
     let mut files: Vec<_> = files.collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
