@@ -197,8 +197,46 @@ fn broken_case_files_are_all_reported_with_file_and_pointer() {
     assert!(!text.contains("good.json"));
 }
 
+/// Check names are enums: a name that is no check's is refused when the case is read, at the
+/// JSON pointer of the name, with the kind of check that was asked for.
+#[test]
+fn unknown_check_names_are_refused_at_their_pointer() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("cases");
+    write(
+        &root,
+        "response.json",
+        &GOOD.replace("unknown-handle-error", "unknown-handel-error"),
+    );
+    write(
+        &root,
+        "group.json",
+        r#"{"description": "x", "api": "element", "rules": ["EL-KEEP-ONCE"],
+          "steps": [{"concurrent": {"times": 2, "rpc": {"method": "ListAsyncResults"},
+            "check": {"rule": "EL-KEEP-ONCE", "name": "exactly-two-results"}}}]}"#,
+    );
+    write(
+        &root,
+        "step.json",
+        r#"{"description": "x", "api": "element", "rules": ["EL-HANDLE-UNIQUE"],
+          "steps": [{"repeat": {"times": 1, "steps": [
+            {"check": {"name": "distinkt", "rule": "EL-HANDLE-UNIQUE"}}]}}]}"#,
+    );
+    let err: LoadError = load_dir(&root).expect_err("unknown names must not load");
+    assert_eq!(
+        err.to_string(),
+        [
+            "cases/group.json: /steps/0/concurrent/check/name: unknown group check \"exactly-two-results\"",
+            "cases/response.json: /steps/0/rpc/expect/0/check: unknown response check \"unknown-handel-error\"",
+            "cases/step.json: /steps/0/repeat/steps/0/check/name: unknown step check \"distinkt\"",
+        ]
+        .join("\n")
+    );
+}
+
 mod checks {
     use super::*;
+    use jobconform::check::names::{Group, Response};
     use jobconform::check::{aiqum, element, named};
     use jobconform::transport::{AuthMode, Body, Exchange, RequestRecord, ResponseRecord};
 
@@ -300,8 +338,12 @@ mod checks {
     #[case::a_result(json!({"id": 1, "result": {"status": "complete"}}), None, 1)]
     fn unknown_handle_error(#[case] body: Value, #[case] note: Option<&str>, #[case] n: usize) {
         let ex = exchange("http://x/json-rpc/12.5", None, 200, body.clone());
-        let j = named::response("unknown-handle-error", "EL-GAR-UNKNOWN", &ex, Some(&body))
-            .expect("known check");
+        let j = named::response(
+            Response::UnknownHandleError,
+            "EL-GAR-UNKNOWN",
+            &ex,
+            Some(&body),
+        );
         assert_eq!(j.findings.len(), n, "{j:#?}");
         assert_eq!(j.notes.first().map(String::as_str), note);
     }
@@ -324,12 +366,11 @@ mod checks {
             "params": {"harnessUnusedProbe": 1}});
         let ex = exchange("http://x/json-rpc/12.5", Some(sent), 200, body.clone());
         let j = named::response(
-            "unused-parameters",
+            Response::UnusedParameters,
             "EL-RPC-UNUSED-PARAMS",
             &ex,
             Some(&body),
-        )
-        .expect("known check");
+        );
         assert_eq!(j.findings.len(), n, "{j:#?}");
         assert_eq!(j.notes.first().map(String::as_str), note);
     }
@@ -338,8 +379,12 @@ mod checks {
     fn gone_handle_with_a_result_is_inconclusive_not_failed() {
         let body = json!({"id": 1, "result": {"status": "complete"}});
         let ex = exchange("http://x/json-rpc/12.5", None, 200, body.clone());
-        let j = named::response("gone-handle-error", "EL-GAR-UNKNOWN", &ex, Some(&body))
-            .expect("known check");
+        let j = named::response(
+            Response::GoneHandleError,
+            "EL-GAR-UNKNOWN",
+            &ex,
+            Some(&body),
+        );
         assert!(j.findings.is_empty());
         assert!(j.inconclusive.is_some());
     }
@@ -403,28 +448,32 @@ mod checks {
         );
         let one = [(0, &ok), (1, &gone), (2, &gone)];
         let two = [(0, &ok), (1, &ok), (2, &gone)];
-        let j1 = named::group("exactly-one-result", "EL-KEEP-ONCE", &one).expect("known");
-        let j2 = named::group("exactly-one-result", "EL-KEEP-ONCE", &two).expect("known");
+        let j1 = named::group(Group::ExactlyOneResult, "EL-KEEP-ONCE", &one);
+        let j2 = named::group(Group::ExactlyOneResult, "EL-KEEP-ONCE", &two);
         assert!(j1.findings.is_empty(), "{j1:#?}");
         assert_eq!(rules(&j2.findings), ["EL-KEEP-ONCE"]);
     }
 
     #[rstest]
-    #[case::newest_first("newest-first", json!({"records": [{"submit_time": "2026-01-02T00:00:00Z"}, {"submit_time": "2026-01-01T00:00:00Z"}]}), 0)]
-    #[case::oldest_first("newest-first", json!({"records": [{"submit_time": "2026-01-01T00:00:00Z"}, {"submit_time": "2026-01-02T00:00:00Z"}]}), 1)]
-    #[case::list_ok("um-list-shape", json!({"records": [{}], "num_records": 1, "total_records": 5, "_links": {}}), 0)]
-    #[case::list_off_by_one("um-list-shape", json!({"records": [{}], "num_records": 2, "total_records": 5, "_links": {}}), 1)]
-    #[case::page_21("default-page-size", json!({"records": vec![json!({}); 21]}), 1)]
-    #[case::error_body("um-error-body", json!({"error": {"message": "no such job"}}), 0)]
-    #[case::error_body_missing("um-error-body", json!({"message": "no such job"}), 1)]
-    fn list_checks(#[case] name: &str, #[case] body: Value, #[case] n: usize) {
+    #[case::newest_first(Response::NewestFirst, json!({"records": [{"submit_time": "2026-01-02T00:00:00Z"}, {"submit_time": "2026-01-01T00:00:00Z"}]}), 0)]
+    #[case::oldest_first(Response::NewestFirst, json!({"records": [{"submit_time": "2026-01-01T00:00:00Z"}, {"submit_time": "2026-01-02T00:00:00Z"}]}), 1)]
+    #[case::list_ok(Response::UmListShape, json!({"records": [{}], "num_records": 1, "total_records": 5, "_links": {}}), 0)]
+    #[case::list_off_by_one(Response::UmListShape, json!({"records": [{}], "num_records": 2, "total_records": 5, "_links": {}}), 1)]
+    #[case::page_21(Response::DefaultPageSize, json!({"records": vec![json!({}); 21]}), 1)]
+    #[case::error_body(Response::UmErrorBody, json!({"error": {"message": "no such job"}}), 0)]
+    #[case::error_body_missing(Response::UmErrorBody, json!({"message": "no such job"}), 1)]
+    fn list_checks(#[case] check: Response, #[case] body: Value, #[case] n: usize) {
         let ex = exchange(
             "http://x/api/management-server/jobs",
             None,
-            if name == "um-error-body" { 404 } else { 200 },
+            if check == Response::UmErrorBody {
+                404
+            } else {
+                200
+            },
             body.clone(),
         );
-        let j = named::response(name, "R", &ex, Some(&body)).expect("known");
+        let j = named::response(check, "R", &ex, Some(&body));
         assert_eq!(j.findings.len(), n, "{j:#?}");
     }
 }

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use jobconform::case::{Api, LoadedCase};
 use jobconform::contract::Level;
 use jobconform::exec::{probe, run_case};
-use jobconform::mock::deviation::{self, Deviation};
+use jobconform::mock::deviation::{self, Entry};
 use jobconform::mock::{self, MockConfig};
 use jobconform::report::{self, CaseRecord, Verdict};
 use jobconform::runner::{Exit, exit_of};
@@ -44,7 +44,7 @@ const SCALE: f64 = 50.0;
 /// this gentler scale.
 const GENTLE: &[(&str, f64)] = &[("accept-404-window", 5.0), ("forget-finished", 5.0)];
 
-fn scale_of(d: &Deviation) -> f64 {
+fn scale_of(d: &Entry) -> f64 {
     GENTLE
         .iter()
         .find(|(n, _)| *n == d.name)
@@ -54,7 +54,7 @@ fn scale_of(d: &Deviation) -> f64 {
 /// for the mock's clock, so this is well above the number of cores.
 const AT_ONCE: usize = 10;
 
-fn api_of(d: &Deviation) -> Api {
+fn api_of(d: &Entry) -> Api {
     if d.rules.iter().all(|r| r.starts_with("UM-")) {
         Api::Aiqum
     } else {
@@ -71,7 +71,7 @@ fn judges_the_target(c: &LoadedCase) -> bool {
     c.case.rules.iter().any(|r| !r.starts_with("CL-"))
 }
 
-fn must(d: &Deviation) -> bool {
+fn must(d: &Entry) -> bool {
     d.rules.iter().any(|r| report::level_of(r) == Level::Must)
 }
 
@@ -86,7 +86,7 @@ struct Run {
     log: Vec<String>,
 }
 
-async fn spawn_mock(d: &Deviation) -> mock::RunningMock {
+async fn spawn_mock(d: &Entry) -> mock::RunningMock {
     mock::spawn(MockConfig {
         time_scale: scale_of(d),
         deviations: [d.name].into_iter().collect(),
@@ -124,7 +124,7 @@ fn retarget(base: &Target, m: &mock::RunningMock, scale: f64) -> Target {
 /// `limit` cases at once over the whole matrix. The capabilities are probed once, on a mock of
 /// their own, as the runner probes its target once.
 async fn run_deviation(
-    d: &'static Deviation,
+    d: &'static Entry,
     cases: Arc<Vec<LoadedCase>>,
     limit: Arc<Semaphore>,
 ) -> Run {
@@ -191,7 +191,7 @@ async fn run_deviation(
 }
 
 /// What is wrong with a deviation's run, if anything.
-fn judge(d: &Deviation, run: &Run) -> Option<String> {
+fn judge(d: &Entry, run: &Run) -> Option<String> {
     let want: BTreeSet<String> = d.rules.iter().map(|r| r.to_string()).collect();
     let mut wrong = Vec::new();
     if run.failed != want {
@@ -236,7 +236,7 @@ fn load_cases() -> Vec<LoadedCase> {
 fn every_deviation_fails_exactly_its_rules_with_its_exit_code() {
     jobconform::transport::install_crypto();
     let filter = std::env::var("JOBCONFORM_DEVIATIONS").unwrap_or_default();
-    let chosen: Vec<&'static Deviation> = deviation::ALL
+    let chosen: Vec<&'static Entry> = deviation::ALL
         .iter()
         .filter(|d| d.name.starts_with(&filter))
         .collect();

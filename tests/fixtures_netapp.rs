@@ -13,6 +13,7 @@ mod mock_shapes;
 
 use std::path::Path;
 
+use jobconform::check::names::Response;
 use jobconform::check::{Judgement, element, named};
 use jobconform::contract;
 use jobconform::transport::{AuthMode, Body, Exchange, RequestRecord, ResponseRecord};
@@ -31,7 +32,7 @@ enum Judge {
     /// The GetAsyncResult observation rules (EL-GAR-STATUS ... EL-GAR-TIMES).
     Gar,
     /// A named response check and the rule it serves.
-    Named(&'static str, &'static str),
+    Named(Response, &'static str),
 }
 
 use Judge::{Envelope, Gar, Named, Schema, SchemaAt};
@@ -45,8 +46,8 @@ const FIXTURES: &[(&str, &str, &[Judge])] = &[
             Envelope(Some(1)),
             Schema("element/get-async-result.json"),
             SchemaAt("element/error.json", "/error"),
-            Named("unknown-handle-error", "EL-GAR-UNKNOWN"),
-            Named("error-500", "EL-GAR-PARAMS"),
+            Named(Response::UnknownHandleError, "EL-GAR-UNKNOWN"),
+            Named(Response::Error500, "EL-GAR-PARAMS"),
         ],
     ),
     (
@@ -56,7 +57,7 @@ const FIXTURES: &[(&str, &str, &[Judge])] = &[
             Envelope(Some(1)),
             Gar,
             Schema("element/get-async-result.json#/$defs/response-complete-failure"),
-            Named("is-complete", "EL-GAR-STATUS"),
+            Named(Response::IsComplete, "EL-GAR-STATUS"),
         ],
     ),
     (
@@ -78,8 +79,8 @@ const FIXTURES: &[(&str, &str, &[Judge])] = &[
         &[
             Envelope(Some(1)),
             Schema("element/list-async-results.json#/$defs/response"),
-            Named("async-list-shape", "EL-LIST-SHAPE"),
-            Named("has-entries", "EL-LIST-SHAPE"),
+            Named(Response::AsyncListShape, "EL-LIST-SHAPE"),
+            Named(Response::HasEntries, "EL-LIST-SHAPE"),
         ],
     ),
     (
@@ -88,7 +89,7 @@ const FIXTURES: &[(&str, &str, &[Judge])] = &[
         &[
             Envelope(Some(1)),
             Schema("element/get-api.json#/$defs/response"),
-            Named("getapi-versions", "EL-VER-GETAPI"),
+            Named(Response::GetapiVersions, "EL-VER-GETAPI"),
         ],
     ),
     (
@@ -97,7 +98,7 @@ const FIXTURES: &[(&str, &str, &[Judge])] = &[
         &[
             Envelope(None),
             Schema("element/get-api.json#/$defs/response"),
-            Named("getapi-versions", "EL-VER-GETAPI"),
+            Named(Response::GetapiVersions, "EL-VER-GETAPI"),
         ],
     ),
     (
@@ -162,8 +163,8 @@ const FIXTURES: &[(&str, &str, &[Judge])] = &[
         &[
             Envelope(None),
             SchemaAt("element/error.json", "/error"),
-            Named("unknown-handle-error", "EL-GAR-UNKNOWN"),
-            Named("error-500", "EL-GAR-PARAMS"),
+            Named(Response::UnknownHandleError, "EL-GAR-UNKNOWN"),
+            Named(Response::Error500, "EL-GAR-PARAMS"),
         ],
     ),
     (
@@ -240,13 +241,12 @@ fn judge(j: Judge, version: &str, body: &Value) -> Result<(), String> {
         Named(check, rule) => {
             let ex = exchange(version, Some(1), body);
             match named::response(check, rule, &ex, Some(body)) {
-                None => Err(format!("no check named {check}")),
-                Some(Judgement {
+                Judgement {
                     findings,
                     inconclusive: None,
                     ..
-                }) if findings.is_empty() => Ok(()),
-                Some(j) => Err(format!("{check} ({rule}): {j:?}")),
+                } if findings.is_empty() => Ok(()),
+                j => Err(format!("{check} ({rule}): {j:?}")),
             }
         }
     }
@@ -307,7 +307,14 @@ fn the_judges_fail_broken_answers() {
     assert!(judge(Gar, "12.0", &done).is_err());
     let mut api = fixture("element/get-api.json");
     api["result"]["supportedVersions"] = json!(["11.0"]);
-    assert!(judge(Named("getapi-versions", "EL-VER-GETAPI"), "12.0", &api).is_err());
+    assert!(
+        judge(
+            Named(Response::GetapiVersions, "EL-VER-GETAPI"),
+            "12.0",
+            &api
+        )
+        .is_err()
+    );
     let echo = fixture("element/list-accounts-recorded.json");
     assert!(judge(Envelope(Some(9)), "8.0", &echo).is_err());
 }

@@ -8,7 +8,7 @@ mod seed;
 
 use std::path::Path;
 
-use jobconform::check::{self, aiqum as um, element as el, expect, named};
+use jobconform::check::{self, aiqum as um, element as el, expect, named, names};
 use jobconform::transport::{AuthMode, Body, Exchange, RequestRecord, ResponseRecord};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -148,30 +148,32 @@ fn every_check_survives_arbitrary_answers() {
                 let _ = um::job_answer("06a6148bf9e862df:-2611856e:16e8d47e722:-7f87", &ex);
                 let _ = el::stable(std::slice::from_ref(&prev), &next);
                 let _ = um::sequence(&[prev], &next);
-                for name in named::RESPONSE {
-                    let _ = named::response(name, "EL-GAR-STATUS", &ex, json.as_ref());
+                for check in names::Response::ALL {
+                    let _ = named::response(*check, "EL-GAR-STATUS", &ex, json.as_ref());
                 }
-                for name in named::GROUP {
-                    let _ = named::group(name, "EL-KEEP-ONCE", &[(0, &ex), (1, &ex)]);
+                for check in names::Group::ALL {
+                    let _ = named::group(*check, "EL-KEEP-ONCE", &[(0, &ex), (1, &ex)]);
                 }
                 let _ = check::parse_utc(&next.to_string());
                 let subject = expect::Subject::answer(&ex, 0, 50.0);
-                let expects: Vec<jobconform::case::Expect> = vec![
-                    jobconform::case::Expect {
+                use jobconform::case::{Expect, ExpectKind, PointerAssert};
+                let expects: Vec<Expect> = vec![
+                    Expect {
                         rule: "EL-GAR-STATUS".into(),
-                        pointer: Some("/result/status".into()),
-                        equals: Some(next.clone()),
-                        ..Default::default()
+                        kind: ExpectKind::Pointer {
+                            pointer: "/result/status".into(),
+                            assert: PointerAssert::Equals(next.clone()),
+                        },
                     },
-                    jobconform::case::Expect {
+                    Expect {
                         rule: "EL-GAR-RUNNING".into(),
-                        schema: Some("element/get-async-result.json#/$defs/response".into()),
-                        ..Default::default()
+                        kind: ExpectKind::Schema(
+                            "element/get-async-result.json#/$defs/response".into(),
+                        ),
                     },
-                    jobconform::case::Expect {
+                    Expect {
                         rule: "UM-JSON".into(),
-                        max_ms: Some(1),
-                        ..Default::default()
+                        kind: ExpectKind::MaxMs(1),
                     },
                 ];
                 let _ = expect::evaluate(&expects, &subject);

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use jobconform::case::{Api, LoadedCase};
 use jobconform::exec::{CaseOutcome, Status, cannot_run, probe, run_case};
-use jobconform::mock::deviation::{self, Deviation};
+use jobconform::mock::deviation::{self, Entry};
 use jobconform::mock::{self, MockConfig};
 use jobconform::report::{self, coverage};
 use jobconform::target::{AiqumCall, AiqumCleanup, Kind, Target};
@@ -216,7 +216,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Whether the coverage table calls every rule of `d` live-observable and `d` is not in
 /// [`NOT_LIVE`].
-fn live_observable(d: &Deviation, rows: &[coverage::RuleCoverage]) -> bool {
+fn live_observable(d: &Entry, rows: &[coverage::RuleCoverage]) -> bool {
     NOT_LIVE.iter().all(|(n, _)| *n != d.name)
         && d.rules
             .iter()
@@ -228,7 +228,7 @@ fn each_live_observable_deviation_is_caught_on_exactly_its_rules_in_live_mode() 
     let filter = std::env::var("JOBCONFORM_DEVIATIONS").unwrap_or_default();
     let cases = Arc::new(load_cases());
     let rows = coverage::table(&cases);
-    let chosen: Vec<&'static Deviation> = deviation::ALL
+    let chosen: Vec<&'static Entry> = deviation::ALL
         .iter()
         .filter(|d| d.name.starts_with(&filter))
         .collect();

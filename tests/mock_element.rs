@@ -31,7 +31,7 @@ async fn every_rule_holds_without_deviations(#[case] dialect: ElementDialect) {
 
 /// Every Element deviation (the registry's entries from `id-not-echoed` to
 /// `clone-result-wrong-id`).
-fn element_deviations() -> &'static [deviation::Deviation] {
+fn element_deviations() -> &'static [deviation::Entry] {
     let first = deviation::ALL
         .iter()
         .position(|d| d.name == "id-not-echoed");

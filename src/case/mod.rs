@@ -9,8 +9,11 @@
 //! every listed one, never issued), `${unknown_key}` (an AIQUM key in the real format, never
 //! issued), `${version}` (the Element endpoint's version).
 
+pub mod expect;
 pub mod load;
 pub mod template;
+
+pub use expect::{Expect, ExpectError, ExpectKind, JsonType, OneOrMany, PointerAssert};
 
 use std::collections::BTreeMap;
 
@@ -230,90 +233,6 @@ pub struct HttpStep {
     pub capture: BTreeMap<String, String>,
 }
 
-/// One expectation, attributed to one rule. Exactly one assertion per expectation: `status`,
-/// `content_type`, `schema`, `max_ms`, `check`, or `pointer` with exactly one of `equals`,
-/// `one_of`, `absent`, `present`, `type`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expect {
-    /// The rule a failure is reported against.
-    pub rule: String,
-    /// The HTTP status, or one of a list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<OneOrMany<u16>>,
-    /// The `Content-Type` must start with this (`application/json`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    /// The body must validate against this schema, named by file and optional fragment
-    /// (`element/get-async-result.json#/$defs/running`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<String>,
-    /// The answer must come within this many milliseconds (target time).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_ms: Option<u64>,
-    /// A named response check (see `check::named`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<String>,
-    /// JSON pointer into the body, for the value assertions below.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pointer: Option<String>,
-    /// The value at `pointer` equals this (templated).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub equals: Option<Value>,
-    /// The value at `pointer` is one of these (templated).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub one_of: Option<Vec<Value>>,
-    /// Nothing is at `pointer` (must be `true`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub absent: Option<bool>,
-    /// Something is at `pointer` (must be `true`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub present: Option<bool>,
-    /// The value at `pointer` has this JSON type.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub json_type: Option<JsonType>,
-}
-
-/// A single value or a list of them.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(untagged)]
-pub enum OneOrMany<T> {
-    /// One value.
-    One(T),
-    /// Any of several.
-    Many(Vec<T>),
-}
-
-impl<T: PartialEq> OneOrMany<T> {
-    /// Whether `v` is the value or one of the values.
-    pub fn contains(&self, v: &T) -> bool {
-        match self {
-            OneOrMany::One(x) => x == v,
-            OneOrMany::Many(xs) => xs.contains(v),
-        }
-    }
-}
-
-/// A JSON type name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JsonType {
-    /// `null`
-    Null,
-    /// `true`/`false`
-    Boolean,
-    /// An integer number.
-    Integer,
-    /// Any number.
-    Number,
-    /// A string.
-    String,
-    /// An array.
-    Array,
-    /// An object.
-    Object,
-}
-
 /// Start asynchronous work.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -439,16 +358,16 @@ pub struct ConcurrentStep {
 pub struct GroupCheck {
     /// Rule a failure is reported against.
     pub rule: String,
-    /// Check name (see `check::named`).
-    pub name: String,
+    /// Check name.
+    pub name: crate::check::names::Group,
 }
 
 /// A named check step.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckStep {
-    /// Check name (see `check::named` / `exec::named`).
-    pub name: String,
+    /// Check name (pure, or with I/O).
+    pub name: crate::check::names::StepCheck,
     /// Rule a failure is reported against.
     pub rule: String,
     /// Arguments (templated).

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::{Finding, Judgement, named, type_name};
-use crate::case::{Expect, JsonType};
+use crate::case::{Expect, ExpectKind, JsonType, PointerAssert};
 use crate::transport::Exchange;
 
 /// What an expectation list is judged against.
@@ -65,56 +65,49 @@ fn one(e: &Expect, s: &Subject<'_>) -> Judgement {
     let Ok(resp) = &s.exchange.response else {
         return j;
     };
-    if let Some(want) = &e.status
-        && !want.contains(&resp.status)
-    {
-        j.fail(
-            Finding::new(&e.rule, format!("unexpected HTTP status {}", resp.status))
-                .values(serde_json::to_value(want).ok(), Some(resp.status.into())),
-        );
-    }
-    if let Some(prefix) = &e.content_type {
-        let ct = resp.content_type.clone().unwrap_or_default();
-        if !ct
-            .to_ascii_lowercase()
-            .starts_with(&prefix.to_ascii_lowercase())
-        {
-            j.fail(
-                Finding::new(&e.rule, "unexpected Content-Type")
-                    .values(Some(prefix.clone().into()), Some(ct.into())),
-            );
+    match &e.kind {
+        ExpectKind::Status(want) => {
+            if !want.contains(&resp.status) {
+                j.fail(
+                    Finding::new(&e.rule, format!("unexpected HTTP status {}", resp.status))
+                        .values(serde_json::to_value(want).ok(), Some(resp.status.into())),
+                );
+            }
         }
-    }
-    if let Some(max) = e.max_ms {
-        let target_ms = (resp.elapsed_ms as f64 * s.time_scale).round() as u64;
-        // Plus 250 ms of real time for transport and scheduling latency: on the mock (time scale
-        // 50) a bound of a few target seconds is otherwise tens of real milliseconds, less than
-        // the scheduling noise of a busy machine.
-        let latency = (LATENCY_REAL_MS as f64 * s.time_scale).round() as u64;
-        if target_ms > max + latency {
-            j.fail(
-                Finding::new(
-                    &e.rule,
-                    format!("the answer took {target_ms} ms (target time), more than {max} ms"),
-                )
-                .values(Some(max.into()), Some(target_ms.into())),
-            );
+        ExpectKind::ContentType(prefix) => {
+            let ct = resp.content_type.clone().unwrap_or_default();
+            if !ct
+                .to_ascii_lowercase()
+                .starts_with(&prefix.to_ascii_lowercase())
+            {
+                j.fail(
+                    Finding::new(&e.rule, "unexpected Content-Type")
+                        .values(Some(prefix.clone().into()), Some(ct.into())),
+                );
+            }
         }
-    }
-    if let Some(schema) = &e.schema {
-        schema_check(e, schema, s, &mut j);
-    }
-    if let Some(name) = &e.check {
-        match named::response(name, &e.rule, s.exchange, s.body) {
-            Some(r) => j.merge(r),
-            None => j.fail(Finding::new(
-                &e.rule,
-                format!("unknown named check {name:?}"),
-            )),
+        ExpectKind::MaxMs(max) => {
+            let max = *max;
+            let target_ms = (resp.elapsed_ms as f64 * s.time_scale).round() as u64;
+            // Plus 250 ms of real time for transport and scheduling latency: on the mock (time
+            // scale 50) a bound of a few target seconds is otherwise tens of real milliseconds,
+            // less than the scheduling noise of a busy machine.
+            let latency = (LATENCY_REAL_MS as f64 * s.time_scale).round() as u64;
+            if target_ms > max + latency {
+                j.fail(
+                    Finding::new(
+                        &e.rule,
+                        format!("the answer took {target_ms} ms (target time), more than {max} ms"),
+                    )
+                    .values(Some(max.into()), Some(target_ms.into())),
+                );
+            }
         }
-    }
-    if let Some(ptr) = &e.pointer {
-        pointer_check(e, ptr, s.body, &mut j);
+        ExpectKind::Schema(schema) => schema_check(e, schema, s, &mut j),
+        ExpectKind::Check(check) => j.merge(named::response(*check, &e.rule, s.exchange, s.body)),
+        ExpectKind::Pointer { pointer, assert } => {
+            pointer_check(e, pointer, assert, s.body, &mut j)
+        }
     }
     j
 }
@@ -157,36 +150,49 @@ fn json_type_ok(t: JsonType, v: &Value) -> bool {
     }
 }
 
-fn pointer_check(e: &Expect, ptr: &str, body: Option<&Value>, j: &mut Judgement) {
+fn pointer_check(
+    e: &Expect,
+    ptr: &str,
+    assert: &PointerAssert,
+    body: Option<&Value>,
+    j: &mut Judgement,
+) {
     let at = body.and_then(|b| b.pointer(ptr));
     let f = |msg: String| Finding::new(&e.rule, msg).at(ptr);
-    if let Some(want) = &e.equals
-        && at != Some(want)
-    {
-        j.fail(
-            f(format!("{ptr} is not the expected value")).values(Some(want.clone()), at.cloned()),
-        );
-    }
-    if let Some(options) = &e.one_of
-        && !at.is_some_and(|v| options.contains(v))
-    {
-        j.fail(
-            f(format!("{ptr} is none of the expected values"))
-                .values(Some(Value::Array(options.clone())), at.cloned()),
-        );
-    }
-    if e.absent == Some(true) && at.is_some() {
-        j.fail(f(format!("{ptr} is present but must be absent")).values(None, at.cloned()));
-    }
-    if e.present == Some(true) && at.is_none() {
-        j.fail(f(format!("{ptr} is absent but must be present")));
-    }
-    if let Some(t) = e.json_type
-        && !at.is_some_and(|v| json_type_ok(t, v))
-    {
-        j.fail(
-            f(format!("{ptr} does not have the expected type"))
-                .values(serde_json::to_value(t).ok(), at.cloned()),
-        );
+    match assert {
+        PointerAssert::Equals(want) => {
+            if at != Some(want) {
+                j.fail(
+                    f(format!("{ptr} is not the expected value"))
+                        .values(Some(want.clone()), at.cloned()),
+                );
+            }
+        }
+        PointerAssert::OneOf(options) => {
+            if !at.is_some_and(|v| options.contains(v)) {
+                j.fail(
+                    f(format!("{ptr} is none of the expected values"))
+                        .values(Some(Value::Array(options.clone())), at.cloned()),
+                );
+            }
+        }
+        PointerAssert::Absent => {
+            if at.is_some() {
+                j.fail(f(format!("{ptr} is present but must be absent")).values(None, at.cloned()));
+            }
+        }
+        PointerAssert::Present => {
+            if at.is_none() {
+                j.fail(f(format!("{ptr} is absent but must be present")));
+            }
+        }
+        PointerAssert::Type(t) => {
+            if !at.is_some_and(|v| json_type_ok(*t, v)) {
+                j.fail(
+                    f(format!("{ptr} does not have the expected type"))
+                        .values(serde_json::to_value(t).ok(), at.cloned()),
+                );
+            }
+        }
     }
 }

@@ -59,7 +59,9 @@ pub mod aiqum;
 pub mod element;
 pub mod expect;
 pub mod named;
+pub mod names;
 pub mod observed;
+mod preconditions;
 mod shapes;
 
 pub use shapes::query_of;

@@ -1,6 +1,8 @@
-//! Body-shape helpers behind the named response checks of [`super::named`]: the unknown-handle
-//! error (register E1), GetAPI versions (E5), ListAsyncResults entries, the AIQUM job list and its
-//! query filters. Pure; each helper reports against the rule it is given.
+//! Body-shape judgements for the Element and AIQUM answers that named response checks look at: the
+//! unknown-handle error (register E1), method errors with code 500, GetAPI versions (E5),
+//! ListAsyncResults entries and their type filter, the AIQUM job list and its query filters,
+//! `unusedParameters` (E6). Pure; each helper reports against the rule it is given, and knows
+//! nothing of check names (the dispatch by name is the caller's).
 
 use serde_json::{Value, json};
 
@@ -104,7 +106,41 @@ pub(crate) fn getapi(rule: &str, ex: &Exchange, b: &Value, j: &mut Judgement) {
     }
 }
 
-pub(crate) fn entries(b: &Value) -> Vec<Value> {
+/// EL-GAR-PARAMS: a method error (not a result) with code 500.
+pub(crate) fn error_500(rule: &str, b: &Value, j: &mut Judgement) {
+    if b.get("error").is_none() || b.get("result").is_some() {
+        j.fail(Finding::new(rule, "the call answered with a result, not a method error").at(""));
+    } else if !code_500(b) {
+        j.fail(
+            Finding::new(rule, "the method error's code is not 500")
+                .at("/error/code")
+                .values(Some(500.into()), b.pointer("/error/code").cloned()),
+        );
+    }
+}
+
+/// EL-LIST-FILTER: every entry's `resultType` is among the request's `asyncResultTypes`.
+pub(crate) fn async_list_filter(rule: &str, ex: &Exchange, b: &Value, j: &mut Judgement) {
+    let wanted = ex
+        .request
+        .body
+        .as_ref()
+        .and_then(|r| r.pointer("/params/asyncResultTypes"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    for (i, e) in entries(b).iter().enumerate() {
+        let t = e.get("resultType").cloned().unwrap_or(Value::Null);
+        if !wanted.as_array().is_some_and(|w| w.contains(&t)) {
+            j.fail(
+                Finding::new(rule, "an entry of a type not asked for came back")
+                    .at(format!("/result/asyncHandles/{i}/resultType"))
+                    .values(Some(wanted.clone()), Some(t)),
+            );
+        }
+    }
+}
+
+fn entries(b: &Value) -> Vec<Value> {
     b.pointer("/result/asyncHandles")
         .and_then(Value::as_array)
         .cloned()

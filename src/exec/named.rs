@@ -1,9 +1,10 @@
-//! Named step checks that need I/O or the run's observations (their names and meaning are listed
-//! in `check::named`): `list-walk` (UM-LIST-PAGES), `list-agrees` (EL-LIST-AGREES), `not-listed`
-//! (EL-LIST-PURGED), `readable-at-once` (UM-ACCEPT-READABLE), `seen-running` (precondition: a running observation of the job was made), `client-audit`
-//! (CL-*: the mock's audit of jobconform's own polling of one job); the timing checks
-//! `long-poll-timing` and `answers-at-once` live in `timing`. Each sends through
-//! the run's helpers, so every exchange is recorded and automatically checked.
+//! Named step checks that need I/O or the run's observations ([`IoStep`]; their names and meaning
+//! are in `check::names`): `list-walk` (UM-LIST-PAGES), `list-agrees` (EL-LIST-AGREES),
+//! `not-listed` (EL-LIST-PURGED), `readable-at-once` (UM-ACCEPT-READABLE), `seen-running`
+//! (precondition: a running observation of the job was made), `client-audit` (CL-*: the mock's
+//! audit of jobconform's own polling of one job); the timing checks `long-poll-timing` and
+//! `answers-at-once` live in `timing`. Each sends through the run's helpers, so every exchange is
+//! recorded and automatically checked.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -13,21 +14,21 @@ use serde_json::{Value, json};
 use super::ElCall;
 use super::run::{Run, StepResult, Stop};
 use crate::case::template::text_of;
+use crate::check::names::IoStep;
 use crate::check::{Finding, Judgement};
 use crate::transport::{Query, aiqum};
 
 /// Runs a named step check with I/O.
-pub async fn run(run: &mut Run<'_>, name: &str, rule: &str, args: &Value) -> StepResult {
-    match name {
-        "list-walk" => list_walk(run, rule, args).await,
-        "list-agrees" => list_agrees(run, rule, args).await,
-        "not-listed" => not_listed(run, rule, args).await,
-        "readable-at-once" => readable_at_once(run, rule, args).await,
-        "long-poll-timing" => super::timing::long_poll_timing(run, rule, args).await,
-        "answers-at-once" => super::timing::answers_at_once(run, rule, args).await,
-        "seen-running" => seen_running(run, args),
-        "client-audit" => client_audit(run, rule, args).await,
-        other => Err(Stop::Harness(format!("run check: unknown name {other:?}"))),
+pub async fn run(run: &mut Run<'_>, check: IoStep, rule: &str, args: &Value) -> StepResult {
+    match check {
+        IoStep::ListWalk => list_walk(run, rule, args).await,
+        IoStep::ListAgrees => list_agrees(run, rule, args).await,
+        IoStep::NotListed => not_listed(run, rule, args).await,
+        IoStep::ReadableAtOnce => readable_at_once(run, rule, args).await,
+        IoStep::LongPollTiming => super::timing::long_poll_timing(run, rule, args).await,
+        IoStep::AnswersAtOnce => super::timing::answers_at_once(run, rule, args).await,
+        IoStep::SeenRunning => seen_running(run, args),
+        IoStep::ClientAudit => client_audit(run, rule, args).await,
     }
 }
 

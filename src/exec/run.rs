@@ -200,16 +200,7 @@ impl<'a> Run<'a> {
     /// Expands the templated parts of expectations.
     pub fn expand_expects(&self, list: &[Expect]) -> Result<Vec<Expect>, Stop> {
         list.iter()
-            .map(|e| {
-                let mut e = e.clone();
-                if let Some(v) = &e.equals {
-                    e.equals = Some(self.expand(v)?);
-                }
-                if let Some(v) = &e.one_of {
-                    e.one_of = Some(v.iter().map(|x| self.expand(x)).collect::<Result<_, _>>()?);
-                }
-                Ok(e)
-            })
+            .map(|e| e.map_values(|v| self.expand(v)))
             .collect()
     }
 

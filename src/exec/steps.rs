@@ -12,6 +12,7 @@ use super::ElCall;
 use super::run::{Run, StepResult, Stop};
 use crate::case::template::text_of;
 use crate::case::{Api, ConcurrentStep, HttpStep, PollMode, PollStep, RpcStep, Step};
+use crate::check::names::StepCheck;
 use crate::check::{self, Finding};
 use crate::poll::{self, End, Keep};
 use crate::transport::{Query, aiqum, element};
@@ -45,9 +46,9 @@ pub fn step<'r, 'a: 'r>(
             Step::Concurrent(c) => concurrent(run, c).await,
             Step::Check(c) => {
                 let args = run.expand(&c.args)?;
-                match check::named::step(&c.name, &c.rule, &args) {
-                    Some(j) => run.absorb(j),
-                    None => super::named::run(run, &c.name, &c.rule, &args).await,
+                match c.name {
+                    StepCheck::Pure(check) => run.absorb(check::named::step(check, &c.rule, &args)),
+                    StepCheck::Io(check) => super::named::run(run, check, &c.rule, &args).await,
                 }
             }
             Step::Wait(w) => {
@@ -355,8 +356,6 @@ async fn concurrent(run: &mut Run<'_>, c: &ConcurrentStep) -> StepResult {
     }
     let group: Vec<(usize, &crate::transport::Exchange)> =
         indexes.iter().map(|i| (*i, run.ex(*i))).collect();
-    let j = check::named::group(&c.check.name, &c.check.rule, &group).ok_or_else(|| {
-        Stop::Harness(format!("run group check: unknown name {:?}", c.check.name))
-    })?;
+    let j = check::named::group(c.check.name, &c.check.rule, &group);
     run.absorb(j)
 }

@@ -1,4 +1,4 @@
-//! Timing checks that need I/O (names listed in `check::named`): `long-poll-timing`
+//! Timing checks that need I/O (names in `check::names::IoStep`): `long-poll-timing`
 //! (UM-POLL-LONG: one long poll, judged against its timeout, or for real work against the job's
 //! own duration) and `answers-at-once` (UM-POLL-STANDARD: a plain GET of a running job, judged
 //! against the same target's latency for its job list, measured in the same run). Every request

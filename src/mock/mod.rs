@@ -27,6 +27,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 use crate::secret::Secret;
+pub use deviation::Deviation;
 
 /// Default user of the mock (`--user`).
 pub const DEFAULT_USER: &str = "admin";
@@ -79,7 +80,7 @@ pub struct MockConfig {
     pub element_dialect: ElementDialect,
     /// AIQUM dialect.
     pub aiqum_dialect: AiqumDialect,
-    /// Active deviations.
+    /// Active deviations, by CLI name (names that are no deviation's are never consulted).
     pub deviations: BTreeSet<&'static str>,
     /// Whether AIQUM long polling (register U3) is offered.
     pub long_poll: bool,
@@ -116,9 +117,8 @@ impl Default for MockConfig {
 
 impl MockConfig {
     /// Whether a deviation is active.
-    pub fn deviates(&self, name: &str) -> bool {
-        debug_assert!(deviation::find(name).is_some(), "unknown deviation {name}");
-        self.deviations.contains(name)
+    pub fn deviates(&self, d: Deviation) -> bool {
+        self.deviations.contains(d.name())
     }
 }
 

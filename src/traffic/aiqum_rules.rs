@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::server::{ServerJudged, named, unauthenticated};
 use super::{tally, tally_all};
+use crate::check::names::Response;
 use crate::check::{self, Finding};
 use crate::transport::Exchange;
 
@@ -32,7 +33,7 @@ pub fn judge(i: usize, ex: &Exchange, seen: &mut Seen, out: &mut ServerJudged) {
     let status = ex.status().unwrap_or(0);
     let notes = &mut out.aiqum_notes;
     if status >= 400 && status != 401 {
-        named(t, notes, "UM-ERROR-SHAPE", "um-error-body", i, ex);
+        named(t, notes, "UM-ERROR-SHAPE", Response::UmErrorBody, i, ex);
     }
     let path = reqwest::Url::parse(&ex.request.url)
         .map(|u| u.path().to_string())
@@ -79,15 +80,22 @@ pub fn judge(i: usize, ex: &Exchange, seen: &mut Seen, out: &mut ServerJudged) {
             .map(|(k, _)| k)
             .collect();
         let has = |k: &str| query.iter().any(|q| q == k);
-        named(t, notes, "UM-LIST-SHAPE", "um-list-shape", i, ex);
+        named(t, notes, "UM-LIST-SHAPE", Response::UmListShape, i, ex);
         if !has("order_by") {
-            named(t, notes, "UM-LIST-ORDER", "newest-first", i, ex);
+            named(t, notes, "UM-LIST-ORDER", Response::NewestFirst, i, ex);
         }
         if !has("max_records") {
-            named(t, notes, "UM-LIST-DEFAULT", "default-page-size", i, ex);
+            named(
+                t,
+                notes,
+                "UM-LIST-DEFAULT",
+                Response::DefaultPageSize,
+                i,
+                ex,
+            );
         }
         if has("key") || has("state") || has("status") {
-            named(t, notes, "UM-LIST-FILTER", "list-filter-only", i, ex);
+            named(t, notes, "UM-LIST-FILTER", Response::ListFilterOnly, i, ex);
         }
         return;
     }
@@ -175,7 +183,7 @@ fn accepted(i: usize, ex: &Exchange, status: u16, seen: &mut Seen, out: &mut Ser
                 &mut out.tally,
                 &mut out.aiqum_notes,
                 "UM-ACCEPT-LINK",
-                "accept-link",
+                Response::AcceptLink,
                 i,
                 ex,
             );

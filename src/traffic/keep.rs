@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use super::server::{method_of, origin_of};
 use super::{Api, Tally, Traffic, tally};
+use crate::check::names::Response;
 use crate::check::{self, Finding};
 use crate::transport::Exchange;
 
@@ -235,10 +236,9 @@ fn fetched(
             .and_then(|b| b.pointer("/error/name"))
             .and_then(Value::as_str);
         // Errors with a known unknown-handle name are judged on every answer (traffic::server).
-        if name.is_none_or(|n| !check::UNKNOWN_HANDLE_NAMES.contains(&n))
-            && let Some(j) =
-                check::named::response("gone-handle-error", "EL-GAR-UNKNOWN", ex, ex.json())
-        {
+        if name.is_none_or(|n| !check::UNKNOWN_HANDLE_NAMES.contains(&n)) {
+            let j =
+                check::named::response(Response::GoneHandleError, "EL-GAR-UNKNOWN", ex, ex.json());
             tally(t, "EL-GAR-UNKNOWN", i, j.findings);
         }
     }

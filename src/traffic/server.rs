@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{Api, Observed, Tally, Traffic, Unparsed, tally, tally_all};
+use crate::check::names::Response;
 use crate::check::{self, Finding};
 use crate::transport::{AuthMode, Exchange};
 
@@ -94,11 +95,11 @@ pub fn named(
     t: &mut Tally,
     notes: &mut Vec<String>,
     rule: &'static str,
-    name: &str,
+    check: Response,
     i: usize,
     ex: &Exchange,
 ) -> Option<check::ElementDialect> {
-    let j = check::named::response(name, rule, ex, ex.json())?;
+    let j = check::named::response(check, rule, ex, ex.json());
     if j.inconclusive.is_some() {
         return None;
     }
@@ -194,28 +195,35 @@ fn element(i: usize, o: &Observed, obs: &mut BTreeMap<String, Vec<Value>>, out: 
                 .as_ref()
                 .and_then(|b| b.pointer("/params/asyncHandle"));
             if param.is_none_or(|h| !(h.is_u64() || h.is_i64())) {
-                named(t, notes, "EL-GAR-PARAMS", "error-500", i, ex);
+                named(t, notes, "EL-GAR-PARAMS", Response::Error500, i, ex);
             } else if error
                 .and_then(|e| e.get("name"))
                 .and_then(Value::as_str)
                 .is_some_and(|n| check::UNKNOWN_HANDLE_NAMES.contains(&n))
             {
-                let seen = named(t, notes, "EL-GAR-UNKNOWN", "unknown-handle-error", i, ex);
+                let seen = named(
+                    t,
+                    notes,
+                    "EL-GAR-UNKNOWN",
+                    Response::UnknownHandleError,
+                    i,
+                    ex,
+                );
                 out.element_dialect = out.element_dialect.or(seen);
             }
         }
         "GetAPI" if nested.is_some() => {
-            named(t, notes, "EL-VER-GETAPI", "getapi-versions", i, ex);
+            named(t, notes, "EL-VER-GETAPI", Response::GetapiVersions, i, ex);
         }
         "ListAsyncResults" if nested.is_some() => {
-            named(t, notes, "EL-LIST-SHAPE", "async-list-shape", i, ex);
+            named(t, notes, "EL-LIST-SHAPE", Response::AsyncListShape, i, ex);
             let filtered = ex
                 .request
                 .body
                 .as_ref()
                 .and_then(|b| b.pointer("/params/asyncResultTypes"));
             if filtered.is_some() {
-                named(t, notes, "EL-LIST-FILTER", "async-list-filter", i, ex);
+                named(t, notes, "EL-LIST-FILTER", Response::AsyncListFilter, i, ex);
             }
         }
         _ => {}

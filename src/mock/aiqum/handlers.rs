@@ -25,6 +25,7 @@ use super::invalid::LongPollError;
 use super::jobs::{self, Render, Segment};
 use super::reply::{self, Note};
 use super::{Origin, list};
+use crate::mock::Deviation;
 
 /// Journal `op` of a plain job read.
 pub const OP_GET_JOB: &str = "GET job";
@@ -65,14 +66,14 @@ async fn unknown_path(AxState(st): AxState<Arc<State>>, req: Request) -> Respons
 /// `keys-need-escaping` refuses an unescaped `:`.
 fn key_of(st: &State, path: &str) -> Option<String> {
     let raw = path.rsplit_once("/management-server/jobs/")?.1;
-    if st.config.deviates("keys-need-escaping") && raw.contains(':') {
+    if st.config.deviates(Deviation::KeysNeedEscaping) && raw.contains(':') {
         return None;
     }
     reply::decode_path(raw)
 }
 
 fn not_found(st: &State) -> Response {
-    if st.config.deviates("unknown-key-500") {
+    if st.config.deviates(Deviation::UnknownKey500) {
         return reply::error(
             &st.config,
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -128,7 +129,7 @@ fn final_read(st: &State, key: &str, prefix: &str, now: i64) -> Option<(Segment,
     let mut flap = false;
     if seg.terminal {
         let reads = s.count_terminal_read(key)?;
-        flap = st.config.deviates("terminal-flaps") && reads % 2 == 0;
+        flap = st.config.deviates(Deviation::TerminalFlaps) && reads % 2 == 0;
     }
     let job = s.job(key)?;
     let render = Render {
@@ -215,7 +216,7 @@ fn parse_long_poll(st: &State, parts: &Parts, t0: i64) -> Result<Option<Wait>, L
         }
     };
     let full = t0 + (secs * 1000) as i64;
-    let deadline = if st.config.deviates("long-poll-early") {
+    let deadline = if st.config.deviates(Deviation::LongPollEarly) {
         t0 + (secs * 500) as i64
     } else {
         full
@@ -225,7 +226,7 @@ fn parse_long_poll(st: &State, parts: &Parts, t0: i64) -> Result<Option<Wait>, L
         full,
         wake_on_change: last_modified.is_some(),
         last_modified,
-        overstay: st.config.deviates("long-poll-overstays"),
+        overstay: st.config.deviates(Deviation::LongPollOverstays),
     }))
 }
 
@@ -269,7 +270,7 @@ async fn get_job(AxState(st): AxState<Arc<State>>, req: Request) -> Response {
     let found = match &key {
         None => None,
         Some(key) => {
-            let waited = match (&long, st.config.deviates("standard-poll-blocks")) {
+            let waited = match (&long, st.config.deviates(Deviation::StandardPollBlocks)) {
                 (Some(w), _) => wait(&st, key, w).await,
                 (None, true) => {
                     let full = t0 as i64 + (MAX_POLL_TIMEOUT_S * 1000) as i64;
@@ -374,7 +375,7 @@ async fn delete_job(AxState(st): AxState<Arc<State>>, req: Request) -> Response 
     if let Some(r) = reply::check_auth(&st.config, req.headers()) {
         return r;
     }
-    if !st.config.deviates("jobs-writable") {
+    if !st.config.deviates(Deviation::JobsWritable) {
         return method_not_allowed(&st);
     }
     let Some(key) = key_of(&st, req.uri().path()) else {

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::super::script::{JobScript, Outcome};
 use super::super::{AiqumDialect, MockConfig};
 use super::{Job, Origin};
+use crate::mock::Deviation;
 
 /// A stretch of a job's life with one (state, status), in ms since submit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,9 +53,9 @@ pub fn outcome_pair(o: Outcome) -> (&'static str, &'static str) {
 /// The whole timeline of a job, deviations applied; consecutive segments the dialect serves
 /// identically are merged.
 pub fn segments(job: &Job, config: &MockConfig) -> Vec<Segment> {
-    let mut segs = running_segments(&job.script, config.deviates("state-backwards"));
+    let mut segs = running_segments(&job.script, config.deviates(Deviation::StateBackwards));
     let end = job.script.duration_ms();
-    if job.origin == Origin::Call && config.deviates("job-never-ends") {
+    if job.origin == Origin::Call && config.deviates(Deviation::JobNeverEnds) {
         match segs.last_mut() {
             Some(last) => last.to = None,
             None => segs.push(seg(0, None, "running", "normal", false)),
@@ -66,7 +67,7 @@ pub fn segments(job: &Job, config: &MockConfig) -> Vec<Segment> {
     let first_warning = segs
         .iter()
         .position(|s| !s.terminal && s.status == "warning");
-    if let (true, Some(i)) = (config.deviates("warning-terminal"), first_warning) {
+    if let (true, Some(i)) = (config.deviates(Deviation::WarningTerminal), first_warning) {
         segs.truncate(i + 1);
         let s = &mut segs[i];
         s.to = None;
@@ -154,7 +155,7 @@ pub fn succeeded_at(job: &Job, config: &MockConfig) -> Option<i64> {
 
 /// Whether the job still appears at all (`forget-finished` drops it 1 s after it ends).
 pub fn listed(job: &Job, config: &MockConfig, now: i64) -> bool {
-    if !config.deviates("forget-finished") {
+    if !config.deviates(Deviation::ForgetFinished) {
         return true;
     }
     match segments(job, config).last() {
@@ -165,7 +166,7 @@ pub fn listed(job: &Job, config: &MockConfig, now: i64) -> bool {
 
 /// Whether a read by key finds the job (`listed`, and `accept-404-window` hides it for 500 ms).
 pub fn readable(job: &Job, config: &MockConfig, now: i64) -> bool {
-    if config.deviates("accept-404-window") && now < job.submit_ms.saturating_add(500) {
+    if config.deviates(Deviation::Accept404Window) && now < job.submit_ms.saturating_add(500) {
         return false;
     }
     listed(job, config, now)
@@ -173,7 +174,7 @@ pub fn readable(job: &Job, config: &MockConfig, now: i64) -> bool {
 
 /// Whether this read of a finished job fails with HTTP 500 (`failed-job-500`).
 pub fn failed_500(seg: &Segment, config: &MockConfig) -> bool {
-    config.deviates("failed-job-500")
+    config.deviates(Deviation::FailedJob500)
         && seg.terminal
         && matches!(seg.status.as_str(), "error" | "partial_failures")
 }
@@ -260,7 +261,7 @@ pub fn served(seg: &Segment, cfg: &MockConfig, flap: bool) -> (String, Option<St
                 }
                 .into();
             }
-            if seg.terminal && status == "normal" && cfg.deviates("status-success") {
+            if seg.terminal && status == "normal" && cfg.deviates(Deviation::StatusSuccess) {
                 status = "success".into();
             }
             (seg.state.clone(), Some(status))
@@ -275,7 +276,7 @@ pub fn served(seg: &Segment, cfg: &MockConfig, flap: bool) -> (String, Option<St
                 }
                 .into();
             }
-            if seg.terminal && state == "NORMAL" && cfg.deviates("status-success") {
+            if seg.terminal && state == "NORMAL" && cfg.deviates(Deviation::StatusSuccess) {
                 state = "SUCCESS".into();
             }
             (state, None)
@@ -285,7 +286,7 @@ pub fn served(seg: &Segment, cfg: &MockConfig, flap: bool) -> (String, Option<St
 
 /// Target ms a finished job's `complete_time` serves (`complete-before-submit` applied).
 pub fn completed_ms(job: &Job, seg: &Segment, cfg: &MockConfig) -> i64 {
-    if cfg.deviates("complete-before-submit") {
+    if cfg.deviates(Deviation::CompleteBeforeSubmit) {
         job.submit_ms - 1_000
     } else {
         changed_at(job, seg)
@@ -316,12 +317,12 @@ pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
         let done = completed_ms(job, seg, cfg);
         o.insert("complete_time".into(), json!(iso(r.wall0, done)));
         let success = matches!(seg.status.as_str(), "normal" | "warning");
-        if success && !cfg.deviates("no-job-results") {
+        if success && !cfg.deviates(Deviation::NoJobResults) {
             let results = job.script.result.clone().unwrap_or_else(|| json!([]));
             o.insert("job_results".into(), results);
         }
     }
-    if !cfg.deviates("job-without-links") {
+    if !cfg.deviates(Deviation::JobWithoutLinks) {
         o.insert(
             "_links".into(),
             json!({"self": {"href": job_href(r.prefix, &job.key)}}),

@@ -17,6 +17,7 @@ use super::super::MockConfig;
 use super::Job;
 use super::jobs::{self, Segment};
 use super::reply::encode;
+use crate::mock::Deviation;
 
 /// Default page size.
 pub const DEFAULT_MAX: usize = 20;
@@ -170,7 +171,7 @@ fn ordered_rows<'a>(
     wall0: jiff::Timestamp,
     now: i64,
 ) -> Vec<Row<'a>> {
-    let ignore = config.deviates("list-ignores-filters");
+    let ignore = config.deviates(Deviation::ListIgnoresFilters);
     let filters_on = |name: &str| q.filters.iter().any(|(f, _)| f == name);
     let by_complete =
         matches!(&q.order, Some((f, _)) if f == "complete_time") || filters_on("complete_time");
@@ -211,7 +212,7 @@ fn ordered_rows<'a>(
     let by_submit =
         |a: &Row<'_>, b: &Row<'_>| (a.job.submit_ms, a.job.seq).cmp(&(b.job.submit_ms, b.job.seq));
     match &q.order {
-        None if config.deviates("list-oldest-first") => rows.sort_by(by_submit),
+        None if config.deviates(Deviation::ListOldestFirst) => rows.sort_by(by_submit),
         None => rows.sort_by(|a, b| by_submit(b, a)),
         Some((f, desc)) => rows.sort_by(|a, b| {
             let o = if f == "submit_time" {
@@ -229,7 +230,7 @@ fn ordered_rows<'a>(
 fn window(q: &Query, config: &MockConfig, total: usize) -> (usize, usize) {
     let limit = match q.max {
         Some(n) => n,
-        None if config.deviates("list-default-all") => total.max(1),
+        None if config.deviates(Deviation::ListDefaultAll) => total.max(1),
         None => DEFAULT_MAX,
     };
     (q.offset.min(total), limit)
@@ -247,7 +248,7 @@ fn next_href(
     if start + n >= total {
         return None;
     }
-    let next = if config.deviates("pages-overlap") && n >= 2 {
+    let next = if config.deviates(Deviation::PagesOverlap) && n >= 2 {
         start + n - 1
     } else {
         start + n
@@ -265,7 +266,7 @@ fn next_href(
 
 /// `num_records` for a page of `n`.
 fn num_records(config: &MockConfig, n: usize) -> usize {
-    if config.deviates("list-num-records-wrong") {
+    if config.deviates(Deviation::ListNumRecordsWrong) {
         n + 1
     } else {
         n

@@ -9,15 +9,19 @@ use super::super::jobs::{self, Render, Segment};
 use super::super::list_cache::{Slot, View};
 use super::BadQuery;
 use super::{Query, next_href, num_records, ordered_rows, parse, window};
+use crate::mock::Deviation;
 
 /// With no filter, no `forget-finished` and no two jobs tied in submit order, the order served
 /// is the memo's submit order (`Some(true)`: oldest first) or its reverse (`Some(false)`).
 fn table_order(q: &Query, v: &View<'_>) -> Option<bool> {
-    if !q.filters.is_empty() || v.by_submit.is_none() || v.config.deviates("forget-finished") {
+    if !q.filters.is_empty()
+        || v.by_submit.is_none()
+        || v.config.deviates(Deviation::ForgetFinished)
+    {
         return None;
     }
     match &q.order {
-        None => Some(v.config.deviates("list-oldest-first")),
+        None => Some(v.config.deviates(Deviation::ListOldestFirst)),
         Some((f, desc)) if f == "submit_time" => Some(!desc),
         Some(_) => None,
     }

@@ -14,6 +14,7 @@ use super::super::super::{AiqumDialect, MockConfig};
 use super::super::jobs::{self, Render};
 use super::super::{AiqumState, Job, Origin};
 use super::*;
+use crate::mock::Deviation;
 
 const HISTORY: usize = super::super::HISTORY_JOBS;
 
@@ -41,7 +42,7 @@ fn old_answer(
         wall0: s.wall0(),
         flap: false,
     };
-    let ignore = config.deviates("list-ignores-filters");
+    let ignore = config.deviates(Deviation::ListIgnoresFilters);
     let mut rows: Vec<(&Job, Value)> = s
         .jobs()
         .iter()
@@ -60,7 +61,7 @@ fn old_answer(
         (a.0.submit_ms, a.0.seq).cmp(&(b.0.submit_ms, b.0.seq))
     };
     match &q.order {
-        None if config.deviates("list-oldest-first") => rows.sort_by(by_submit),
+        None if config.deviates(Deviation::ListOldestFirst) => rows.sort_by(by_submit),
         None => rows.sort_by(|a, b| by_submit(b, a)),
         Some((f, desc)) => rows.sort_by(|a, b| {
             let o = if f == "submit_time" {
@@ -76,7 +77,7 @@ fn old_answer(
     let total = rows.len();
     let limit = match q.max {
         Some(n) => n,
-        None if config.deviates("list-default-all") => total.max(1),
+        None if config.deviates(Deviation::ListDefaultAll) => total.max(1),
         None => DEFAULT_MAX,
     };
     let start = q.offset.min(total);
@@ -89,7 +90,7 @@ fn old_answer(
     let n = page.len();
     let mut links = json!({"self": {"href": self_href}});
     if start + n < total {
-        let next = if config.deviates("pages-overlap") && n >= 2 {
+        let next = if config.deviates(Deviation::PagesOverlap) && n >= 2 {
             start + n - 1
         } else {
             start + n
@@ -104,7 +105,7 @@ fn old_answer(
         }
         links["next"] = json!({"href": href});
     }
-    let num = if config.deviates("list-num-records-wrong") {
+    let num = if config.deviates(Deviation::ListNumRecordsWrong) {
         n + 1
     } else {
         n

@@ -19,8 +19,8 @@ use super::invalid::{non_empty_str, validate_create, validate_patch};
 use super::jobs::job_href;
 use super::reply::{self, Note};
 use super::{Effect, Kind, Origin};
-use crate::mock::MockConfig;
 use crate::mock::script::{JobScript, Outcome, ScriptStep};
+use crate::mock::{Deviation, MockConfig};
 
 /// The provisioning routes under `/api` and `/api/v2`.
 pub fn routes() -> Router<Arc<State>> {
@@ -143,16 +143,19 @@ fn accept(st: &State, parts: &axum::http::request::Parts, call: Call) -> Respons
         );
         let other = st
             .config
-            .deviates("accept-link-wrong-key")
+            .deviates(Deviation::AcceptLinkWrongKey)
             .then(|| s.fresh_key());
         (key, other)
     };
     let href = job_href(prefix, other.as_deref().unwrap_or(&key));
     let mut job = json!({"key": key, "_links": {"self": {"href": href}}});
-    if let (true, Some(o)) = (st.config.deviates("accept-no-key"), job.as_object_mut()) {
+    if let (true, Some(o)) = (
+        st.config.deviates(Deviation::AcceptNoKey),
+        job.as_object_mut(),
+    ) {
         o.remove("key");
     }
-    let status = if st.config.deviates("accept-200") {
+    let status = if st.config.deviates(Deviation::Accept200) {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::super::journal::{self, Entry};
 use super::super::{MockConfig, State, auth};
+use crate::mock::Deviation;
 
 /// `/api/v2` when the path is under it, else `/api`.
 pub fn prefix_of(path: &str) -> &'static str {
@@ -23,7 +24,7 @@ pub fn prefix_of(path: &str) -> &'static str {
 
 /// An error answer: `{"error": {"message", "code"}}` as JSON (an HTML page under `errors-html`).
 pub fn error(config: &MockConfig, status: StatusCode, code: &str, message: &str) -> Response {
-    if config.deviates("errors-html") {
+    if config.deviates(Deviation::ErrorsHtml) {
         let page = format!(
             "<html><head><title>{s}</title></head><body><h1>{s}</h1><p>{m}</p></body></html>",
             s = status,
@@ -53,7 +54,7 @@ pub fn json_bytes_answer(
     body: Vec<u8>,
     job: bool,
 ) -> Response {
-    let ct = if job && config.deviates("jobs-text-plain") {
+    let ct = if job && config.deviates(Deviation::JobsTextPlain) {
         "text/plain; charset=utf-8"
     } else {
         "application/json"
@@ -68,7 +69,7 @@ pub fn json_bytes_answer(
 
 /// `Some(401 answer)` unless the request carries the configured credentials (or `aiqum-no-auth`).
 pub fn check_auth(config: &MockConfig, headers: &HeaderMap) -> Option<Response> {
-    if config.deviates("aiqum-no-auth") || auth::authorized(headers, config) {
+    if config.deviates(Deviation::AiqumNoAuth) || auth::authorized(headers, config) {
         return None;
     }
     Some(unauthorized(config))

@@ -8,10 +8,11 @@ use super::jobs::{self, clone_steps};
 use super::objects::{self, NewVolume, curve};
 use super::rpc::{Params, RpcError};
 use super::{Ctx, ElementState, Note};
+use crate::mock::Deviation;
 use crate::mock::script::{JobScript, Outcome};
 
 fn clone_script(ctx: &Ctx, clone_id: u64, volume_id: u64, message: &str) -> JobScript {
-    let reported = if ctx.config.deviates("clone-result-wrong-id") {
+    let reported = if ctx.config.deviates(Deviation::CloneResultWrongId) {
         clone_id.saturating_add(1000)
     } else {
         clone_id

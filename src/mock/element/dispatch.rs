@@ -6,9 +6,9 @@
 use serde_json::{Map, Value};
 
 use super::rpc::{self, Params, RpcError};
-use super::{Ctx, ElementState, Note, clones, info, jobs, objects};
-use crate::mock::State;
+use super::{Ctx, ElementState, Note, clones, gar, info, jobs, objects};
 use crate::mock::journal::Entry;
+use crate::mock::{Deviation, State};
 
 type MethodFn = fn(&mut ElementState, &Ctx, &Params, &mut Note) -> Result<Value, RpcError>;
 
@@ -158,7 +158,7 @@ pub static METHODS: &[Method] = &[
         (1, 0),
         ["asyncHandle", "keepResult"],
         true,
-        jobs::get_async_result
+        gar::get_async_result
     ),
     m!(
         "ListAsyncResults",
@@ -204,7 +204,7 @@ pub async fn serve_call(state: &State, version: &str, body: &[u8], client: &str)
         Some(_) => return rpc::failure(id, &RpcError::mistyped("params", "object"), cfg),
     };
     let Some(method) = METHODS.iter().find(|m| m.name == name && m.serves(version)) else {
-        let wrong = if cfg.deviates("unknown-method-wrong-name") {
+        let wrong = if cfg.deviates(Deviation::UnknownMethodWrongName) {
             "xInvalidAPIMethod"
         } else {
             "xUnknownAPIMethod"
@@ -215,7 +215,7 @@ pub async fn serve_call(state: &State, version: &str, body: &[u8], client: &str)
     let unused = p.unused();
     let mut note = Note::default();
     let now = state.clock.now_ms();
-    let result = if !unused.is_empty() && cfg.deviates("reject-unknown-params") {
+    let result = if !unused.is_empty() && cfg.deviates(Deviation::RejectUnknownParams) {
         let names: Vec<&str> = unused.keys().map(String::as_str).collect();
         Err(RpcError::new(
             "xInvalidParameter",
@@ -236,7 +236,7 @@ pub async fn serve_call(state: &State, version: &str, body: &[u8], client: &str)
         // A fixed real-time window (not scaled), so concurrent clients overlap at any time scale.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let mut st = state.element.lock().unwrap_or_else(|p| p.into_inner());
-        jobs::finish_deferred(&mut st, h);
+        gar::finish_deferred(&mut st, h);
     }
     let (status, out) = match result {
         Ok(mut v) => {

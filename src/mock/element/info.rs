@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::rpc::{Params, RpcError};
 use super::{Ctx, ElementState, METHODS, Note};
-use crate::mock::{ELEMENT_CURRENT, ELEMENT_VERSIONS};
+use crate::mock::{Deviation, ELEMENT_CURRENT, ELEMENT_VERSIONS};
 
 /// Firmware the mock claims.
 pub const FIRMWARE: &str = "12.5.0.897";
@@ -41,7 +41,9 @@ pub fn get_api(
 ) -> Result<Value, RpcError> {
     let supported: Vec<Value> = ELEMENT_VERSIONS
         .iter()
-        .filter(|v| !(ctx.config.deviates("getapi-missing-url-version") && **v == ctx.version))
+        .filter(|v| {
+            !(ctx.config.deviates(Deviation::GetapiMissingUrlVersion) && **v == ctx.version)
+        })
         .map(|v| json!(v))
         .collect();
     let mut names: Vec<&str> = METHODS
@@ -64,7 +66,7 @@ pub fn get_cluster_version_info(
     _p: &Params,
     _n: &mut Note,
 ) -> Result<Value, RpcError> {
-    let cluster_version = if ctx.config.deviates("cluster-version-number") {
+    let cluster_version = if ctx.config.deviates(Deviation::ClusterVersionNumber) {
         json!(12.5)
     } else {
         json!(FIRMWARE)

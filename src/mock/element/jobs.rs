@@ -1,13 +1,12 @@
 //! Element asynchronous results: handles as timelines on the mock clock (status computed at query
-//! time, never by a timer), GetAsyncResult with the keepResult rules of CONTRACT.md §2 (register
-//! E4), ListAsyncResults, and the starting of clone and scripted jobs. Check-and-purge happens
-//! under the caller's lock (EL-KEEP-ONCE); this file never awaits.
+//! time, never by a timer), ListAsyncResults, and the starting of clone and scripted jobs
+//! (GetAsyncResult is `gar.rs`). This file never awaits.
 
 use serde_json::{Value, json};
 
 use super::rpc::{Params, RpcError};
 use super::{Ctx, ElementState, Note};
-use crate::mock::ElementDialect;
+use crate::mock::Deviation;
 use crate::mock::script::{JobScript, Outcome};
 
 /// One asynchronous result.
@@ -97,7 +96,7 @@ pub fn start(st: &mut ElementState, ctx: &Ctx, script: JobScript) -> u64 {
     };
     let id = match st.handles.keys().next_back() {
         Some(&newest)
-            if ctx.config.deviates("reuse-handles")
+            if ctx.config.deviates(Deviation::ReuseHandles)
                 && st.handles.get(&newest).is_some_and(|h| !h.purged) =>
         {
             newest
@@ -135,175 +134,6 @@ pub fn clone_steps(ms: u64) -> Vec<crate::mock::script::ScriptStep> {
         .collect()
 }
 
-fn unknown(ctx: &Ctx, id: impl std::fmt::Display) -> RpcError {
-    if ctx.config.deviates("unknown-handle-wrong-code") {
-        return RpcError {
-            code: 404,
-            name: "xNotFound".into(),
-            message: format!("Async handle {id} not found."),
-        };
-    }
-    match ctx.config.element_dialect {
-        ElementDialect::Current => RpcError::new(
-            "xAsyncHandleDoesNotExist",
-            format!("Async handle {id} does not exist."),
-        ),
-        ElementDialect::DocLiteral => RpcError::new(
-            "xDBNoSuchPath",
-            format!("DBClient operation requested on a non-existent path at [/asyncresults/{id}]"),
-        ),
-    }
-}
-
-/// The `asyncHandle` parameter (register E7): an integer; a string of decimal digits is the same
-/// handle in the `current` dialect (a 12.x cluster answered `xAsyncHandleDoesNotExist` to
-/// `"999999999"` in NetApp's SDK test, so it converts and looks the handle up) and a type error in
-/// `doc-literal` (the reference page types `asyncHandle` as an integer). Anything else is a type
-/// error in both.
-fn handle_param(v: &Value, dialect: ElementDialect) -> Result<u64, RpcError> {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    match v {
-        Value::String(s) if dialect == ElementDialect::Current && digits(s) => s
-            .parse()
-            .map_err(|_| RpcError::mistyped("asyncHandle", "integer")),
-        _ => v
-            .as_u64()
-            .ok_or_else(|| RpcError::mistyped("asyncHandle", "integer")),
-    }
-}
-
-fn time(ctx: &Ctx, ms: u64) -> String {
-    let s = ctx.clock.iso(ms);
-    if ctx.config.deviates("times-without-z") {
-        s.trim_end_matches('Z').to_string()
-    } else {
-        s
-    }
-}
-
-/// GetAsyncResult.
-pub fn get_async_result(
-    st: &mut ElementState,
-    ctx: &Ctx,
-    p: &Params,
-    note: &mut Note,
-) -> Result<Value, RpcError> {
-    let keep = p.opt_bool("keepResult");
-    note.keep_result = keep.as_ref().ok().copied().flatten();
-    let raw = p.raw("asyncHandle");
-    note.job = raw.map(|v| v.to_string().trim_matches('"').to_string());
-    let parsed = match raw {
-        None if ctx.config.deviates("gar-missing-handle-result") => return Ok(json!({})),
-        None => Err(RpcError::missing("asyncHandle")),
-        Some(v) => handle_param(v, ctx.config.element_dialect),
-    };
-    let (id, keep) = match (parsed, keep) {
-        (Ok(id), Ok(keep)) => (id, keep),
-        (Err(e), _) | (_, Err(e)) => {
-            if ctx.config.deviates("purge-on-failed-call")
-                && let Some(h) = raw
-                    .and_then(Value::as_u64)
-                    .and_then(|id| st.handles.get_mut(&id))
-            {
-                h.purged = true;
-                note.released = true;
-            }
-            return Err(e);
-        }
-    };
-    let cfg = ctx.config;
-    let Some(h) = st.handles.get_mut(&id).filter(|h| !h.purged) else {
-        note.observed = Some("unknown".into());
-        return Err(unknown(ctx, id));
-    };
-    if let Some(fault) = h.script.next_fault(&mut h.faults_served) {
-        let name = fault.element_name();
-        note.observed = Some(format!("fault {name}"));
-        return Err(RpcError::new(
-            name,
-            "Transient fault scripted for this handle; retry.",
-        ));
-    }
-    let mut out = json!({"createTime": time(ctx, h.created_ms), "resultType": h.result_type});
-    match h.view(ctx.now) {
-        View::Running { details, last_ms } => {
-            note.observed = Some(format!("running {details}"));
-            out["status"] = json!("running");
-            out["lastUpdateTime"] = json!(time(ctx, last_ms));
-            if !cfg.deviates("running-without-details") {
-                out["details"] = details;
-            }
-            if cfg.deviates("running-with-result") {
-                out["result"] = json!({});
-            }
-            if cfg.deviates("purge-running") && keep != Some(true) {
-                h.purged = true;
-                note.released = true;
-            }
-        }
-        View::Complete { last_ms } => {
-            note.observed = Some("complete".into());
-            note.terminal = true;
-            h.complete_polls += 1;
-            let last_ms = if cfg.deviates("last-update-backwards") {
-                last_ms
-                    .saturating_sub(h.complete_polls.saturating_sub(1).saturating_mul(1000))
-                    .max(h.created_ms)
-            } else {
-                last_ms
-            };
-            out["lastUpdateTime"] = json!(time(ctx, last_ms));
-            out["status"] = json!(if cfg.deviates("status-completed") {
-                "completed"
-            } else {
-                "complete"
-            });
-            if h.ok {
-                out["result"] = h.payload.clone();
-            } else {
-                let mut err = h.payload.clone();
-                if cfg.deviates("async-error-without-name")
-                    && let Some(o) = err.as_object_mut()
-                {
-                    o.remove("name");
-                }
-                out["error"] = err;
-                if cfg.deviates("both-result-and-error") {
-                    out["result"] = json!({});
-                }
-            }
-            if cfg.deviates("details-when-complete") {
-                out["details"] = json!({"percentComplete": 100});
-            }
-            let release = match keep {
-                Some(true) => cfg.deviates("purge-despite-keep"),
-                Some(false) => !cfg.deviates("keep-false-ignored"),
-                None => !cfg.deviates("keep-absent-ignored"),
-            };
-            if release {
-                note.released = true;
-                if cfg.deviates("racy-purge") {
-                    h.inflight += 1;
-                    note.deferred_purge = Some(id);
-                } else {
-                    h.purged = true;
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Ends a deferred (`racy-purge`) fetch: the last one in flight purges.
-pub fn finish_deferred(st: &mut ElementState, id: u64) {
-    if let Some(h) = st.handles.get_mut(&id) {
-        h.inflight = h.inflight.saturating_sub(1);
-        if h.inflight == 0 {
-            h.purged = true;
-        }
-    }
-}
-
 /// ListAsyncResults.
 pub fn list_async_results(
     st: &mut ElementState,
@@ -316,11 +146,11 @@ pub fn list_async_results(
     let mut entries = Vec::new();
     let mut listed = Vec::new();
     for h in st.handles.values() {
-        if h.purged && !cfg.deviates("list-keeps-purged") {
+        if h.purged && !cfg.deviates(Deviation::ListKeepsPurged) {
             continue;
         }
         if let Some(types) = &types
-            && !cfg.deviates("list-ignores-filter")
+            && !cfg.deviates(Deviation::ListIgnoresFilter)
             && !types.contains(&h.result_type)
         {
             continue;
@@ -331,7 +161,7 @@ pub fn list_async_results(
                 listed.push(h.id);
                 let mut data = h.payload.clone();
                 if h.ok
-                    && cfg.deviates("list-data-differs")
+                    && cfg.deviates(Deviation::ListDataDiffers)
                     && let Some(o) = data.as_object_mut()
                 {
                     o.insert("listedOnly".into(), json!(true));
@@ -341,7 +171,7 @@ pub fn list_async_results(
         };
         entries.push(json!({
             "asyncResultID": h.id,
-            "completed": if cfg.deviates("list-completed-as-string") {
+            "completed": if cfg.deviates(Deviation::ListCompletedAsString) {
                 json!(completed.to_string())
             } else {
                 json!(completed)
@@ -353,7 +183,7 @@ pub fn list_async_results(
             "data": data,
         }));
     }
-    if cfg.deviates("list-purges") {
+    if cfg.deviates(Deviation::ListPurges) {
         for id in listed {
             if let Some(h) = st.handles.get_mut(&id) {
                 h.purged = true;

@@ -6,6 +6,7 @@
 
 pub mod clones;
 pub mod dispatch;
+pub mod gar;
 pub mod info;
 pub mod jobs;
 pub mod objects;
@@ -24,6 +25,7 @@ use serde_json::{Value, json};
 
 use super::journal::{Entry, client_of};
 use super::{ELEMENT_VERSIONS, MockConfig, State, clock::Clock, script::JobScript};
+use crate::mock::Deviation;
 pub use dispatch::{METHODS, Method};
 
 /// Element objects and asynchronous results.
@@ -147,7 +149,7 @@ async fn handle(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let cfg = &state.config;
-    if !cfg.deviates("element-no-auth") && !super::auth::authorized(&headers, cfg) {
+    if !cfg.deviates(Deviation::ElementNoAuth) && !super::auth::authorized(&headers, cfg) {
         return unauthorized();
     }
     if !ELEMENT_VERSIONS.contains(&version.as_str()) {

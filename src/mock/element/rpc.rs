@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::mock::MockConfig;
+use crate::mock::{Deviation, MockConfig};
 
 /// A parameter that is an array of strings.
 pub type Strings = Vec<String>;
@@ -161,7 +161,7 @@ impl<'a> Params<'a> {
 
 /// The id to answer with (`id-not-echoed` changes it).
 pub fn answer_id(id: &Value, config: &MockConfig) -> Value {
-    if !config.deviates("id-not-echoed") {
+    if !config.deviates(Deviation::IdNotEchoed) {
         return id.clone();
     }
     match id {
@@ -178,12 +178,12 @@ pub fn success(id: &Value, result: Value, config: &MockConfig) -> Value {
 
 /// An error response object and its HTTP status.
 pub fn failure(id: &Value, e: &RpcError, config: &MockConfig) -> (u16, Value) {
-    let code = if config.deviates("error-code-string") {
+    let code = if config.deviates(Deviation::ErrorCodeString) {
         json!(e.code.to_string())
     } else {
         json!(e.code)
     };
-    let status = if config.deviates("errors-as-http-500") {
+    let status = if config.deviates(Deviation::ErrorsAsHttp500) {
         500
     } else {
         200
