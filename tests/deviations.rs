@@ -89,7 +89,7 @@ struct Run {
 async fn spawn_mock(d: &Entry) -> mock::RunningMock {
     mock::spawn(MockConfig {
         time_scale: scale_of(d),
-        deviations: [d.name].into_iter().collect(),
+        deviations: [d.deviation].into_iter().collect(),
         ..MockConfig::default()
     })
     .await

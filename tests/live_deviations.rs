@@ -66,7 +66,10 @@ const AT_ONCE: usize = 96;
 fn mock_config(deviation: Option<&'static str>) -> MockConfig {
     MockConfig {
         time_scale: 1.0,
-        deviations: deviation.into_iter().collect(),
+        deviations: deviation
+            .map(|n| n.parse().expect("a deviation's name"))
+            .into_iter()
+            .collect(),
         clone_ms: 1_500,
         aiqum_job_ms: 4_500,
         ..MockConfig::default()

@@ -159,7 +159,9 @@ fn every_reachable_deviation_is_caught() {
             ..Config::default()
         };
         let mock = MockConfig {
-            deviations: [name].into_iter().collect(),
+            deviations: [name.parse().expect("a deviation's name")]
+                .into_iter()
+                .collect(),
             ..MockConfig::default()
         };
         let (tried, result) = run(cfg, mock);

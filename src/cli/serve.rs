@@ -76,7 +76,7 @@ fn config(a: &ServeArgs) -> Result<MockConfig, CliError> {
     for name in &a.deviations {
         match deviation::find(name) {
             Some(d) => {
-                deviations.insert(d.name);
+                deviations.insert(d.deviation);
             }
             None => {
                 let valid: Vec<&str> = deviation::ALL.iter().map(|d| d.name).collect();

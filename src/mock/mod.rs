@@ -80,8 +80,8 @@ pub struct MockConfig {
     pub element_dialect: ElementDialect,
     /// AIQUM dialect.
     pub aiqum_dialect: AiqumDialect,
-    /// Active deviations, by CLI name (names that are no deviation's are never consulted).
-    pub deviations: BTreeSet<&'static str>,
+    /// Active deviations.
+    pub deviations: BTreeSet<Deviation>,
     /// Whether AIQUM long polling (register U3) is offered.
     pub long_poll: bool,
     /// Largest request body accepted, in bytes.
@@ -118,7 +118,7 @@ impl Default for MockConfig {
 impl MockConfig {
     /// Whether a deviation is active.
     pub fn deviates(&self, d: Deviation) -> bool {
-        self.deviations.contains(d.name())
+        self.deviations.contains(&d)
     }
 }
 

@@ -144,7 +144,10 @@ pub fn enc(key: &str) -> String {
 pub fn cfg(dialect: AiqumDialect, deviations: &[&'static str]) -> MockConfig {
     MockConfig {
         aiqum_dialect: dialect,
-        deviations: deviations.iter().copied().collect(),
+        deviations: deviations
+            .iter()
+            .map(|n| n.parse().expect("a deviation's name"))
+            .collect(),
         ..MockConfig::default()
     }
 }

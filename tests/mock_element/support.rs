@@ -16,7 +16,10 @@ pub const PASS: &str = mock::DEFAULT_PASSWORD;
 
 pub fn config(deviations: &[&'static str], dialect: ElementDialect) -> MockConfig {
     MockConfig {
-        deviations: deviations.iter().copied().collect(),
+        deviations: deviations
+            .iter()
+            .map(|n| n.parse().expect("a deviation's name"))
+            .collect(),
         element_dialect: dialect,
         clone_ms: 4_000,
         ..MockConfig::default()

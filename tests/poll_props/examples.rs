@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use jobconform::mock::Deviation;
 use jobconform::poll::{self, Keep, Policy};
 use jobconform::transport::{Client, Limits, TlsConfig, aiqum, element};
 use serde_json::json;
@@ -167,7 +168,7 @@ fn long_poll_early_deviation_makes_the_poller_fall_back() {
         .expect("runtime");
     rt.block_on(async {
         let config = MockConfig {
-            deviations: ["long-poll-early"].into_iter().collect(),
+            deviations: [Deviation::LongPollEarly].into_iter().collect(),
             ..MockConfig::default()
         };
         let m = mock::spawn(config).await.expect("mock");

@@ -246,7 +246,10 @@ fn the_answer_equals_rendering_every_job_first() {
         for (n, set) in sets.iter().enumerate() {
             let config = MockConfig {
                 aiqum_dialect: dialect,
-                deviations: set.iter().copied().collect::<BTreeSet<_>>(),
+                deviations: set
+                    .iter()
+                    .map(|n| n.parse().expect("a deviation's name"))
+                    .collect::<BTreeSet<Deviation>>(),
                 long_poll: n % 2 == 0,
                 ..MockConfig::default()
             };
