@@ -101,6 +101,62 @@ fn next_query(
     (query, fits)
 }
 
+/// What the loop knows between requests.
+struct Seen {
+    /// The long-poll timeout still offered (`None` once the target is seen lacking it).
+    long: Option<Duration>,
+    /// The previous answer's `state_key`.
+    prev: Option<Value>,
+    /// The job's latest `last_modified`, sent with the next long poll.
+    last_modified: Option<String>,
+}
+
+impl Seen {
+    /// Reads a job's answer to the request sent at `sent` (`lp`: the long poll it was, if one):
+    /// `None` when the job is terminal, else how long to wait before the next request.
+    fn job(
+        &mut self,
+        job: &Value,
+        lp: Option<(u64, Duration)>,
+        sent: Instant,
+        sched: &mut Schedule,
+        notes: &mut Vec<String>,
+    ) -> Option<After> {
+        let k = state_key(job);
+        let changed = self.prev.as_ref() != Some(&k);
+        let first = self.prev.is_none();
+        self.prev = Some(k);
+        if let Some(lm) = job.get("last_modified").and_then(Value::as_str) {
+            self.last_modified = Some(lm.to_string());
+        }
+        if aiqum_terminal(job) == Some(true) {
+            return None;
+        }
+        let Some((secs, real)) = lp else {
+            return Some(After::Wait { changed });
+        };
+        let waited = sent.elapsed();
+        Some(
+            match long_answer(waited, real, first, changed, self.last_modified.is_some()) {
+                LongAnswer::Lacking => {
+                    self.long = None;
+                    notes.push(format!(
+                        "long poll (poll_timeout={secs}) answered after {} ms with an unchanged \
+                         running job: the target lacks long polling; fell back to standard polling",
+                        waited.as_millis()
+                    ));
+                    After::Wait { changed }
+                }
+                LongAnswer::AskWithLastModified => {
+                    sched.reset();
+                    After::Wait { changed }
+                }
+                LongAnswer::Answered => After::MinSince(sent),
+            },
+        )
+    }
+}
+
 /// Polls one job; see the module docs of [`super`] for the rules.
 pub(super) async fn run(
     client: &Client,
@@ -112,9 +168,11 @@ pub(super) async fn run(
     let mut sched = Schedule::start(policy);
     let mut out = Outcome::new();
     let path = format!("/management-server/jobs/{key}");
-    let mut long = policy.long_poll;
-    let mut prev: Option<Value> = None;
-    let mut last_modified: Option<String> = None;
+    let mut seen = Seen {
+        long: policy.long_poll,
+        prev: None,
+        last_modified: None,
+    };
     loop {
         if out.requests >= REQUEST_CAP {
             out.end = End::Failed {
@@ -122,7 +180,7 @@ pub(super) async fn run(
             };
             break;
         }
-        let (query, lp) = next_query(long, &sched, last_modified.as_deref(), watch);
+        let (query, lp) = next_query(seen.long, &sched, seen.last_modified.as_deref(), watch);
         out.long_polled |= lp.is_some();
         let sent = Instant::now();
         let req = Request {
@@ -143,40 +201,13 @@ pub(super) async fn run(
                 break;
             }
             Answer::Job(job) => {
-                let k = state_key(&job);
-                let changed = prev.as_ref() != Some(&k);
-                let first = prev.is_none();
-                prev = Some(k);
-                if let Some(lm) = job.get("last_modified").and_then(Value::as_str) {
-                    last_modified = Some(lm.to_string());
-                }
-                let terminal = aiqum_terminal(&job) == Some(true);
+                let after = seen.job(&job, lp, sent, &mut sched, &mut out.notes);
                 out.last = Some(job);
-                if terminal {
-                    out.end = End::Terminal;
-                    out.elapsed = sched.elapsed();
-                    return out;
-                }
-                match lp.map(|(secs, real)| (secs, sent.elapsed(), real)) {
-                    None => After::Wait { changed },
-                    Some((secs, waited, real)) => {
-                        match long_answer(waited, real, first, changed, last_modified.is_some()) {
-                            LongAnswer::Lacking => {
-                                long = None;
-                                out.notes.push(format!(
-                                    "long poll (poll_timeout={secs}) answered after {} ms with an \
-                             unchanged running job: the target lacks long polling; fell back to \
-                             standard polling",
-                                    waited.as_millis()
-                                ));
-                                After::Wait { changed }
-                            }
-                            LongAnswer::AskWithLastModified => {
-                                sched.reset();
-                                After::Wait { changed }
-                            }
-                            LongAnswer::Answered => After::MinSince(sent),
-                        }
+                match after {
+                    Some(after) => after,
+                    None => {
+                        out.end = End::Terminal;
+                        break;
                     }
                 }
             }
