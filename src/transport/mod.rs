@@ -5,6 +5,7 @@
 
 pub mod aiqum;
 pub mod element;
+pub mod in_process;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -209,6 +210,8 @@ pub struct Client {
     http: reqwest::Client,
     creds: Option<Credentials>,
     limits: Limits,
+    /// Where requests go instead of over HTTP ([`Client::in_process`]).
+    in_process: Option<in_process::Service>,
 }
 
 impl Client {
@@ -223,6 +226,7 @@ impl Client {
             http,
             creds,
             limits,
+            in_process: None,
         })
     }
 
@@ -307,6 +311,9 @@ impl Client {
                     .body(s);
             }
             None => {}
+        }
+        if let Some(service) = &self.in_process {
+            return in_process::send(self, service, rb, timeout, started).await;
         }
         let deadline = started + timeout;
         let mut resp = rb.send().await.map_err(|e| classify(&e, timeout))?;
