@@ -202,12 +202,21 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3.0f64);
-    let rt = common::paused_rt();
+    let http = std::env::var("JC_BENCH_PROPS_TRANSPORT").is_ok_and(|v| v == "http");
+    // In process nothing does I/O: a runtime with only the (paused) timer parks without epoll.
+    let rt = if http {
+        common::paused_rt()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("build a paused tokio runtime")
+    };
     let mut rng = fastrand::Rng::with_seed(0x5eed);
     let (mut tl, mut tl_base, mut reqs, mut reqs_base) = (0usize, 0usize, 0u64, 0u64);
     let (mut t_subj, mut t_base) = (Duration::ZERO, Duration::ZERO);
     let (mut rps_ratio, mut failures) = (Vec::new(), Vec::<String>::new());
-    let http = std::env::var("JC_BENCH_PROPS_TRANSPORT").is_ok_and(|v| v == "http");
     rt.block_on(async {
         let (served, u, c) = if http {
             let m = mock::spawn(Default::default())

@@ -236,8 +236,9 @@ fn own_poller_journal(
     policy: &Policy,
     keep: Keep,
 ) -> Vec<Entry> {
+    // In process nothing does I/O: only the (paused) timer is needed.
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+        .enable_time()
         .start_paused(true)
         .build()
         .expect("runtime");

@@ -84,8 +84,9 @@ fn config() -> Config {
 
 /// Runs one scenario with one poller, server and client on one paused runtime.
 fn run(sc: &Scenario, poller: Poller) -> Run {
+    // In process nothing does I/O: only the (paused) timer is needed.
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+        .enable_time()
         .start_paused(true)
         .build()
         .expect("runtime");

@@ -4,10 +4,12 @@
 //! HTTP framing and loopback I/O.
 //!
 //! Owns only the hand-over, and keeps everything the caller sees as over HTTP:
-//! - the request is built by the same code as over HTTP (reqwest's builder in
-//!   [`Client::send`]: method, URL, credentials, JSON or raw body), then completed with what
-//!   reqwest and hyper add on the wire: the client's default `accept` and `user-agent`, `host`,
-//!   `content-length`, and the URI in origin form (`/path?query`, as a server reads it);
+//! - the request carries what [`Client::send`] puts on the wire over HTTP: the same Basic
+//!   credentials for each [`super::AuthMode`] (one rule, `Client::basic_pair`; the header is
+//!   encoded once per client), the same body bytes and `content-type` (`SendBody::into_bytes`),
+//!   the URL parsed by the parser reqwest uses, and what reqwest and hyper add: the client's
+//!   default `accept` and `user-agent`, `host`, `content-length`, the URI in origin form
+//!   (`/path?query`, as a server reads it);
 //! - the answer is read as over HTTP: status, `content-type`, body bytes up to
 //!   [`super::Limits::max_body`] (no body for HEAD, 1xx, 204 and 304, as hyper frames them),
 //!   recorded by the same [`super::body_of`];
@@ -16,8 +18,9 @@
 //!   with the same milliseconds, and, as a client closing its connection, the service's future
 //!   is dropped;
 //! - a body that breaks mid-way, or a service that panics, is [`TransportError::Io`], as a
-//!   broken connection is over HTTP. There is no connection, so never `Connect` or `Tls`. Error
-//!   texts are this module's own (hyper's wording is not imitated); the kinds are the same.
+//!   broken connection is over HTTP; so is a URL reqwest would refuse (not http or https, no
+//!   host). There is no connection, so never `Connect` or `Tls`. Error texts are this module's
+//!   own (hyper's wording is not imitated); the kinds are the same.
 //!
 //! It never decides pass or fail. The URL's scheme and authority only fill `host`: every request
 //! goes to the one service.
@@ -26,14 +29,14 @@ use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use axum::body::Body as WireBody;
-use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use futures_util::FutureExt;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use super::{
-    Body, Client, ClientError, Credentials, Limits, ResponseRecord, TlsConfig, TransportError,
-    classify, error_chain,
+    AuthMode, Body, Client, ClientError, Credentials, Limits, ResponseRecord, SendBody, TlsConfig,
+    TransportError, error_chain,
 };
 
 /// What an in-process client sends to: any axum router (cheap to clone; each request gets its own
@@ -43,23 +46,49 @@ pub type Service = axum::Router;
 /// The `user-agent` every jobconform client sends (as [`super::http_client`] configures it).
 const USER_AGENT: &str = concat!("jobconform/", env!("CARGO_PKG_VERSION"));
 
+/// Where an in-process client's requests go, with its `authorization` headers encoded once.
+#[derive(Clone, Debug)]
+pub(super) struct Target {
+    service: Service,
+    /// The header for [`AuthMode::Default`] (none without credentials).
+    default_auth: Option<HeaderValue>,
+    /// The header for [`AuthMode::Wrong`].
+    wrong_auth: Option<HeaderValue>,
+}
+
+/// One request as [`Client::send`] was given it.
+pub(super) struct Outgoing<'a> {
+    pub(super) method: Method,
+    pub(super) url: &'a str,
+    pub(super) body: Option<SendBody>,
+    pub(super) auth: AuthMode,
+}
+
 impl Client {
     /// A client whose requests go to `service` in this process, with the credentials and limits
     /// an HTTP client would have. The service runs on the caller's task, so requests run on the
-    /// caller's runtime (a paused one gives virtual time). Cheap: the HTTP client that builds the
-    /// requests is made once per process (building one loads the system's CA certificates, about
-    /// a millisecond, which per property-test case was most of the case).
+    /// caller's runtime (a paused one gives virtual time), which needs no I/O driver. Cheap: no
+    /// HTTP client is built per call (building one loads the system's CA certificates, about a
+    /// millisecond, which per property-test case was most of the case).
     pub fn in_process(
         creds: Option<Credentials>,
         limits: Limits,
         service: Service,
     ) -> Result<Client, ClientError> {
-        Ok(Client {
-            http: request_builder()?,
+        let mut client = Client {
+            http: idle_http_client()?,
             creds,
             limits,
-            in_process: Some(service),
-        })
+            in_process: None,
+        };
+        let basic = |auth| client.basic_pair(auth).map(|(u, p)| basic_header(u, p));
+        let target = Target {
+            service,
+            default_auth: basic(AuthMode::Default),
+            wrong_auth: basic(AuthMode::Wrong),
+        };
+        client.in_process = Some(target);
+        Ok(client)
     }
 
     /// Whether requests go to a service in this process rather than over HTTP.
@@ -68,73 +97,134 @@ impl Client {
     }
 }
 
-/// The HTTP client in-process clients build their requests with (never sending through it): one
-/// per process, made with default limits and TLS settings, which building a request does not read
-/// (the request timeout is set per request).
-fn request_builder() -> Result<reqwest::Client, ClientError> {
-    static BUILDER: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    if let Some(c) = BUILDER.get() {
+/// `Basic base64(user:password)`, marked sensitive, as reqwest encodes it.
+fn basic_header(user: &str, password: &str) -> HeaderValue {
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let mut v = HeaderValue::from_str(&format!("Basic {token}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
+    v.set_sensitive(true);
+    v
+}
+
+/// The HTTP client field of an in-process client, never sent through: one per process.
+fn idle_http_client() -> Result<reqwest::Client, ClientError> {
+    static IDLE: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(c) = IDLE.get() {
         return Ok(c.clone());
     }
     let c = super::http_client(&Limits::default(), &TlsConfig::default())?;
-    Ok(BUILDER.get_or_init(|| c).clone())
+    Ok(IDLE.get_or_init(|| c).clone())
 }
 
-/// Sends a request built by [`Client::send`] to `service` and reads the answer as over HTTP.
-pub(super) async fn send(
-    client: &Client,
-    service: &Service,
-    rb: reqwest::RequestBuilder,
-    timeout: Duration,
-    started: Instant,
-) -> Result<ResponseRecord, TransportError> {
-    let built = rb.build().map_err(|e| classify(&e, timeout))?;
-    let request = wire_request(built)?;
-    let headless = request.method() == Method::HEAD;
-    let call = AssertUnwindSafe(service.clone().oneshot(request)).catch_unwind();
-    let response = match tokio::time::timeout(timeout, call).await {
-        Err(_) => return Err(timed_out(timeout)),
-        Ok(Err(_panic)) => {
-            return Err(TransportError::Io(
-                "the in-process service panicked before answering".into(),
-            ));
+impl Target {
+    /// Hands one request to the service and reads the answer as over HTTP.
+    pub(super) async fn send(
+        &self,
+        client: &Client,
+        out: Outgoing<'_>,
+        timeout: Duration,
+        started: Instant,
+    ) -> Result<ResponseRecord, TransportError> {
+        let request = self.wire_request(out)?;
+        let headless = request.method() == Method::HEAD;
+        let call = AssertUnwindSafe(self.service.clone().oneshot(request)).catch_unwind();
+        let response = match tokio::time::timeout(timeout, call).await {
+            Err(_) => return Err(timed_out(timeout)),
+            Ok(Err(_panic)) => {
+                return Err(TransportError::Io(
+                    "the in-process service panicked before answering".into(),
+                ));
+            }
+            Ok(Ok(Ok(r))) => r,
+            Ok(Ok(Err(never))) => match never {},
+        };
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bodyless = headless
+            || status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED;
+        let bytes = if bodyless {
+            Some(Vec::new())
+        } else {
+            read_body(
+                response.into_body(),
+                started + timeout,
+                timeout,
+                client.limits.max_body,
+            )
+            .await?
+        };
+        let body = match bytes {
+            Some(b) => client.parse_body(&b),
+            None => Body::TooLarge {
+                limit: client.limits.max_body,
+            },
+        };
+        Ok(ResponseRecord {
+            status: status.as_u16(),
+            content_type,
+            body,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// The request as a server receives it: origin-form URI, the headers reqwest and hyper put on
+    /// the wire, the body bytes.
+    fn wire_request(&self, out: Outgoing<'_>) -> Result<Request<WireBody>, TransportError> {
+        let refused = |why: String| TransportError::Io(format!("send to {}: {why}", out.url));
+        // The parser reqwest uses, so that the server sees the same normalized path and query.
+        let url = reqwest::Url::parse(out.url).map_err(|e| refused(e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+            return Err(refused("the URL is not http(s)://HOST/...".into()));
         }
-        Ok(Ok(Ok(r))) => r,
-        Ok(Ok(Err(never))) => match never {},
-    };
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let bodyless = headless
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
-    let bytes = if bodyless {
-        Some(Vec::new())
-    } else {
-        read_body(
-            response.into_body(),
-            started + timeout,
-            timeout,
-            client.limits.max_body,
-        )
-        .await?
-    };
-    let body = match bytes {
-        Some(b) => client.parse_body(&b),
-        None => Body::TooLarge {
-            limit: client.limits.max_body,
-        },
-    };
-    Ok(ResponseRecord {
-        status: status.as_u16(),
-        content_type,
-        body,
-        elapsed_ms: started.elapsed().as_millis() as u64,
-    })
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let mut headers = HeaderMap::with_capacity(7);
+        let auth = match out.auth {
+            AuthMode::Default => self.default_auth.clone(),
+            AuthMode::Wrong => self.wrong_auth.clone(),
+            AuthMode::None => None,
+        };
+        if let Some(v) = auth {
+            headers.insert(header::AUTHORIZATION, v);
+        }
+        let body = out.body.map(SendBody::into_bytes);
+        if body.is_some() {
+            let json = HeaderValue::from_static("application/json");
+            headers.insert(header::CONTENT_TYPE, json);
+        }
+        let body = body.unwrap_or_default();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => String::new(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&host) {
+            headers.insert(header::HOST, v);
+        }
+        let sends_length =
+            !body.is_empty() || matches!(out.method, Method::POST | Method::PUT | Method::PATCH);
+        if sends_length {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
+        let mut request = Request::builder()
+            .method(out.method)
+            .uri(target.as_str())
+            .body(WireBody::from(body))
+            .map_err(|e| refused(e.to_string()))?;
+        *request.headers_mut() = headers;
+        Ok(request)
+    }
 }
 
 /// The body's bytes, frame by frame until `deadline` (as the HTTP path reads chunks); `None` when
@@ -167,56 +257,6 @@ async fn read_body(
 
 fn timed_out(timeout: Duration) -> TransportError {
     TransportError::Timeout(timeout.as_millis() as u64)
-}
-
-/// The request as a server receives it: origin-form URI, the headers reqwest and hyper add
-/// (without overwriting the caller's), the body bytes.
-fn wire_request(built: reqwest::Request) -> Result<Request<WireBody>, TransportError> {
-    let url = built.url();
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(TransportError::Io(format!(
-            "send to {url}: the URL scheme is not http or https"
-        )));
-    }
-    let target = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
-    };
-    let host = match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_string(),
-        (None, _) => String::new(),
-    };
-    let body: Vec<u8> = built
-        .body()
-        .and_then(reqwest::Body::as_bytes)
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default();
-    let mut headers = built.headers().clone();
-    let defaults = [
-        (header::ACCEPT, HeaderValue::from_static("*/*")),
-        (header::USER_AGENT, HeaderValue::from_static(USER_AGENT)),
-    ];
-    for (name, value) in defaults {
-        headers.entry(name).or_insert(value);
-    }
-    if let Ok(v) = HeaderValue::from_str(&host) {
-        headers.entry(header::HOST).or_insert(v);
-    }
-    let sends_length =
-        !body.is_empty() || matches!(*built.method(), Method::POST | Method::PUT | Method::PATCH);
-    if sends_length {
-        headers
-            .entry(header::CONTENT_LENGTH)
-            .or_insert(HeaderValue::from(body.len()));
-    }
-    let mut request = Request::builder()
-        .method(built.method().clone())
-        .uri(target.as_str())
-        .body(WireBody::from(body))
-        .map_err(|e| TransportError::Io(format!("send to {url}: {e}")))?;
-    *request.headers_mut() = headers;
-    Ok(request)
 }
 
 #[cfg(test)]

@@ -109,8 +109,9 @@ async fn start_job(client: &Client, m: &mock::service::InProcess, sc: &Scenario)
 
 /// Runs one scenario (its faults ignored: the mock injects none) against the real mock.
 pub fn run(sc: &Scenario) -> Run {
+    // In process nothing does I/O: only the (paused) timer is needed.
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+        .enable_time()
         .start_paused(true)
         .build()
         .expect("runtime");
