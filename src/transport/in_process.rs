@@ -46,14 +46,24 @@ pub type Service = axum::Router;
 /// The `user-agent` every jobconform client sends (as [`super::http_client`] configures it).
 const USER_AGENT: &str = concat!("jobconform/", env!("CARGO_PKG_VERSION"));
 
-/// Where an in-process client's requests go, with its `authorization` headers encoded once.
+/// Where an in-process client's requests go, with its `authorization` headers encoded once and the
+/// last URL it parsed (a poller asks for the same URL again and again).
 #[derive(Clone, Debug)]
 pub(super) struct Target {
     service: Service,
+    /// The last URL sent and what the wire takes of it.
+    last_url: std::sync::Arc<std::sync::Mutex<Option<(String, Parsed)>>>,
     /// The header for [`AuthMode::Default`] (none without credentials).
     default_auth: Option<HeaderValue>,
     /// The header for [`AuthMode::Wrong`].
     wrong_auth: Option<HeaderValue>,
+}
+
+/// What the wire takes of a URL: the origin-form target and the `host` header.
+#[derive(Clone, Debug)]
+struct Parsed {
+    target: String,
+    host: Option<HeaderValue>,
 }
 
 /// One request as [`Client::send`] was given it.
@@ -84,6 +94,7 @@ impl Client {
         let basic = |auth| client.basic_pair(auth).map(|(u, p)| basic_header(u, p));
         let target = Target {
             service,
+            last_url: Default::default(),
             default_auth: basic(AuthMode::Default),
             wrong_auth: basic(AuthMode::Wrong),
         };
@@ -126,10 +137,11 @@ impl Target {
         timeout: Duration,
         started: Instant,
     ) -> Result<ResponseRecord, TransportError> {
+        let due = tokio::time::Instant::now() + timeout;
         let request = self.wire_request(out)?;
         let headless = request.method() == Method::HEAD;
         let call = AssertUnwindSafe(self.service.clone().oneshot(request)).catch_unwind();
-        let response = match tokio::time::timeout(timeout, call).await {
+        let response = match within(due, call).await {
             Err(_) => return Err(timed_out(timeout)),
             Ok(Err(_panic)) => {
                 return Err(TransportError::Io(
@@ -178,16 +190,9 @@ impl Target {
     /// the wire, the body bytes.
     fn wire_request(&self, out: Outgoing<'_>) -> Result<Request<WireBody>, TransportError> {
         let refused = |why: String| TransportError::Io(format!("send to {}: {why}", out.url));
-        // The parser reqwest uses, so that the server sees the same normalized path and query.
-        let url = reqwest::Url::parse(out.url).map_err(|e| refused(e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
-            return Err(refused("the URL is not http(s)://HOST/...".into()));
-        }
-        let target = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
-        };
-        let mut headers = HeaderMap::with_capacity(7);
+        let parsed = self.parsed(out.url).map_err(refused)?;
+        // Room for the six headers a POST carries without growing.
+        let mut headers = HeaderMap::with_capacity(6);
         let auth = match out.auth {
             AuthMode::Default => self.default_auth.clone(),
             AuthMode::Wrong => self.wrong_auth.clone(),
@@ -204,12 +209,7 @@ impl Target {
         let body = body.unwrap_or_default();
         headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
         headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
-        let host = match (url.host_str(), url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_string(),
-            (None, _) => String::new(),
-        };
-        if let Ok(v) = HeaderValue::from_str(&host) {
+        if let Some(v) = parsed.host {
             headers.insert(header::HOST, v);
         }
         let sends_length =
@@ -219,11 +219,44 @@ impl Target {
         }
         let mut request = Request::builder()
             .method(out.method)
-            .uri(target.as_str())
+            .uri(parsed.target.as_str())
             .body(WireBody::from(body))
             .map_err(|e| refused(e.to_string()))?;
         *request.headers_mut() = headers;
         Ok(request)
+    }
+}
+
+impl Target {
+    /// What the wire takes of `url`, parsed by the parser reqwest uses (so that the server sees
+    /// the same normalized path and query), or why reqwest would refuse it; the last URL's parse
+    /// is reused.
+    fn parsed(&self, url: &str) -> Result<Parsed, String> {
+        let mut last = self.last_url.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((u, p)) = last.as_ref()
+            && u == url
+        {
+            return Ok(p.clone());
+        }
+        let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+        if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
+            return Err("the URL is not http(s)://HOST/...".into());
+        }
+        let target = match parsed.query() {
+            Some(q) => format!("{}?{q}", parsed.path()),
+            None => parsed.path().to_string(),
+        };
+        let host = match (parsed.host_str(), parsed.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => String::new(),
+        };
+        let p = Parsed {
+            target,
+            host: HeaderValue::from_str(&host).ok(),
+        };
+        *last = Some((url.to_string(), p.clone()));
+        Ok(p)
     }
 }
 
@@ -238,7 +271,8 @@ async fn read_body(
     let mut bytes: Vec<u8> = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let frame = match tokio::time::timeout(left, body.frame()).await {
+        let due = tokio::time::Instant::now() + left;
+        let frame = match within(due, body.frame()).await {
             Err(_) => return Err(timed_out(timeout)),
             Ok(None) => return Ok(Some(bytes)),
             Ok(Some(Err(e))) => return Err(TransportError::Io(error_chain(&e))),
@@ -253,6 +287,21 @@ async fn read_body(
         }
         bytes.extend_from_slice(&chunk);
     }
+}
+
+/// `fut`'s output, or `Err` when `due` comes first (as `tokio::time::timeout_at`, which also
+/// polls the future before looking at the clock). A future that is ready at once, as most
+/// answers of an in-process service are, registers no timer.
+async fn within<F: std::future::Future>(
+    due: tokio::time::Instant,
+    fut: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(out) = first {
+        return Ok(out);
+    }
+    tokio::time::timeout_at(due, fut).await
 }
 
 fn timed_out(timeout: Duration) -> TransportError {
