@@ -5,15 +5,21 @@
 //! timelines/s and requests/s in real time; baseline: the same timelines polled by a bare 1 s loop
 //! (no checks), batches interleaved. Owns nothing but measurement.
 //!
-//! Knob (env): `JC_BENCH_PROPS_SECS` (real seconds per side, default 3).
+//! The mock is served in process by default (`mock::service::in_process`, requests handed to its
+//! router by `Client::in_process`: no socket, the same exchanges as over HTTP), as the property
+//! tests run it; jobs are started and the mock reset through its control API on the same client.
+//!
+//! Knobs (env): `JC_BENCH_PROPS_SECS` (real seconds per side, default 3);
+//! `JC_BENCH_PROPS_TRANSPORT=http` (the mock over loopback HTTP instead, for comparison).
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{MockUrls, Table, median};
+use common::{Table, median};
+use jobconform::mock::{self, Urls};
 use jobconform::poll::{self, End, Keep, Policy};
-use jobconform::transport::{AuthMode, Client, Exchange, aiqum, element};
+use jobconform::transport::{AuthMode, Client, Exchange, SendBody, aiqum, element};
 use serde_json::{Value, json};
 
 /// One random timeline and how it is polled.
@@ -56,37 +62,39 @@ fn aiqum_terminal(ex: &Exchange) -> bool {
     ex.json().and_then(poll::aiqum_terminal) == Some(true)
 }
 
+/// The endpoints of the mock, parsed once.
+struct Endpoints {
+    element: element::Endpoint,
+    aiqum: aiqum::Endpoint,
+}
+
 /// Polls one case with jobconform's poller and checks the properties; requests and failures.
-async fn checked(
-    c: &Client,
-    u: &MockUrls,
-    bare: &reqwest::Client,
-    case: &Case,
-) -> (u32, Vec<String>) {
-    let mut seen: Vec<Exchange> = Vec::new();
+async fn checked(c: &Client, u: &Urls, ep: &Endpoints, case: &Case) -> (u32, Vec<String>) {
+    // What the properties read of each observation: whether it showed the job terminal.
+    let mut seen: Vec<bool> = Vec::new();
     let policy = Policy {
         deadline: case.deadline,
         ..Policy::default()
     };
     let started = tokio::time::Instant::now();
-    let (o, terminal_of): (poll::Outcome, fn(&Exchange) -> bool) = if case.aiqum {
-        let ep = aiqum::Endpoint::parse(&u.aiqum).expect("aiqum endpoint");
-        let key = common::aiqum_job(bare, u, &case.script).await;
-        let o = poll::aiqum(c, &ep, &key, &policy, &mut |e| seen.push(e.clone())).await;
-        (o, aiqum_terminal)
-    } else {
-        let ep = element::Endpoint::parse(&u.element).expect("element endpoint");
-        let h = common::element_job(bare, u, &case.script).await;
-        let o = poll::element(c, &ep, &json!(h), &policy, case.keep, &mut |e| {
-            seen.push(e.clone())
+    let o = if case.aiqum {
+        let key = start_job(c, u, "aiqum/jobs", &case.script).await;
+        let key = key.as_str().expect("a key");
+        poll::aiqum(c, &ep.aiqum, key, &policy, &mut |e| {
+            seen.push(aiqum_terminal(e))
         })
-        .await;
-        (o, element_terminal)
+        .await
+    } else {
+        let h = start_job(c, u, "element/jobs", &case.script).await;
+        poll::element(c, &ep.element, &h, &policy, case.keep, &mut |e| {
+            seen.push(element_terminal(e))
+        })
+        .await
     };
     let took = started.elapsed();
     let early = policy.max_interval.mul_f64(1.0 + policy.jitter);
     let mut bad = Vec::new();
-    let first_terminal = seen.iter().position(terminal_of);
+    let first_terminal = seen.iter().position(|&t| t);
     match (&o.end, first_terminal) {
         (End::Terminal, Some(_)) if took >= Duration::from_millis(case.duration_ms) => {}
         (End::Terminal, Some(_)) => {
@@ -122,25 +130,46 @@ async fn checked(
     (o.requests, bad)
 }
 
+/// Starts a scripted job through the control API (`path` under it); the handle or key.
+async fn start_job(c: &Client, u: &Urls, path: &str, script: &Value) -> Value {
+    let ex = control(c, u, path, Some(script.clone())).await;
+    let field = if path.starts_with("aiqum") {
+        "key"
+    } else {
+        "asyncHandle"
+    };
+    ex.json().expect("a control answer")[field].clone()
+}
+
+/// A POST to the control API.
+async fn control(c: &Client, u: &Urls, path: &str, body: Option<Value>) -> Exchange {
+    c.send(
+        reqwest::Method::POST,
+        &format!("{}/{path}", u.control),
+        body.map(SendBody::Json),
+        AuthMode::Default,
+        Duration::ZERO,
+    )
+    .await
+}
+
 /// The same case through a bare 1 s loop (no checks); requests.
-async fn bare_loop(c: &Client, u: &MockUrls, bare: &reqwest::Client, case: &Case) -> u32 {
+async fn bare_loop(c: &Client, u: &Urls, ep: &Endpoints, case: &Case) -> u32 {
     let start = tokio::time::Instant::now();
     let mut n = 0;
     if case.aiqum {
-        let ep = aiqum::Endpoint::parse(&u.aiqum).expect("aiqum endpoint");
-        let key = common::aiqum_job(bare, u, &case.script).await;
-        let path = format!("/management-server/jobs/{key}");
+        let key = start_job(c, u, "aiqum/jobs", &case.script).await;
+        let path = format!("/management-server/jobs/{}", key.as_str().expect("a key"));
         while start.elapsed() < case.deadline {
             n += 1;
             let r = aiqum::Request::get(&path);
-            if aiqum_terminal(&aiqum::request(c, &ep, r).await) {
+            if aiqum_terminal(&aiqum::request(c, &ep.aiqum, r).await) {
                 break;
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     } else {
-        let ep = element::Endpoint::parse(&u.element).expect("element endpoint");
-        let h = common::element_job(bare, u, &case.script).await;
+        let h = start_job(c, u, "element/jobs", &case.script).await;
         while start.elapsed() < case.deadline {
             n += 1;
             let call = element::Call {
@@ -150,7 +179,7 @@ async fn bare_loop(c: &Client, u: &MockUrls, bare: &reqwest::Client, case: &Case
                 auth: AuthMode::Default,
                 version: None,
             };
-            if element_terminal(&element::call(c, &ep, call).await) {
+            if element_terminal(&element::call(c, &ep.element, call).await) {
                 break;
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -159,12 +188,10 @@ async fn bare_loop(c: &Client, u: &MockUrls, bare: &reqwest::Client, case: &Case
     n
 }
 
-async fn reset(bare: &reqwest::Client, u: &MockUrls) {
-    let _ = bare
-        .post(format!("{}/reset", u.control))
-        .basic_auth(common::USER, Some(common::PASSWORD))
-        .send()
-        .await;
+/// The mock the bench polls: in process, or over loopback HTTP.
+enum Served {
+    InProcess,
+    Http(mock::RunningMock),
 }
 
 fn main() {
@@ -175,34 +202,54 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3.0f64);
-    let rt = common::paused_rt();
+    let http = std::env::var("JC_BENCH_PROPS_TRANSPORT").is_ok_and(|v| v == "http");
+    // In process nothing does I/O: a runtime with only the (paused) timer parks without epoll.
+    let rt = if http {
+        common::paused_rt()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("build a paused tokio runtime")
+    };
     let mut rng = fastrand::Rng::with_seed(0x5eed);
     let (mut tl, mut tl_base, mut reqs, mut reqs_base) = (0usize, 0usize, 0u64, 0u64);
     let (mut t_subj, mut t_base) = (Duration::ZERO, Duration::ZERO);
     let (mut rps_ratio, mut failures) = (Vec::new(), Vec::<String>::new());
     rt.block_on(async {
-        let mock = jobconform::mock::spawn(Default::default())
-            .await
-            .expect("spawn the mock");
-        let u = MockUrls::of(&mock.urls);
-        let c = common::jc_client();
-        let bare = common::bare_client();
+        let (served, u, c) = if http {
+            let m = mock::spawn(Default::default())
+                .await
+                .expect("spawn the mock");
+            let u = m.urls.clone();
+            (Served::Http(m), u, common::jc_client())
+        } else {
+            let m = mock::service::in_process(Default::default());
+            let creds = common::jc_client().credentials().cloned();
+            let c = Client::in_process(creds, Default::default(), m.service.clone());
+            (Served::InProcess, m.urls, c.expect("an in-process client"))
+        };
+        let ep = Endpoints {
+            element: element::Endpoint::parse(&u.element).expect("element endpoint"),
+            aiqum: aiqum::Endpoint::parse(&u.aiqum).expect("aiqum endpoint"),
+        };
         while t_subj.as_secs_f64() < secs {
             let batch: Vec<Case> = (0..25).map(|_| random_case(&mut rng)).collect();
-            reset(&bare, &u).await;
+            control(&c, &u, "reset", None).await;
             let t = Instant::now();
             let mut r = 0u64;
             for case in &batch {
-                let (n, bad) = checked(&c, &u, &bare, case).await;
+                let (n, bad) = checked(&c, &u, &ep, case).await;
                 r += u64::from(n);
                 failures.extend(bad.into_iter().map(|b| format!("{case:?}: {b}")));
             }
             let ds = t.elapsed();
-            reset(&bare, &u).await;
+            control(&c, &u, "reset", None).await;
             let t = Instant::now();
             let mut rb = 0u64;
             for case in &batch {
-                rb += u64::from(bare_loop(&c, &u, &bare, case).await);
+                rb += u64::from(bare_loop(&c, &u, &ep, case).await);
             }
             let db = t.elapsed();
             rps_ratio.push((r as f64 / ds.as_secs_f64()) / (rb as f64 / db.as_secs_f64()));
@@ -213,10 +260,16 @@ fn main() {
             t_subj += ds;
             t_base += db;
         }
-        mock.stop().await;
+        if let Served::Http(m) = served {
+            m.stop().await;
+        }
     });
     let mut t = Table::new(
-        "Property-test throughput (random timelines polled in virtual time, checked)",
+        if http {
+            "Property-test throughput (random timelines polled in virtual time, checked; mock over loopback HTTP)"
+        } else {
+            "Property-test throughput (random timelines polled in virtual time, checked; mock in process)"
+        },
         &[
             "runner",
             "timelines",

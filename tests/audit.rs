@@ -236,14 +236,16 @@ fn own_poller_journal(
     policy: &Policy,
     keep: Keep,
 ) -> Vec<Entry> {
+    // In process nothing does I/O: only the (paused) timer is needed.
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+        .enable_time()
         .start_paused(true)
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let server = fake::spawn(script).await;
-        let client = Client::new(None, Limits::default(), &TlsConfig::default()).expect("client");
+        let server = fake::spawn(script);
+        let client =
+            Client::in_process(None, Limits::default(), server.service.clone()).expect("client");
         let out = if api == "element" {
             let ep =
                 element::Endpoint::parse(&format!("{}/json-rpc/12.5", server.base)).expect("ep");

@@ -11,7 +11,9 @@
 //! Two servers: `poll_props/fake.rs`, a small scripted server that can inject transient faults
 //! (503, connection reset, `xDBVersionMismatch`), and the real mock (`jobconform::mock`, jobs
 //! started through its control API, no faults), for which every property runs again in
-//! `real_mock::{element,aiqum}`. Property checkers: `check.rs`; generators: `generate.rs`;
+//! `real_mock::{element,aiqum}`. Both are served in process (`Client::in_process`: no socket, the
+//! same exchanges, timeouts and error kinds as over HTTP, shown by the transport's
+//! `in_process_and_http_agree` tests); the examples against the real mock go over HTTP. Property checkers: `check.rs`; generators: `generate.rs`;
 //! broken pollers: `broken.rs`; example tests: `examples.rs`.
 
 #[path = "poll_props/broken.rs"]
@@ -34,7 +36,7 @@ use std::time::Duration;
 
 use jobconform::mock::audit::{AuditConfig, audit};
 use jobconform::poll::{self, Keep};
-use jobconform::transport::{Client, Limits, TlsConfig, aiqum, element};
+use jobconform::transport::{Client, Limits, aiqum, element};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use serde_json::json;
@@ -82,15 +84,17 @@ fn config() -> Config {
 
 /// Runs one scenario with one poller, server and client on one paused runtime.
 fn run(sc: &Scenario, poller: Poller) -> Run {
+    // In process nothing does I/O: only the (paused) timer is needed.
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+        .enable_time()
         .start_paused(true)
         .build()
         .expect("runtime");
     rt.block_on(async {
         sc.seed_jitter();
-        let server = fake::spawn(sc.script.clone()).await;
-        let client = Client::new(None, Limits::default(), &TlsConfig::default()).expect("client");
+        let server = fake::spawn(sc.script.clone());
+        let client =
+            Client::in_process(None, Limits::default(), server.service.clone()).expect("client");
         let mut observed = 0u32;
         let mut observe = |_: &jobconform::transport::Exchange| observed += 1;
         let out = match (poller, sc.api) {

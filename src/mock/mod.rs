@@ -16,6 +16,7 @@ pub mod element;
 pub mod faults;
 pub mod journal;
 pub mod script;
+pub mod service;
 pub mod tls;
 
 use std::collections::BTreeSet;

@@ -6,6 +6,7 @@
 pub mod aiqum;
 pub mod element;
 mod endpoint;
+pub mod in_process;
 
 pub use endpoint::EndpointError;
 
@@ -212,6 +213,8 @@ pub struct Client {
     http: reqwest::Client,
     creds: Option<Credentials>,
     limits: Limits,
+    /// Where requests go instead of over HTTP ([`Client::in_process`]).
+    in_process: Option<in_process::Target>,
 }
 
 impl Client {
@@ -226,6 +229,7 @@ impl Client {
             http,
             creds,
             limits,
+            in_process: None,
         })
     }
 
@@ -289,27 +293,23 @@ impl Client {
         started: Instant,
     ) -> Result<ResponseRecord, TransportError> {
         let timeout = self.limits.request_timeout + extra_wait;
-        let mut rb = self.http.request(method, url).timeout(timeout);
-        match (auth, self.creds.as_ref()) {
-            (AuthMode::Default, Some(c)) => rb = rb.basic_auth(&c.user, Some(c.password.expose())),
-            (AuthMode::Wrong, c) => {
-                let user = c.map_or("jobconform", |c| c.user.as_str());
-                rb = rb.basic_auth(user, Some("jobconform-certainly-wrong-password"));
-            }
-            _ => {}
+        if let Some(target) = &self.in_process {
+            let out = in_process::Outgoing {
+                method,
+                url,
+                body,
+                auth,
+            };
+            return target.send(self, out, timeout, started).await;
         }
-        match body {
-            Some(SendBody::Json(v)) => {
-                rb = rb
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(serde_json::to_vec(&v).unwrap_or_default());
-            }
-            Some(SendBody::Raw(s)) => {
-                rb = rb
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(s);
-            }
-            None => {}
+        let mut rb = self.http.request(method, url).timeout(timeout);
+        if let Some((user, password)) = self.basic_pair(auth) {
+            rb = rb.basic_auth(user, Some(password));
+        }
+        if let Some(bytes) = body.map(SendBody::into_bytes) {
+            rb = rb
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
         }
         let deadline = started + timeout;
         let mut resp = rb.send().await.map_err(|e| classify(&e, timeout))?;
@@ -348,6 +348,18 @@ impl Client {
             body,
             elapsed_ms: started.elapsed().as_millis() as u64,
         })
+    }
+
+    /// The Basic credentials a request with `auth` carries, if any.
+    fn basic_pair(&self, auth: AuthMode) -> Option<(&str, &str)> {
+        match (auth, self.creds.as_ref()) {
+            (AuthMode::Default, Some(c)) => Some((c.user.as_str(), c.password.expose())),
+            (AuthMode::Wrong, c) => Some((
+                c.map_or("jobconform", |c| c.user.as_str()),
+                "jobconform-certainly-wrong-password",
+            )),
+            _ => None,
+        }
     }
 
     fn parse_body(&self, bytes: &[u8]) -> Body {
@@ -469,6 +481,16 @@ pub enum SendBody {
     Raw(String),
 }
 
+impl SendBody {
+    /// The bytes sent (sent as `application/json` either way).
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            SendBody::Json(v) => serde_json::to_vec(&v).unwrap_or_default(),
+            SendBody::Raw(s) => s.into_bytes(),
+        }
+    }
+}
+
 /// The placeholder a password is replaced with wherever it would be recorded.
 pub const REDACTED: &str = "[redacted]";
 
@@ -483,25 +505,46 @@ fn secret_forms(c: &Credentials) -> Vec<String> {
 }
 
 fn redact_secret(s: &str, c: &Credentials) -> String {
+    replace_forms(s, &secret_forms(c))
+}
+
+/// `s` with each form replaced in turn (the Basic token first, then the password).
+fn replace_forms(s: &str, forms: &[String]) -> String {
     let mut out = s.to_string();
-    for form in secret_forms(c) {
-        if out.contains(&form) {
-            out = out.replace(&form, REDACTED);
+    for form in forms {
+        if out.contains(form.as_str()) {
+            out = out.replace(form.as_str(), REDACTED);
         }
     }
     out
 }
 
-fn redact_json(v: Value, c: &Credentials) -> Value {
+fn redact_json(mut v: Value, c: &Credentials) -> Value {
+    redact_in_place(&mut v, &secret_forms(c));
+    v
+}
+
+/// [`replace_forms`] on every string of `v`, keys included, in place: the forms are computed once
+/// per value, and only a string that holds one is rewritten (an object only when a key holds one).
+fn redact_in_place(v: &mut Value, forms: &[String]) {
+    let holds = |s: &str| {
+        forms
+            .iter()
+            .any(|f| f.len() <= s.len() && s.contains(f.as_str()))
+    };
     match v {
-        Value::String(s) => Value::String(redact_secret(&s, c)),
-        Value::Array(a) => Value::Array(a.into_iter().map(|x| redact_json(x, c)).collect()),
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .map(|(k, x)| (redact_secret(&k, c), redact_json(x, c)))
-                .collect(),
-        ),
-        other => other,
+        Value::String(s) if holds(s) => *s = replace_forms(s, forms),
+        Value::Array(a) => a.iter_mut().for_each(|x| redact_in_place(x, forms)),
+        Value::Object(m) => {
+            if m.keys().any(|k| holds(k)) {
+                *m = std::mem::take(m)
+                    .into_iter()
+                    .map(|(k, x)| (replace_forms(&k, forms), x))
+                    .collect();
+            }
+            m.values_mut().for_each(|x| redact_in_place(x, forms));
+        }
+        _ => {}
     }
 }
 
@@ -536,3 +579,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// Query parameters as ordered pairs.
 pub type Query = BTreeMap<String, String>;
+
+#[cfg(test)]
+#[path = "redact_tests.rs"]
+mod redact_tests;

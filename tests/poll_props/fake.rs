@@ -181,10 +181,12 @@ struct Fake {
     terminal_fault_used: Mutex<bool>,
 }
 
-/// A running fake server.
+/// A fake server, served in process (its router is handed to `Client::in_process`; no socket).
 pub struct Server {
-    /// `http://127.0.0.1:PORT`
+    /// `http://in-process.invalid` (only paths and queries reach the router).
     pub base: String,
+    /// The router a `Client::in_process` sends to.
+    pub service: axum::Router,
     fake: Arc<Fake>,
 }
 
@@ -226,12 +228,10 @@ impl Server {
     }
 }
 
-/// Starts the server on the current runtime (call inside the paused runtime of the test).
-pub async fn spawn(script: Script) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
+/// Builds the server for `script` (call inside the paused runtime of the test: its time zero is
+/// now). The transport's in-process and HTTP paths agree (`transport::in_process` tests), so the
+/// properties hold over either; in process they spend their time on the property.
+pub fn spawn(script: Script) -> Server {
     let fake = Arc::new(Fake {
         t0: Instant::now(),
         script,
@@ -239,15 +239,13 @@ pub async fn spawn(script: Script) -> Server {
         purged: Mutex::new(false),
         terminal_fault_used: Mutex::new(false),
     });
-    let app = axum::Router::new()
+    let service = axum::Router::new()
         .route("/json-rpc/{version}", post(element))
         .route("/api/management-server/jobs/{key}", get(aiqum))
         .with_state(fake.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
     Server {
-        base: format!("http://{addr}"),
+        base: jobconform::mock::service::ORIGIN.to_string(),
+        service,
         fake,
     }
 }

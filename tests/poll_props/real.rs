@@ -1,4 +1,5 @@
-//! Runs a scenario against the real mock (`jobconform::mock::spawn`, same paused runtime): the job
+//! Runs a scenario against the real mock (`jobconform::mock::service::in_process`, same paused
+//! runtime, requests handed to its router by `Client::in_process`): the job
 //! is started through the control API (`POST /_jobconform/element/jobs` with a `JobScript`), the
 //! reference poller polls it, and the server-side log is rebuilt from the mock's journal (times)
 //! paired with what the client saw (content; the journal's `observed` does not carry `details`).
@@ -12,7 +13,7 @@ use jobconform::mock::script::{JobScript, Outcome as MockOutcome, ScriptStep};
 use jobconform::mock::{self, MockConfig};
 use jobconform::poll;
 use jobconform::transport::{
-    AuthMode, Client, Credentials, Exchange, Limits, Secret, SendBody, TlsConfig, aiqum, element,
+    AuthMode, Client, Credentials, Exchange, Limits, Secret, SendBody, aiqum, element,
 };
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -88,7 +89,7 @@ fn long_poll_of(ex: &Exchange) -> Option<u64> {
 }
 
 /// Starts the scenario's job through the control API; returns the handle or key.
-async fn start_job(client: &Client, m: &mock::RunningMock, sc: &Scenario) -> Value {
+async fn start_job(client: &Client, m: &mock::service::InProcess, sc: &Scenario) -> Value {
     let (path, field) = match sc.api {
         Api::Element => ("element/jobs", "asyncHandle"),
         Api::Aiqum => ("aiqum/jobs", "key"),
@@ -108,8 +109,9 @@ async fn start_job(client: &Client, m: &mock::RunningMock, sc: &Scenario) -> Val
 
 /// Runs one scenario (its faults ignored: the mock injects none) against the real mock.
 pub fn run(sc: &Scenario) -> Run {
+    // In process nothing does I/O: only the (paused) timer is needed.
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+        .enable_time()
         .start_paused(true)
         .build()
         .expect("runtime");
@@ -119,13 +121,13 @@ pub fn run(sc: &Scenario) -> Run {
             long_poll: sc.script.long_poll,
             ..MockConfig::default()
         };
-        let m = mock::spawn(config).await.expect("mock");
+        let m = mock::service::in_process(config);
         let creds = Credentials {
             user: mock::DEFAULT_USER.into(),
             password: Secret::new(mock::DEFAULT_PASSWORD),
         };
         let client =
-            Client::new(Some(creds), Limits::default(), &TlsConfig::default()).expect("client");
+            Client::in_process(Some(creds), Limits::default(), m.service.clone()).expect("client");
         let job = start_job(&client, &m, sc).await;
         let created = m.state.clock.now_ms();
         let t0 = Instant::now();
@@ -171,7 +173,6 @@ pub fn run(sc: &Scenario) -> Run {
             })
             .collect();
         let observed = seen.len() as u32;
-        m.stop().await;
         Run {
             sc: sc.clone(),
             out,

@@ -43,7 +43,12 @@ pub fn error(config: &MockConfig, status: StatusCode, code: &str, message: &str)
 
 /// A JSON answer; a job answer (`job`) goes as text/plain under `jobs-text-plain`.
 pub fn json_answer(config: &MockConfig, status: StatusCode, body: &Value, job: bool) -> Response {
-    json_bytes_answer(config, status, body.to_string().into_bytes(), job)
+    json_bytes_answer(
+        config,
+        status,
+        serde_json::to_vec(body).unwrap_or_default(),
+        job,
+    )
 }
 
 /// [`json_answer`] for a body already serialized (compact JSON bytes): `application/json`, or

@@ -126,7 +126,7 @@ fn json_response(status: u16, body: &Value) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        serde_json::to_vec(body).unwrap_or_default(),
     )
         .into_response()
 }
