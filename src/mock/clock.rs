@@ -66,11 +66,43 @@ impl Clock {
             .wall_origin
             .checked_add(jiff::SignedDuration::from_millis(ms as i64))
             .unwrap_or(self.wall_origin);
-        if millis {
-            t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        iso_of(t, millis)
+    }
+}
+
+/// `t` as `%Y-%m-%dT%H:%M:%SZ` (or `%Y-%m-%dT%H:%M:%S%.3fZ` when `millis` is set), written
+/// directly for four-digit years (the answer path formats one or more per request) and through
+/// `strftime` otherwise; `tests::iso_of_equals_strftime` holds the two equal.
+pub fn iso_of(t: jiff::Timestamp, millis: bool) -> String {
+    let d = jiff::tz::Offset::UTC.to_datetime(t);
+    if (1000..=9999).contains(&d.year()) {
+        return if millis {
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                d.year(),
+                d.month(),
+                d.day(),
+                d.hour(),
+                d.minute(),
+                d.second(),
+                d.millisecond()
+            )
         } else {
-            t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-        }
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                d.year(),
+                d.month(),
+                d.day(),
+                d.hour(),
+                d.minute(),
+                d.second()
+            )
+        };
+    }
+    if millis {
+        t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    } else {
+        t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
     }
 }
 
@@ -95,8 +127,45 @@ pub fn checked_scale(flag: &'static str, scale: f64) -> Result<f64, BadScale> {
 
 #[cfg(test)]
 mod tests {
-    use super::Clock;
+    use super::{Clock, iso_of};
     use std::time::Duration;
+
+    #[test]
+    fn iso_of_equals_strftime() {
+        let slow = |t: jiff::Timestamp, millis: bool| {
+            let f = if millis {
+                "%Y-%m-%dT%H:%M:%S%.3fZ"
+            } else {
+                "%Y-%m-%dT%H:%M:%SZ"
+            };
+            t.strftime(f).to_string()
+        };
+        let walls = [
+            jiff::Timestamp::UNIX_EPOCH,
+            jiff::Timestamp::from_millisecond(1_795_910_400_000).unwrap_or_default(),
+            jiff::Timestamp::from_millisecond(-30_610_224_000_001).unwrap_or_default(),
+            jiff::Timestamp::from_millisecond(253_402_300_799_999).unwrap_or_default(),
+            jiff::Timestamp::MAX,
+            jiff::Timestamp::MIN,
+        ];
+        let mut rng = fastrand::Rng::with_seed(11);
+        for w in walls {
+            let check = |ms: i64| {
+                let t = w
+                    .checked_add(jiff::SignedDuration::from_millis(ms))
+                    .unwrap_or(w);
+                for millis in [false, true] {
+                    assert_eq!(iso_of(t, millis), slow(t, millis), "{w} {ms} {millis}");
+                }
+            };
+            for ms in [0, 1, -1, 999, 1_000, -1_000, 59_999, 86_400_000, -3_600_000] {
+                check(ms);
+            }
+            for _ in 0..2_000 {
+                check(rng.i64(-400_000_000_000_000..400_000_000_000_000));
+            }
+        }
+    }
 
     #[tokio::test(start_paused = true)]
     async fn whole_milliseconds_read_exactly_at_every_scale() {

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::backoff::Schedule;
 use super::{
     Answer, End, Event, Next, Outcome, Policy, REQUEST_CAP, aiqum_terminal, classify_aiqum,
+    take_job,
 };
 use crate::transport::aiqum::{Endpoint, Request, request};
 use crate::transport::{Client, Query};
@@ -200,7 +201,8 @@ pub(super) async fn run(
                 out.end = End::Failed { reason };
                 break;
             }
-            Answer::Job(job) => {
+            Answer::Job(at) => {
+                let job = take_job(ex, at);
                 let after = seen.job(&job, lp, sent, &mut sched, &mut out.notes);
                 out.last = Some(job);
                 match after {

@@ -6,7 +6,9 @@
 use serde_json::{Map, Value, json};
 
 use super::backoff::Schedule;
-use super::{Answer, End, Event, Keep, Next, Outcome, Policy, REQUEST_CAP, classify_element};
+use super::{
+    Answer, End, Event, Keep, Next, Outcome, Policy, REQUEST_CAP, classify_element, take_job,
+};
 use crate::transport::element::{Call, Endpoint, call};
 use crate::transport::{AuthMode, Client};
 
@@ -25,9 +27,11 @@ fn get_async_result(handle: &Value, keep_result: bool, id: u64) -> Call<'static>
     }
 }
 
-/// What decides "unchanged" for Element: `status` and `details`.
-fn state_key(result: &Value) -> Value {
-    json!([result.get("status"), result.get("details")])
+/// What decides "unchanged" for Element: `status` and `details` (absent reads as null). The
+/// previous key is that of [`Outcome::last`], which holds the previous job answer.
+fn state_key(result: &Value) -> (&Value, &Value) {
+    let member = |name| result.get(name).unwrap_or(&Value::Null);
+    (member("status"), member("details"))
 }
 
 /// Polls one handle; see the module docs of [`super`] for the rules.
@@ -42,7 +46,6 @@ pub(super) async fn run(
     let mut sched = Schedule::start(policy);
     let mut out = Outcome::new();
     let keep_result = matches!(keep, Keep::Keep | Keep::KeepThenRelease);
-    let mut prev: Option<Value> = None;
     let mut id = 0u64;
     loop {
         if out.requests >= REQUEST_CAP {
@@ -64,12 +67,11 @@ pub(super) async fn run(
                 out.end = End::Failed { reason };
                 break;
             }
-            Answer::Job(result) => {
-                let key = state_key(&result);
-                let changed = prev.as_ref() != Some(&key);
+            Answer::Job(at) => {
+                let result = take_job(ex, at);
+                let changed = out.last.as_ref().map(state_key) != Some(state_key(&result));
                 let complete = result.get("status").and_then(Value::as_str) == Some("complete");
                 out.last = Some(result);
-                prev = Some(key);
                 if complete {
                     out.end = End::Terminal;
                     out.elapsed = sched.elapsed();

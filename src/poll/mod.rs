@@ -78,7 +78,7 @@ pub use crate::contract::jobs::{
     AIQUM_LIFECYCLE, AIQUM_OUTCOMES, ELEMENT_TRANSIENT, aiqum_terminal, aiqum_unreadable,
     is_lifecycle, unknown_state,
 };
-use crate::transport::{Client, Exchange, aiqum, element};
+use crate::transport::{Body, Client, Exchange, ResponseRecord, aiqum, element};
 
 /// How to poll. All durations are real time (the runner divides target time by the mock's scale).
 #[derive(Debug, Clone, PartialEq)]
@@ -191,12 +191,38 @@ pub const REQUEST_CAP: u32 = 100_000;
 /// How the poller reads one exchange.
 #[derive(Debug, Clone, PartialEq)]
 enum Answer {
-    /// A job (Element: the GetAsyncResult `result`; AIQUM: the job object).
-    Job(Value),
+    /// A job, at `JobAt` in the exchange's body ([`take_job`] moves it out).
+    Job(JobAt),
     /// A transient fault (CL-TRANSIENT): retry within the deadline.
     Transient,
     /// A failure that ends polling.
     Failed(String),
+}
+
+/// Where an answer's job is in the body.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum JobAt {
+    /// The `result` member (Element GetAsyncResult).
+    Result,
+    /// The whole body (an AIQUM job object).
+    Body,
+}
+
+/// The job an exchange read as [`Answer::Job`] holds, moved out of the exchange (which the
+/// poller is done with once the watcher has seen it), instead of cloned.
+fn take_job(ex: Exchange, at: JobAt) -> Value {
+    let body = match ex.response {
+        Ok(ResponseRecord {
+            body: Body::Json(v),
+            ..
+        }) => v,
+        _ => Value::Null,
+    };
+    match (at, body) {
+        (JobAt::Body, body) => body,
+        (JobAt::Result, Value::Object(mut o)) => o.remove("result").unwrap_or(Value::Null),
+        (JobAt::Result, _) => Value::Null,
+    }
 }
 
 impl Outcome {
@@ -241,7 +267,7 @@ fn classify_element(ex: &Exchange) -> Answer {
     }
     match body.and_then(|b| b.get("result")) {
         Some(r) => match r.get("status").and_then(Value::as_str) {
-            Some("running" | "complete") => Answer::Job(r.clone()),
+            Some("running" | "complete") => Answer::Job(JobAt::Result),
             // Fail fast: a status the contract does not define cannot say whether the job ended,
             // so waiting for the deadline would learn nothing more.
             Some(other) => Answer::Failed(format!(
@@ -266,8 +292,8 @@ fn classify_aiqum(ex: &Exchange) -> Answer {
     let ended = ex
         .json()
         .filter(|j| aiqum_terminal(j) == Some(true) && aiqum_unreadable(j).is_none());
-    if let (true, Some(job)) = ((500..600).contains(&status), ended) {
-        return Answer::Job(job.clone());
+    if let (true, Some(_)) = ((500..600).contains(&status), ended) {
+        return Answer::Job(JobAt::Body);
     }
     if !(200..300).contains(&status) {
         let msg = ex
@@ -292,7 +318,7 @@ fn classify_aiqum(ex: &Exchange) -> Answer {
                     "read the job: state {state:?} is neither terminal nor a state a running job \
                      shows (register U11): nothing to wait for"
                 )),
-                (None, None) => Answer::Job(job.clone()),
+                (None, None) => Answer::Job(JobAt::Body),
             }
         }
         _ => Answer::Failed("read the job: the answer is not a job object".into()),

@@ -197,21 +197,7 @@ pub fn iso(wall0: jiff::Timestamp, ms: i64) -> String {
     let t = wall0
         .checked_add(jiff::SignedDuration::from_millis(ms))
         .unwrap_or(wall0);
-    let d = jiff::tz::Offset::UTC.to_datetime(t);
-    if (1000..=9999).contains(&d.year()) {
-        // What the strftime below gives for four-digit years, without parsing the format.
-        return format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            d.year(),
-            d.month(),
-            d.day(),
-            d.hour(),
-            d.minute(),
-            d.second(),
-            d.millisecond()
-        );
-    }
-    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    crate::mock::clock::iso_of(t, true)
 }
 
 /// The literal-dialect `state` of a segment.

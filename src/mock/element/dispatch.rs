@@ -255,7 +255,7 @@ pub async fn serve_call(state: &State, version: &str, body: &[u8], client: &str)
             op: method.name.to_string(),
             job: note.job,
             keep_result: note.keep_result,
-            observed: note.observed.clone(),
+            observed: note.observed,
             terminal: note.terminal,
             released: note.released,
             http_status: status,
