@@ -76,28 +76,26 @@ impl Clock {
 pub fn iso_of(t: jiff::Timestamp, millis: bool) -> String {
     let d = jiff::tz::Offset::UTC.to_datetime(t);
     if (1000..=9999).contains(&d.year()) {
-        return if millis {
-            format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-                d.year(),
-                d.month(),
-                d.day(),
-                d.hour(),
-                d.minute(),
-                d.second(),
-                d.millisecond()
-            )
-        } else {
-            format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                d.year(),
-                d.month(),
-                d.day(),
-                d.hour(),
-                d.minute(),
-                d.second()
-            )
+        let mut out = String::with_capacity(24);
+        let mut put = |n: i32, width: u32, sep: char| {
+            for place in (0..width).rev() {
+                let digit = (n / 10i32.pow(place) % 10) as u8;
+                out.push(char::from(b'0' + digit));
+            }
+            out.push(sep);
         };
+        put(d.year().into(), 4, '-');
+        put(d.month().into(), 2, '-');
+        put(d.day().into(), 2, 'T');
+        put(d.hour().into(), 2, ':');
+        put(d.minute().into(), 2, ':');
+        if millis {
+            put(d.second().into(), 2, '.');
+            put(d.millisecond().into(), 3, 'Z');
+        } else {
+            put(d.second().into(), 2, 'Z');
+        }
+        return out;
     }
     if millis {
         t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()

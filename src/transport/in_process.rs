@@ -87,6 +87,7 @@ impl Client {
     ) -> Result<Client, ClientError> {
         let mut client = Client {
             http: idle_http_client()?,
+            forms: super::SecretForms::of(creds.as_ref()),
             creds,
             limits,
             in_process: None,

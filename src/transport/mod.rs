@@ -215,6 +215,25 @@ pub struct Client {
     limits: Limits,
     /// Where requests go instead of over HTTP ([`Client::in_process`]).
     in_process: Option<in_process::Target>,
+    /// The secret forms of `creds`, computed once for every answer recorded.
+    forms: SecretForms,
+}
+
+/// The forms of a password that redaction replaces (the Basic token, then the password), shared
+/// by a client's clones; `Debug` shows only how many.
+#[derive(Clone, Default)]
+struct SecretForms(std::sync::Arc<[String]>);
+
+impl SecretForms {
+    fn of(creds: Option<&Credentials>) -> SecretForms {
+        SecretForms(creds.map(secret_forms).unwrap_or_default().into())
+    }
+}
+
+impl std::fmt::Debug for SecretForms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretForms({} redacted)", self.0.len())
+    }
 }
 
 impl Client {
@@ -227,6 +246,7 @@ impl Client {
         let http = http_client(&limits, tls)?;
         Ok(Client {
             http,
+            forms: SecretForms::of(creds.as_ref()),
             creds,
             limits,
             in_process: None,
@@ -363,7 +383,7 @@ impl Client {
     }
 
     fn parse_body(&self, bytes: &[u8]) -> Body {
-        body_of(bytes, self.creds.as_ref())
+        body_redacted(bytes, &self.forms.0)
     }
 
     /// Replaces every occurrence of the password (and its Basic token) in a string.
@@ -410,14 +430,21 @@ pub fn http_client(limits: &Limits, tls: &TlsConfig) -> Result<reqwest::Client, 
 /// A received body as recorded: empty, JSON (credentials redacted), or text (at most 4 KiB kept,
 /// credentials redacted) with the parse error. The one place bytes become a [`Body`].
 pub fn body_of(bytes: &[u8], creds: Option<&Credentials>) -> Body {
+    body_redacted(bytes, &SecretForms::of(creds).0)
+}
+
+/// [`body_of`] with the secret forms of the credentials already computed (empty: none).
+fn body_redacted(bytes: &[u8], forms: &[String]) -> Body {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Body::Empty;
     }
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(v) => Body::Json(match creds {
-            Some(c) => redact_value_with(c, v),
-            None => v,
-        }),
+        Ok(mut v) => {
+            if !forms.is_empty() {
+                redact_in_place(&mut v, forms);
+            }
+            Body::Json(v)
+        }
         Err(e) => {
             let mut text = String::from_utf8_lossy(bytes).into_owned();
             if text.len() > 4096 {
@@ -429,10 +456,7 @@ pub fn body_of(bytes: &[u8], creds: Option<&Credentials>) -> Body {
                 text.push_str("[...]");
             }
             Body::Text {
-                text: match creds {
-                    Some(c) => redact_secret(&text, c),
-                    None => text,
-                },
+                text: replace_forms(&text, forms),
                 error: e.to_string(),
             }
         }

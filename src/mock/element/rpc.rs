@@ -173,7 +173,11 @@ pub fn answer_id(id: &Value, config: &MockConfig) -> Value {
 
 /// A success response object.
 pub fn success(id: &Value, result: Value, config: &MockConfig) -> Value {
-    json!({"id": answer_id(id, config), "result": result})
+    // Built by hand: `json!` would serialize `result` into a copy rather than move it.
+    let mut o = Map::new();
+    o.insert("id".into(), answer_id(id, config));
+    o.insert("result".into(), result);
+    Value::Object(o)
 }
 
 /// An error response object and its HTTP status.
