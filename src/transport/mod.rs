@@ -388,18 +388,15 @@ impl Client {
 
     /// Replaces every occurrence of the password (and its Basic token) in a string.
     pub fn redact_str(&self, s: &str) -> String {
-        match &self.creds {
-            Some(c) => redact_secret(s, c),
-            None => s.to_string(),
-        }
+        replace_forms(s, &self.forms.0)
     }
 
     /// Replaces the password in every string of a JSON value (keys included).
-    pub fn redact_value(&self, v: Value) -> Value {
-        match &self.creds {
-            Some(c) => redact_value_with(c, v),
-            None => v,
+    pub fn redact_value(&self, mut v: Value) -> Value {
+        if !self.forms.0.is_empty() {
+            redact_in_place(&mut v, &self.forms.0);
         }
+        v
     }
 }
 

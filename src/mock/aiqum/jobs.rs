@@ -281,27 +281,31 @@ pub fn completed_ms(job: &Job, seg: &Segment, cfg: &MockConfig) -> i64 {
 
 /// The job object for `seg`; returns it with the state served.
 pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
+    // Strings are moved or cloned into the map (`json!(x)` would serialize a copy of each).
     let cfg = r.config;
     let mut o = Map::new();
-    o.insert("key".into(), json!(job.key));
-    o.insert("name".into(), json!(job.name));
-    o.insert("description".into(), json!(job.description));
+    o.insert("key".into(), Value::String(job.key.clone()));
+    o.insert("name".into(), Value::String(job.name.clone()));
+    o.insert("description".into(), Value::String(job.description.clone()));
     let (state, status) = served(seg, cfg, r.flap);
-    o.insert("state".into(), json!(state));
+    o.insert("state".into(), Value::String(state));
     if let Some(status) = status {
-        o.insert("status".into(), json!(status));
+        o.insert("status".into(), Value::String(status));
     }
-    o.insert("submit_time".into(), json!(iso(r.wall0, job.submit_ms)));
+    o.insert(
+        "submit_time".into(),
+        Value::String(iso(r.wall0, job.submit_ms)),
+    );
     if cfg.long_poll {
         // Register U3 (Deploy-style): what a long poll passes back as `last_modified`.
         o.insert(
             "last_modified".into(),
-            json!(iso(r.wall0, changed_at(job, seg))),
+            Value::String(iso(r.wall0, changed_at(job, seg))),
         );
     }
     if seg.terminal {
         let done = completed_ms(job, seg, cfg);
-        o.insert("complete_time".into(), json!(iso(r.wall0, done)));
+        o.insert("complete_time".into(), Value::String(iso(r.wall0, done)));
         let success = matches!(seg.status.as_str(), "normal" | "warning");
         if success && !cfg.deviates(Deviation::NoJobResults) {
             let results = job.script.result.clone().unwrap_or_else(|| json!([]));
@@ -311,7 +315,7 @@ pub fn render(job: &Job, seg: &Segment, r: &Render<'_>) -> Value {
     if !cfg.deviates(Deviation::JobWithoutLinks) {
         o.insert(
             "_links".into(),
-            json!({"self": {"href": job_href(r.prefix, &job.key)}}),
+            json!({"self": {"href": Value::String(job_href(r.prefix, &job.key))}}),
         );
     }
     Value::Object(o)

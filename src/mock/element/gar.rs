@@ -3,7 +3,7 @@
 //! the keepResult rules of CONTRACT.md §2 (register E4) with the deviations that break them.
 //! Check-and-purge happens under the caller's lock (EL-KEEP-ONCE); this file never awaits.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::jobs::{Handle, View};
 use super::rpc::{Params, RpcError};
@@ -80,7 +80,16 @@ pub fn get_async_result(
             "Transient fault scripted for this handle; retry.",
         ));
     }
-    let mut out = json!({"createTime": time(ctx, h.created_ms), "resultType": h.result_type});
+    let mut out = Value::Object(Map::from_iter([
+        (
+            "createTime".to_string(),
+            Value::String(time(ctx, h.created_ms)),
+        ),
+        (
+            "resultType".to_string(),
+            Value::String(h.result_type.clone()),
+        ),
+    ]));
     match h.view(ctx.now) {
         View::Running { details, last_ms } => {
             show_running(h, ctx, keep, details, last_ms, &mut out, note);
@@ -142,7 +151,7 @@ fn show_running(
     let cfg = ctx.config;
     note.observed = Some(format!("running {details}"));
     out["status"] = json!("running");
-    out["lastUpdateTime"] = json!(time(ctx, last_ms));
+    out["lastUpdateTime"] = Value::String(time(ctx, last_ms));
     if !cfg.deviates(Deviation::RunningWithoutDetails) {
         out["details"] = details;
     }
@@ -168,7 +177,7 @@ fn show_complete(h: &mut Handle, ctx: &Ctx, last_ms: u64, out: &mut Value, note:
     } else {
         last_ms
     };
-    out["lastUpdateTime"] = json!(time(ctx, last_ms));
+    out["lastUpdateTime"] = Value::String(time(ctx, last_ms));
     out["status"] = json!(if cfg.deviates(Deviation::StatusCompleted) {
         "completed"
     } else {
