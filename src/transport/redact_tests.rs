@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Credentials, Secret, redact_str_with, redact_value_with};
+use super::{Body, Credentials, Secret, body_of, redact_str_with, redact_value_with};
 
 fn creds() -> Credentials {
     Credentials {
@@ -42,4 +42,23 @@ fn values_without_a_secret_are_unchanged() {
         password: Secret::new(""),
     };
     assert_eq!(redact_value_with(&empty, v.clone()), v);
+}
+
+#[test]
+fn bodies_are_redacted_whether_or_not_the_secret_is_escaped() {
+    let c = creds();
+    let body = |raw: &str| match body_of(raw.as_bytes(), Some(&c)) {
+        Body::Json(v) => v,
+        other => panic!("{other:?}"),
+    };
+    // Escaped: the raw bytes do not hold the password, the parsed string does.
+    let escaped = r#"{"m": "s3\u0063ret", "s3\u0063ret": 1}"#;
+    assert_eq!(body(escaped), json!({"m": "[redacted]", "[redacted]": 1}));
+    let plain = r#"{"m": "x s3cret", "t": "YWRtaW46czNjcmV0"}"#;
+    assert_eq!(body(plain), json!({"m": "x [redacted]", "t": "[redacted]"}));
+    let clean = r#"{"id": 1, "result": {"status": "running"}}"#;
+    assert_eq!(
+        body(clean),
+        json!({"id": 1, "result": {"status": "running"}})
+    );
 }
