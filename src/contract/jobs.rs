@@ -38,7 +38,10 @@ pub const AIQUM_LIFECYCLE: &[&str] = &[
 
 /// Whether `state` is one of [`AIQUM_LIFECYCLE`], compared without case (U4).
 pub fn is_lifecycle(state: &str) -> bool {
-    AIQUM_LIFECYCLE.contains(&state.to_ascii_lowercase().as_str())
+    // Compared without case and without allocating (the lists are all one case).
+    AIQUM_LIFECYCLE
+        .iter()
+        .any(|l| l.eq_ignore_ascii_case(state))
 }
 
 /// Outcome values (register U1), upper case: `status` in the split dialect, `state` in the
@@ -50,11 +53,12 @@ pub const AIQUM_OUTCOMES: &[&str] = &["NORMAL", "WARNING", "PARTIAL_FAILURES", "
 /// `PARTIAL_FAILURES`. Case-insensitive; WARNING alone is never terminal. `None` if the object has
 /// no string `state`.
 pub fn aiqum_terminal(job: &Value) -> Option<bool> {
-    let state = job.get("state")?.as_str()?.to_ascii_lowercase();
+    let state = job.get("state")?.as_str()?;
+    let any = |words: &[&str]| words.iter().any(|w| w.eq_ignore_ascii_case(state));
     Some(if job.get("status").is_some() {
-        matches!(state.as_str(), "completed" | "aborted")
+        any(&["completed", "aborted"])
     } else {
-        matches!(state.as_str(), "normal" | "error" | "partial_failures")
+        any(&["normal", "error", "partial_failures"])
     })
 }
 
@@ -65,7 +69,7 @@ pub fn aiqum_terminal(job: &Value) -> Option<bool> {
 pub fn aiqum_unreadable(job: &Value) -> Option<String> {
     let state = job.get("state").and_then(Value::as_str).unwrap_or("");
     let lifecycle = is_lifecycle(state);
-    let outcome = |s: &str| AIQUM_OUTCOMES.contains(&s.to_ascii_uppercase().as_str());
+    let outcome = |s: &str| AIQUM_OUTCOMES.iter().any(|o| o.eq_ignore_ascii_case(s));
     match job.get("status") {
         Some(status) => {
             let status = status.as_str().unwrap_or("");

@@ -79,7 +79,14 @@ pub fn client_of(headers: &axum::http::HeaderMap, peer: Option<std::net::SocketA
     headers
         .get(CLIENT_HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(64).collect())
+        // At most 64 bytes hold at most 64 characters: kept whole without walking them.
+        .map(|s| {
+            if s.len() <= 64 {
+                s.to_string()
+            } else {
+                s.chars().take(64).collect()
+            }
+        })
         .or_else(|| peer.map(|p| p.ip().to_string()))
         .unwrap_or_else(|| "unknown".into())
 }
