@@ -3,11 +3,10 @@
 //! router as plain HTTP. It owns no mock behaviour: every request goes to [`super::router`].
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::connect_info::MockConnectInfo;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -96,7 +95,10 @@ pub async fn serve_router(
         while conns.try_join_next().is_some() {}
         let _ = stream.set_nodelay(true);
         let acceptor = acceptor.clone();
-        let app = router.clone().layer(MockConnectInfo::<SocketAddr>(peer));
+        // The real `ConnectInfo`, as `into_make_service_with_connect_info` gives it over HTTP:
+        // handlers read it from the request's extensions (`MockConnectInfo` only feeds the
+        // extractor, so the journal named every TLS client "unknown").
+        let app = router.clone().layer(axum::Extension(ConnectInfo(peer)));
         let mut stop = stop_rx.clone();
         conns.spawn(async move {
             let Ok(tls_stream) = acceptor.accept(stream).await else {

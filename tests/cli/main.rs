@@ -157,6 +157,35 @@ fn serve_tls_uses_the_printed_certificate() {
     );
     assert_eq!(status, 200);
     assert_eq!(body.expect("JSON")["id"], 7);
+    // The client audit tells clients apart by address over TLS as over HTTP.
+    let (status, _) = http(
+        "POST",
+        &element,
+        Some(json!({"method": "ListAsyncResults", "params": {}, "id": 8})),
+        SECRET,
+        Some(&ca),
+    );
+    assert_eq!(status, 200);
+    let control = s.url("control").replace("127.0.0.1", "localhost");
+    let (status, journal) = http(
+        "GET",
+        &format!("{control}/journal"),
+        None,
+        SECRET,
+        Some(&ca),
+    );
+    assert_eq!(status, 200);
+    let journal = journal.expect("JSON");
+    let clients: Vec<&Value> = journal
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|e| &e["client"])
+        .collect();
+    assert!(
+        !clients.is_empty() && clients.iter().all(|c| *c == "127.0.0.1"),
+        "journal clients over TLS: {clients:?}"
+    );
     assert!(s.stop().success());
     assert!(
         !Path::new(&ca).exists(),
