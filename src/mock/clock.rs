@@ -62,12 +62,17 @@ impl Clock {
 
     /// ISO 8601 UTC timestamp for target time `ms`, with milliseconds when `millis` is set.
     pub fn iso_ms(&self, ms: u64, millis: bool) -> String {
-        let t = self
-            .wall_origin
-            .checked_add(jiff::SignedDuration::from_millis(ms as i64))
-            .unwrap_or(self.wall_origin);
-        iso_of(t, millis)
+        iso_at(self.wall_origin, ms as i64, millis)
     }
+}
+
+/// The wall time `ms` after `wall0` (`wall0` itself where that leaves the representable range),
+/// written as [`iso_of`] does.
+pub fn iso_at(wall0: jiff::Timestamp, ms: i64, millis: bool) -> String {
+    let t = wall0
+        .checked_add(jiff::SignedDuration::from_millis(ms))
+        .unwrap_or(wall0);
+    iso_of(t, millis)
 }
 
 /// `t` as `%Y-%m-%dT%H:%M:%SZ` (or `%Y-%m-%dT%H:%M:%S%.3fZ` when `millis` is set), written
@@ -125,7 +130,7 @@ pub fn checked_scale(flag: &'static str, scale: f64) -> Result<f64, BadScale> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Clock, iso_of};
+    use super::{Clock, iso_at};
     use std::time::Duration;
 
     #[test]
@@ -153,7 +158,7 @@ mod tests {
                     .checked_add(jiff::SignedDuration::from_millis(ms))
                     .unwrap_or(w);
                 for millis in [false, true] {
-                    assert_eq!(iso_of(t, millis), slow(t, millis), "{w} {ms} {millis}");
+                    assert_eq!(iso_at(w, ms, millis), slow(t, millis), "{w} {ms} {millis}");
                 }
             };
             for ms in [0, 1, -1, 999, 1_000, -1_000, 59_999, 86_400_000, -3_600_000] {
