@@ -393,9 +393,7 @@ impl Client {
 
     /// Replaces the password in every string of a JSON value (keys included).
     pub fn redact_value(&self, mut v: Value) -> Value {
-        if !self.forms.0.is_empty() {
-            redact_in_place(&mut v, &self.forms.0);
-        }
+        redact_in_place(&mut v, &self.forms.0);
         v
     }
 }
@@ -437,7 +435,7 @@ fn body_redacted(bytes: &[u8], forms: &[String]) -> Body {
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(mut v) => {
-            if !forms.is_empty() && may_hold_forms(bytes, forms) {
+            if may_hold_forms(bytes, forms) {
                 redact_in_place(&mut v, forms);
             }
             Body::Json(v)
@@ -473,16 +471,13 @@ fn may_hold_forms(bytes: &[u8], forms: &[String]) -> bool {
 
 /// Replaces the password of `c` (and its Basic token) in a string.
 pub fn redact_str_with(c: &Credentials, s: &str) -> String {
-    redact_secret(s, c)
+    replace_forms(s, &secret_forms(c))
 }
 
 /// Replaces the password of `c` (and its Basic token) in every string of a JSON value.
-pub fn redact_value_with(c: &Credentials, v: Value) -> Value {
-    if c.password.expose().is_empty() {
-        v
-    } else {
-        redact_json(v, c)
-    }
+pub fn redact_value_with(c: &Credentials, mut v: Value) -> Value {
+    redact_in_place(&mut v, &secret_forms(c));
+    v
 }
 
 /// The credentials of an `Authorization: Basic ...` header value (so that whoever records what
@@ -536,10 +531,6 @@ fn secret_forms(c: &Credentials) -> Vec<String> {
     vec![token, p.to_string()]
 }
 
-fn redact_secret(s: &str, c: &Credentials) -> String {
-    replace_forms(s, &secret_forms(c))
-}
-
 /// `s` with each form replaced in turn (the Basic token first, then the password).
 fn replace_forms(s: &str, forms: &[String]) -> String {
     let mut out = s.to_string();
@@ -551,14 +542,12 @@ fn replace_forms(s: &str, forms: &[String]) -> String {
     out
 }
 
-fn redact_json(mut v: Value, c: &Credentials) -> Value {
-    redact_in_place(&mut v, &secret_forms(c));
-    v
-}
-
 /// [`replace_forms`] on every string of `v`, keys included, in place: the forms are computed once
 /// per value, and only a string that holds one is rewritten (an object only when a key holds one).
 fn redact_in_place(v: &mut Value, forms: &[String]) {
+    if forms.is_empty() {
+        return;
+    }
     let holds = |s: &str| {
         forms
             .iter()
