@@ -43,9 +43,6 @@ use super::{
 /// clone, as each connection does in `axum::serve`).
 pub type Service = axum::Router;
 
-/// The `user-agent` every jobconform client sends (as [`super::http_client`] configures it).
-const USER_AGENT: &str = concat!("jobconform/", env!("CARGO_PKG_VERSION"));
-
 /// Where an in-process client's requests go, with its `authorization` headers encoded once and the
 /// last URL it parsed (a poller asks for the same URL again and again).
 #[derive(Clone, Debug)]
@@ -209,7 +206,10 @@ impl Target {
         }
         let body = body.unwrap_or_default();
         headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
-        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        headers.insert(
+            header::USER_AGENT,
+            HeaderValue::from_static(super::USER_AGENT),
+        );
         if let Some(v) = parsed.host {
             headers.insert(header::HOST, v);
         }

@@ -398,6 +398,9 @@ impl Client {
     }
 }
 
+/// The `user-agent` every jobconform client sends, over HTTP or in process.
+const USER_AGENT: &str = concat!("jobconform/", env!("CARGO_PKG_VERSION"));
+
 /// The HTTP client every request to a target goes through: rustls with ring, the connect
 /// timeout of `limits`, no proxy from the environment, and only the CA of `tls` (or none with
 /// `insecure`). Request timeouts are set per request.
@@ -407,7 +410,7 @@ pub fn http_client(limits: &Limits, tls: &TlsConfig) -> Result<reqwest::Client, 
         .no_proxy()
         .connect_timeout(limits.connect_timeout)
         .pool_max_idle_per_host(32)
-        .user_agent(concat!("jobconform/", env!("CARGO_PKG_VERSION")));
+        .user_agent(USER_AGENT);
     if let Some(pem) = &tls.ca_cert_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem)
             .map_err(|e| ClientError::CaCert(e.to_string()))?;
