@@ -311,6 +311,16 @@ fn the_faithful_mock_gives_no_finding_in_live_mode_even_strict() {
 /// Runs the cases whose name starts with `prefix` in live mode, each against a fresh mock with
 /// `deviation`, and returns the rules that failed and each case's outcome.
 fn live_cases(deviation: &'static str, prefix: &str) -> (BTreeSet<String>, Vec<CaseOutcome>) {
+    live_cases_tuned(deviation, prefix, |_| {}, |_| {})
+}
+
+/// [`live_cases`] with the mock's configuration tuned by `mock` and the live target by `target`.
+fn live_cases_tuned(
+    deviation: &'static str,
+    prefix: &str,
+    mock: fn(&mut MockConfig),
+    target: fn(&mut Target),
+) -> (BTreeSet<String>, Vec<CaseOutcome>) {
     let cases: Vec<LoadedCase> = load_cases()
         .into_iter()
         .filter(|c| c.name.starts_with(prefix))
@@ -320,10 +330,11 @@ fn live_cases(deviation: &'static str, prefix: &str) -> (BTreeSet<String>, Vec<C
         let mut failed = BTreeSet::new();
         let mut outs = Vec::new();
         for c in &cases {
-            let m = mock::spawn(mock_config(Some(deviation)))
-                .await
-                .expect("mock");
-            let t = tokio::task::block_in_place(|| live_target(&m));
+            let mut config = mock_config(Some(deviation));
+            mock(&mut config);
+            let m = mock::spawn(config).await.expect("mock");
+            let mut t = tokio::task::block_in_place(|| live_target(&m));
+            target(&mut t);
             let caps = probe(&t).await;
             assert_eq!(cannot_run(c, &t, &caps), None, "{} runs live", c.name);
             let out = run_case(c, &t, &caps).await;
@@ -362,6 +373,34 @@ fn an_early_long_poll_fails_um_poll_long_live() {
         "aiqum/poll-long/real-work",
         "UM-POLL-LONG",
     );
+}
+
+/// A target that forgets a finished job before the next poll: the poll reads the job running,
+/// then a 404 (the job ends after 300 ms and is gone 1 s later; the next poll comes 2 s after
+/// the first). The poll cannot see it finish; the verdict is UM-KEY-RETAINED, not an
+/// inconclusive case (how the live matrix once went red on a loaded CI machine).
+#[test]
+fn a_job_forgotten_between_polls_fails_um_key_retained_live() {
+    let (failed, outs) = live_cases_tuned(
+        "forget-finished",
+        "aiqum/key-retained/after-call",
+        |c| c.aiqum_job_ms = 300,
+        |t| {
+            t.policy.min_interval = Duration::from_secs(2);
+            t.policy.max_interval = Duration::from_secs(2);
+        },
+    );
+    assert_eq!(
+        failed,
+        ["UM-KEY-RETAINED".to_string()].into(),
+        "{:?}",
+        statuses(&outs)
+    );
+    let f = &outs[0].findings[0];
+    assert!(f.message.contains("now answers 404"), "{}", f.message);
+    let ex = &outs[0].transcript[f.exchange.expect("the 404 is named")];
+    assert_eq!(ex.status(), Some(404));
+    assert!(ex.request.url.contains("/management-server/jobs/"));
 }
 
 #[test]

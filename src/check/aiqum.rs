@@ -96,6 +96,28 @@ pub fn job_answer(asked_key: &str, ex: &Exchange) -> Judgement {
     j
 }
 
+/// UM-KEY-RETAINED, from a poll: job `key` answered as a job before (`seen`, this case's
+/// observations of it) and now answers 404. A target that drops a job soon after it ends, before
+/// the next poll, is never seen finishing; the poll cannot go on, and the key the target handed
+/// out no longer names the job it answered for. Only polls ask this: a 404 after a DELETE (an
+/// `http` step) is UM-JOBS-READONLY's matter, and a first read that is a 404 is UM-ACCEPT-READABLE's.
+pub fn vanished(key: &str, ex: &Exchange, seen: &[Value]) -> Option<Finding> {
+    let last = seen.last()?;
+    let status = ex.status()?;
+    (status == 404).then(|| {
+        Finding::new(
+            "UM-KEY-RETAINED",
+            format!(
+                "job {key} was read {} time(s) (last state {}) and now answers 404: it was not \
+                 kept readable by key",
+                seen.len(),
+                last.get("state").unwrap_or(&Value::Null)
+            ),
+        )
+        .values(Some(200.into()), Some(404.into()))
+    })
+}
+
 /// The automatic checks on one answer to a read of job `key`, as every such answer gets them:
 /// [`job_answer`], then (when the answer is a job) [`sequence`] against the earlier observations
 /// of the job in `histories` (keyed by job key; the job is appended). Also returns the job.

@@ -157,7 +157,29 @@ async fn poll_step(run: &mut Run<'_>, p: &PollStep) -> StepResult {
         ))),
         End::Deadline => missed_deadline(run, p, &key, &outcome),
         End::Failed { .. } if explained => Err(Stop::Halt),
-        End::Failed { reason } => Err(Stop::Inconclusive(format!("poll of {key}: {reason}"))),
+        End::Failed { reason } => {
+            vanished(run, &key)?;
+            Err(Stop::Inconclusive(format!("poll of {key}: {reason}")))
+        }
+    }
+}
+
+/// A poll that ended on a 404 for an AIQUM job this case had read: a finding against
+/// UM-KEY-RETAINED (`check::aiqum::vanished`), and the case halts.
+fn vanished(run: &mut Run<'_>, key: &str) -> StepResult {
+    if run.case().api != Api::Aiqum {
+        return Ok(());
+    }
+    let Some(last) = run.transcript().len().checked_sub(1) else {
+        return Ok(());
+    };
+    let seen = run.history().seen(Api::Aiqum, key);
+    match check::aiqum::vanished(key, &run.transcript()[last], seen) {
+        Some(f) => {
+            run.fail(f.in_exchange(last));
+            Err(Stop::Halt)
+        }
+        None => Ok(()),
     }
 }
 
