@@ -188,7 +188,7 @@ impl Target {
     /// the wire, the body bytes.
     fn wire_request(&self, out: Outgoing<'_>) -> Result<Request<WireBody>, TransportError> {
         let refused = |why: String| TransportError::Io(format!("send to {}: {why}", out.url));
-        let parsed = self.parsed(out.url).map_err(refused)?;
+        let parsed = self.parsed(out.url).map_err(|e| refused(e.to_string()))?;
         // Room for the six headers a POST carries without growing.
         let mut headers = HeaderMap::with_capacity(6);
         let auth = match out.auth {
@@ -228,20 +228,31 @@ impl Target {
     }
 }
 
+/// Why reqwest would refuse a URL (the in-process client refuses it the same way).
+#[derive(Debug, thiserror::Error)]
+enum UrlRefused {
+    /// Not a URL at all.
+    #[error("{0}")]
+    Parse(String),
+    /// Not `http(s)://HOST/...`.
+    #[error("the URL is not http(s)://HOST/...")]
+    NotHttp,
+}
+
 impl Target {
     /// What the wire takes of `url`, parsed by the parser reqwest uses (so that the server sees
     /// the same normalized path and query), or why reqwest would refuse it; the last URL's parse
     /// is reused.
-    fn parsed(&self, url: &str) -> Result<Parsed, String> {
+    fn parsed(&self, url: &str) -> Result<Parsed, UrlRefused> {
         let mut last = self.last_url.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((u, p)) = last.as_ref()
             && u == url
         {
             return Ok(p.clone());
         }
-        let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+        let parsed = reqwest::Url::parse(url).map_err(|e| UrlRefused::Parse(e.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
-            return Err("the URL is not http(s)://HOST/...".into());
+            return Err(UrlRefused::NotHttp);
         }
         let target = match parsed.query() {
             Some(q) => format!("{}?{q}", parsed.path()),
