@@ -96,11 +96,12 @@ pub fn job_answer(asked_key: &str, ex: &Exchange) -> Judgement {
     j
 }
 
-/// UM-KEY-RETAINED, from a poll: job `key` answered as a job before (`seen`, this case's
-/// observations of it) and now answers 404. A target that drops a job soon after it ends, before
-/// the next poll, is never seen finishing; the poll cannot go on, and the key the target handed
-/// out no longer names the job it answered for. Only polls ask this: a 404 after a DELETE (an
-/// `http` step) is UM-JOBS-READONLY's matter, and a first read that is a 404 is UM-ACCEPT-READABLE's.
+/// UM-KEY-RETAINED: job `key` answered as a job before (`seen`, the earlier observations of it)
+/// and now answers 404. A target that drops a job soon after it ends, before the next poll, is
+/// never seen finishing; the key it handed out no longer names the job it answered for. The
+/// caller makes sure no write came between: a 404 after a DELETE the server took is
+/// UM-JOBS-READONLY's matter (so `run` asks only for polls, the traffic judge forgets a job
+/// written to), and a first read that is a 404 is UM-ACCEPT-READABLE's.
 pub fn vanished(key: &str, ex: &Exchange, seen: &[Value]) -> Option<Finding> {
     let last = seen.last()?;
     let status = ex.status()?;

@@ -2,8 +2,10 @@
 //! `check::aiqum` (UM-JSON, UM-JOB-*, UM-FAILED-IS-200, UM-TERMINAL-ABSORBING, UM-STATE-FORWARD);
 //! job lists the named list checks (UM-LIST-SHAPE, and UM-LIST-ORDER / UM-LIST-DEFAULT /
 //! UM-LIST-FILTER where the query leaves them at stake); answers that carry a job the accept rules
-//! (UM-ACCEPT-202, UM-ACCEPT-LINK, and UM-ACCEPT-READABLE on the first read of the key); writes
-//! to the job collection UM-JOBS-READONLY; every 4xx/5xx UM-ERROR-SHAPE. Pure.
+//! (UM-ACCEPT-202, UM-ACCEPT-LINK, and UM-ACCEPT-READABLE on the first read of the key); a job
+//! read before and read again UM-KEY-RETAINED (a 404 fails it, unless a write the server took
+//! came between); writes to the job collection UM-JOBS-READONLY; every 4xx/5xx UM-ERROR-SHAPE.
+//! Pure.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -54,6 +56,13 @@ pub fn judge(i: usize, ex: &Exchange, seen: &mut Seen, out: &mut ServerJudged) {
             ]
         };
         tally(t, "UM-JOBS-READONLY", i, findings);
+        // A write the server took may have removed the job: a later 404 is this rule's finding,
+        // not UM-KEY-RETAINED's.
+        if (200..300).contains(&status)
+            && let Some(key) = key
+        {
+            seen.obs.remove(&key);
+        }
         return;
     }
     if let Some(key) = key {
@@ -132,12 +141,35 @@ fn job_read(i: usize, ex: &Exchange, key: &str, seen: &mut Seen, out: &mut Serve
             at_stake.push("UM-TERMINAL-ABSORBING");
         }
     }
+    retained(i, ex, key, &earlier, job.is_some(), out);
     for n in j.notes {
         if !out.aiqum_notes.contains(&n) {
             out.aiqum_notes.push(n);
         }
     }
     tally_all(&mut out.tally, &at_stake, i, j.findings);
+}
+
+/// UM-KEY-RETAINED on a read of a job read before (`earlier`): a 404 fails it
+/// (`check::aiqum::vanished`); a job read again after it was seen terminal keeps it. A job never
+/// read before puts nothing at stake (its first 404 is UM-ACCEPT-READABLE's or UM-KEY-UNKNOWN's).
+fn retained(
+    i: usize,
+    ex: &Exchange,
+    key: &str,
+    earlier: &[Value],
+    is_job: bool,
+    out: &mut ServerJudged,
+) {
+    if let Some(f) = check::aiqum::vanished(key, ex, earlier) {
+        tally(&mut out.tally, "UM-KEY-RETAINED", i, vec![f]);
+    } else if is_job
+        && earlier
+            .iter()
+            .any(|v| crate::poll::aiqum_terminal(v) == Some(true))
+    {
+        tally(&mut out.tally, "UM-KEY-RETAINED", i, Vec::new());
+    }
 }
 
 /// An answer to an asynchronous call: 202 with a non-empty `job.key` (UM-ACCEPT-202), a link

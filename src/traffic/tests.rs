@@ -391,3 +391,66 @@ fn long_polling_is_judged_once_the_target_is_seen_holding_one() {
         (Some(Verdict::Skipped), Some(Verdict::Skipped))
     );
 }
+
+#[test]
+fn a_job_read_before_that_answers_404_fails_um_key_retained() {
+    let read = |t: u64, status: u16, answer: Value| {
+        ex(
+            t,
+            "GET",
+            &format!("{UM}/management-server/jobs/k"),
+            None,
+            status,
+            answer,
+        )
+    };
+    let job = |state: &str, status: &str| {
+        let mut j = json!({"key": "k", "state": state, "status": status,
+               "submit_time": "2026-01-01T00:00:00Z",
+               "_links": {"self": {"href": "/api/management-server/jobs/k"}}});
+        if state == "COMPLETED" {
+            j["complete_time"] = json!("2026-01-01T00:00:05Z");
+        }
+        j
+    };
+    let missing = json!({"error": {"message": "job not found", "code": "404"}});
+    // Read running, then gone: the job was not kept.
+    assert_eq!(
+        failing(vec![
+            read(0, 200, job("RUNNING", "NORMAL")),
+            read(1, 404, missing.clone())
+        ]),
+        ["UM-KEY-RETAINED"]
+    );
+    // Read finished, and again later: kept.
+    let kept = vec![
+        read(0, 200, job("COMPLETED", "NORMAL")),
+        read(1, 200, job("COMPLETED", "NORMAL")),
+    ];
+    assert_eq!(outcome(kept, "server/UM-KEY-RETAINED"), Verdict::Pass);
+    // Never read before: a 404 is not this rule's (nothing at stake).
+    assert_eq!(
+        outcome(
+            vec![read(0, 404, missing.clone())],
+            "server/UM-KEY-RETAINED"
+        ),
+        Verdict::Skipped
+    );
+    // A DELETE the server took came between: UM-JOBS-READONLY's finding, not this rule's.
+    let delete = ex(
+        1,
+        "DELETE",
+        &format!("{UM}/management-server/jobs/k"),
+        None,
+        204,
+        Value::Null,
+    );
+    assert_eq!(
+        failing(vec![
+            read(0, 200, job("COMPLETED", "NORMAL")),
+            delete,
+            read(2, 404, missing)
+        ]),
+        ["UM-JOBS-READONLY"]
+    );
+}

@@ -61,6 +61,7 @@ pub const SERVER_RULES: &[&str] = &[
     "UM-TERMINAL-ABSORBING",
     "UM-STATE-FORWARD",
     "UM-FAILED-IS-200",
+    "UM-KEY-RETAINED",
     "UM-JOBS-READONLY",
     "UM-LIST-SHAPE",
     "UM-LIST-ORDER",
