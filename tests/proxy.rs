@@ -186,6 +186,29 @@ async fn deviations_are_found_on_exactly_their_rule() {
     }
 }
 
+/// A job polled, then read again after the target forgot it (`forget-finished`: 1 s of target
+/// time after it ends, 20 ms at scale 50, so the poll itself may already meet the 404):
+/// UM-KEY-RETAINED, a SHOULD rule (exit 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_forgotten_after_it_ended_is_found_on_um_key_retained() {
+    use jobconform::transport::aiqum::{Endpoint, Request, request};
+    let served = Served::start(&["--time-scale", "50", "--deviation", "forget-finished"]);
+    let proxy = Proxy::start(&served, &[]);
+    let client = reference_client();
+    let ep = Endpoint::parse(&proxy.url("aiqum")).expect("aiqum URL");
+    let key = scripted_aiqum(&served, "success").await;
+    let out = poll::aiqum(&client, &ep, &key, &policy(), &mut |_| {}).await;
+    assert!(out.last.is_some(), "the job was read: {out:?}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let path = format!("/management-server/jobs/{key}");
+    let again = request(&client, &ep, Request::get(&path)).await;
+    assert_eq!(again.status(), Some(404), "{again:?}");
+    let v = proxy.verdict().await;
+    assert_eq!(server_findings(&v), ["UM-KEY-RETAINED"], "{v:#}");
+    let (code, stderr) = proxy.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_upstream_answers_in_the_apis_error_shape_and_is_no_finding() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
