@@ -78,6 +78,18 @@ fn gar(t: u64, keep: Option<bool>, answer: Value) -> Observed {
     rpc(t, "GetAsyncResult", params, answer)
 }
 
+/// A request to AIQUM job `k` (`/management-server/jobs/k`) and its answer.
+fn on_job(t: u64, method: &str, status: u16, answer: Value) -> Observed {
+    ex(
+        t,
+        method,
+        &format!("{UM}/management-server/jobs/k"),
+        None,
+        status,
+        answer,
+    )
+}
+
 fn outcome(exchanges: Vec<Observed>, name: &str) -> Verdict {
     let t = Traffic {
         exchanges,
@@ -273,11 +285,9 @@ fn single_exchange_rules() {
         )]),
         ["UM-ACCEPT-LINK"]
     );
-    let read = ex(
+    let read = on_job(
         1,
         "GET",
-        &format!("{UM}/management-server/jobs/k"),
-        None,
         404,
         json!({"error": {"message": "no", "code": "404"}}),
     );
@@ -285,14 +295,7 @@ fn single_exchange_rules() {
         failing(vec![accept(202, json!({"job": {"key": "k"}})), read]),
         ["UM-ACCEPT-READABLE"]
     );
-    let delete = ex(
-        0,
-        "DELETE",
-        &format!("{UM}/management-server/jobs/k"),
-        None,
-        204,
-        Value::Null,
-    );
+    let delete = on_job(0, "DELETE", 204, Value::Null);
     assert_eq!(failing(vec![delete]), ["UM-JOBS-READONLY"]);
 }
 
@@ -394,16 +397,7 @@ fn long_polling_is_judged_once_the_target_is_seen_holding_one() {
 
 #[test]
 fn a_job_read_before_that_answers_404_fails_um_key_retained() {
-    let read = |t: u64, status: u16, answer: Value| {
-        ex(
-            t,
-            "GET",
-            &format!("{UM}/management-server/jobs/k"),
-            None,
-            status,
-            answer,
-        )
-    };
+    let read = |t: u64, status: u16, answer: Value| on_job(t, "GET", status, answer);
     let job = |state: &str, status: &str| {
         let mut j = json!({"key": "k", "state": state, "status": status,
                "submit_time": "2026-01-01T00:00:00Z",
@@ -437,14 +431,7 @@ fn a_job_read_before_that_answers_404_fails_um_key_retained() {
         Verdict::Skipped
     );
     // A DELETE the server took came between: UM-JOBS-READONLY's finding, not this rule's.
-    let delete = ex(
-        1,
-        "DELETE",
-        &format!("{UM}/management-server/jobs/k"),
-        None,
-        204,
-        Value::Null,
-    );
+    let delete = on_job(1, "DELETE", 204, Value::Null);
     assert_eq!(
         failing(vec![
             read(0, 200, job("COMPLETED", "NORMAL")),
