@@ -186,12 +186,13 @@ async fn deviations_are_found_on_exactly_their_rule() {
     }
 }
 
-/// A job polled, then read again after the target forgot it (`forget-finished`: 1 s of target
-/// time after it ends, 20 ms at scale 50, so the poll itself may already meet the 404):
-/// UM-KEY-RETAINED, a SHOULD rule (exit 0).
+/// A job polled, then read again by another client (`x-jobconform-client: auditor`, so the
+/// poller itself keeps CL-STOP) after the target forgot it (`forget-finished`: 1 s of target time
+/// after it ends, 20 ms at scale 50, so the poll may already meet the 404): UM-KEY-RETAINED, a
+/// SHOULD rule (exit 0).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_forgotten_after_it_ended_is_found_on_um_key_retained() {
-    use jobconform::transport::aiqum::{Endpoint, Request, request};
+    use jobconform::transport::aiqum::{Endpoint, encode};
     let served = Served::start(&["--time-scale", "50", "--deviation", "forget-finished"]);
     let proxy = Proxy::start(&served, &[]);
     let client = reference_client();
@@ -200,9 +201,18 @@ async fn a_job_forgotten_after_it_ended_is_found_on_um_key_retained() {
     let out = poll::aiqum(&client, &ep, &key, &policy(), &mut |_| {}).await;
     assert!(out.last.is_some(), "the job was read: {out:?}");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let path = format!("/management-server/jobs/{key}");
-    let again = request(&client, &ep, Request::get(&path)).await;
-    assert_eq!(again.status(), Some(404), "{again:?}");
+    let again = reqwest::Client::new()
+        .get(format!(
+            "{}/management-server/jobs/{}",
+            proxy.url("aiqum"),
+            encode(&key)
+        ))
+        .basic_auth("admin", Some(SECRET))
+        .header("x-jobconform-client", "auditor")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(again.status(), 404);
     let v = proxy.verdict().await;
     assert_eq!(server_findings(&v), ["UM-KEY-RETAINED"], "{v:#}");
     let (code, stderr) = proxy.stop();
