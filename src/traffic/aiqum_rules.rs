@@ -134,42 +134,24 @@ fn job_read(i: usize, ex: &Exchange, key: &str, seen: &mut Seen, out: &mut Serve
         if !earlier.is_empty() {
             at_stake.push("UM-STATE-FORWARD");
         }
+        // Read again after it was seen terminal: it must not move on, and it was kept.
         if earlier
             .iter()
             .any(|v| crate::poll::aiqum_terminal(v) == Some(true))
         {
-            at_stake.push("UM-TERMINAL-ABSORBING");
+            at_stake.extend(["UM-TERMINAL-ABSORBING", "UM-KEY-RETAINED"]);
         }
     }
-    retained(i, ex, key, &earlier, job.is_some(), out);
     for n in j.notes {
         if !out.aiqum_notes.contains(&n) {
             out.aiqum_notes.push(n);
         }
     }
-    tally_all(&mut out.tally, &at_stake, i, j.findings);
-}
-
-/// UM-KEY-RETAINED on a read of a job read before (`earlier`): a 404 fails it
-/// (`check::aiqum::vanished`); a job read again after it was seen terminal keeps it. A job never
-/// read before puts nothing at stake (its first 404 is UM-ACCEPT-READABLE's or UM-KEY-UNKNOWN's).
-fn retained(
-    i: usize,
-    ex: &Exchange,
-    key: &str,
-    earlier: &[Value],
-    is_job: bool,
-    out: &mut ServerJudged,
-) {
-    if let Some(f) = check::aiqum::vanished(key, ex, earlier) {
-        tally(&mut out.tally, "UM-KEY-RETAINED", i, vec![f]);
-    } else if is_job
-        && earlier
-            .iter()
-            .any(|v| crate::poll::aiqum_terminal(v) == Some(true))
-    {
-        tally(&mut out.tally, "UM-KEY-RETAINED", i, Vec::new());
-    }
+    let mut findings = j.findings;
+    // Read before and now a 404: not kept (a job never read before puts nothing at stake; its
+    // first 404 is UM-ACCEPT-READABLE's or UM-KEY-UNKNOWN's).
+    findings.extend(check::aiqum::vanished(key, ex, &earlier));
+    tally_all(&mut out.tally, &at_stake, i, findings);
 }
 
 /// An answer to an asynchronous call: 202 with a non-empty `job.key` (UM-ACCEPT-202), a link
